@@ -1,0 +1,12 @@
+# Writes a C++ file holding every migrations/NNNN_name.sql as a raw string.
+file(GLOB files ${MIGRATIONS_DIR}/*.sql)
+list(SORT files)
+set(body "// Generated from migrations/ at build time. Do not edit.\n#include <loyalty/db/migrations.hpp>\nnamespace loyalty::db {\nconst std::vector<EmbeddedMigration>& embedded_migrations() {\n  static const std::vector<EmbeddedMigration> kAll = {\n")
+foreach(f ${files})
+  get_filename_component(name ${f} NAME)
+  file(READ ${f} content)
+  set(body "${body}    {\"${name}\", R\"__sql__(${content})__sql__\"},\n")
+endforeach()
+set(body "${body}  };\n  return kAll;\n}\n}  // namespace loyalty::db\n")
+file(WRITE ${OUTPUT}.tmp "${body}")
+file(COPY_FILE ${OUTPUT}.tmp ${OUTPUT} ONLY_IF_DIFFERENT)

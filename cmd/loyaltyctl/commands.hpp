@@ -1,0 +1,48 @@
+#pragma once
+// Command groups of loyaltyctl. Each group file adds its subcommands to the app; handlers parse
+// options, call one function of the core library, and print the result. Errors are thrown as
+// loyalty::Error and turned into one stderr line and an exit code by main.cpp.
+
+#include <CLI/CLI.hpp>
+#include <loyalty/config/config.hpp>
+#include <nlohmann/json.hpp>
+
+#include <functional>
+#include <memory>
+#include <string>
+
+namespace loyalty {
+namespace db {
+class Database;
+}
+}  // namespace loyalty
+
+namespace loyaltyctl {
+
+/// Shared state of one loyaltyctl run: the global options and a lazily opened database.
+class Context {
+ public:
+  loyalty::config::Settings settings;
+  bool json = false;
+
+  /// The database as the owner role, started (embedded) and migrated-check free on first use.
+  loyalty::db::Database& database();
+
+  ~Context();
+
+ private:
+  std::unique_ptr<loyalty::db::Database> database_;
+};
+
+/// Prints `value` as pretty JSON on stdout.
+void print_json(const nlohmann::json& value);
+
+/// Adds `--json` to a subcommand, bound to ctx.json.
+void add_json_flag(CLI::App* sub, Context& ctx);
+
+void add_db_commands(CLI::App& app, Context& ctx);
+void add_migrate_commands(CLI::App& app, Context& ctx);
+void add_tenant_commands(CLI::App& app, Context& ctx);
+void add_rules_commands(CLI::App& app, Context& ctx);
+
+}  // namespace loyaltyctl

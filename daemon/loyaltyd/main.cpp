@@ -1,0 +1,82 @@
+// loyaltyd: the HTTP API, channel webhooks, background worker and dashboard of the platform.
+#include "server.hpp"
+
+#include <spdlog/spdlog.h>
+#include <CLI/CLI.hpp>
+#include <loyalty/core/error.hpp>
+#include <loyalty/db/migrations.hpp>
+#include <loyalty/log/log.hpp>
+
+#include <csignal>
+#include <iostream>
+#include <thread>
+
+namespace {
+
+/// Blocks SIGTERM/SIGINT in every thread and waits for them in one, which stops the server.
+std::thread start_signal_waiter(loyaltyd::Server& server, loyaltyd::App& app) {
+  return std::thread([&server, &app] {
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    int sig = 0;
+    sigwait(&set, &sig);
+    if (app.stopping.exchange(true)) return;
+    spdlog::info(R"("msg":"daemon.stopping","signal":{})", sig);
+    server.stop();
+  });
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App cli{"loyaltyd: the loyalty platform's HTTP API, channel webhooks and worker"};
+  std::map<std::string, std::string> flags;
+  std::string config_file;
+  cli.add_option("--config", config_file, "optional file of NAME=value settings")
+      ->envname("LOYALTY_CONFIG");
+  for (const auto& option : loyalty::config::options()) {
+    cli.add_option_function<std::string>(
+           "--" + option.flag,
+           [&flags, flag = option.flag](const std::string& v) { flags[flag] = v; },
+           option.help + " [env " + option.env + ", default '" + option.default_value + "']")
+        ->type_name("VALUE");
+  }
+  CLI11_PARSE(cli, argc, argv);
+
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+
+  loyaltyd::App app;
+  try {
+    app.settings = loyalty::config::resolve(flags, config_file);
+    loyalty::log::init_daemon(app.settings.log_level);
+    app.db = loyalty::db::Database::open(app.settings, loyalty::db::Role::app);
+    loyalty::db::require_schema_at_head(*app.db);
+
+    loyaltyd::Server server(app);
+    loyaltyd::add_health_routes(server, app);
+    int port = server.bind(app.settings.listen);
+    auto host = app.settings.listen.substr(0, app.settings.listen.rfind(':'));
+    spdlog::info(R"("msg":"daemon.listening","address":"{}:{}","workers":{})", host, port,
+                 app.settings.workers);
+    std::thread signals = start_signal_waiter(server, app);
+    server.serve();
+    if (!app.stopping.exchange(true)) {
+      pthread_kill(signals.native_handle(), SIGTERM);
+    }
+    signals.join();
+    spdlog::info(R"("msg":"daemon.stopped")");
+  } catch (const loyalty::Error& e) {
+    std::cerr << "loyaltyd: " << e.what() << "\n";
+    return e.code() == loyalty::ErrorCode::invalid ? 2 : 1;
+  } catch (const std::exception& e) {
+    std::cerr << "loyaltyd: " << e.what() << "\n";
+    return 1;
+  }
+  return 0;
+}

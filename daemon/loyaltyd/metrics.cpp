@@ -1,0 +1,58 @@
+#include "metrics.hpp"
+
+#include <loyalty/db/database.hpp>
+
+#include <sstream>
+
+namespace loyaltyd {
+
+void Metrics::observe(const std::string& method, const std::string& route, int status,
+                      double seconds) {
+  std::lock_guard lock(mutex_);
+  ++requests_[{method, route, status}];
+  auto& h = latency_[route];
+  for (std::size_t i = 0; i < kBuckets.size(); ++i) {
+    if (seconds <= kBuckets[i]) ++h.buckets[i];
+  }
+  ++h.count;
+  h.sum += seconds;
+}
+
+std::string Metrics::render(const loyalty::db::PoolStats& pool) const {
+  std::ostringstream out;
+  std::lock_guard lock(mutex_);
+  out << "# HELP loyalty_http_requests_total HTTP requests by route, method and status.\n"
+      << "# TYPE loyalty_http_requests_total counter\n";
+  for (const auto& [key, count] : requests_) {
+    const auto& [method, route, status] = key;
+    out << "loyalty_http_requests_total{method=\"" << method << "\",route=\"" << route
+        << "\",status=\"" << status << "\"} " << count << "\n";
+  }
+  out << "# HELP loyalty_http_request_duration_seconds Request latency by route.\n"
+      << "# TYPE loyalty_http_request_duration_seconds histogram\n";
+  for (const auto& [route, h] : latency_) {
+    for (std::size_t i = 0; i < kBuckets.size(); ++i) {
+      out << "loyalty_http_request_duration_seconds_bucket{route=\"" << route << "\",le=\""
+          << kBuckets[i] << "\"} " << h.buckets[i] << "\n";
+    }
+    out << "loyalty_http_request_duration_seconds_bucket{route=\"" << route << "\",le=\"+Inf\"} "
+        << h.count << "\n"
+        << "loyalty_http_request_duration_seconds_sum{route=\"" << route << "\"} " << h.sum << "\n"
+        << "loyalty_http_request_duration_seconds_count{route=\"" << route << "\"} " << h.count
+        << "\n";
+  }
+  out << "# HELP loyalty_db_pool_connections Database pool connections by state.\n"
+      << "# TYPE loyalty_db_pool_connections gauge\n"
+      << "loyalty_db_pool_connections{state=\"open\"} " << pool.size << "\n"
+      << "loyalty_db_pool_connections{state=\"in_use\"} " << pool.in_use << "\n"
+      << "loyalty_db_pool_connections{state=\"idle\"} " << pool.idle << "\n"
+      << "# HELP loyalty_db_pool_waiting Requests waiting for a database connection.\n"
+      << "# TYPE loyalty_db_pool_waiting gauge\n"
+      << "loyalty_db_pool_waiting " << pool.waiting << "\n"
+      << "# HELP loyalty_db_pool_replaced_total Broken connections replaced.\n"
+      << "# TYPE loyalty_db_pool_replaced_total counter\n"
+      << "loyalty_db_pool_replaced_total " << pool.replaced << "\n";
+  return out.str();
+}
+
+}  // namespace loyaltyd

@@ -1,0 +1,37 @@
+#pragma once
+// Prometheus metrics of the daemon: requests by route and status, latency histogram.
+
+#include <array>
+#include <atomic>
+#include <map>
+#include <mutex>
+#include <string>
+#include <tuple>
+
+namespace loyalty::db {
+struct PoolStats;
+}
+
+namespace loyaltyd {
+
+class Metrics {
+ public:
+  /// Records one finished request.
+  void observe(const std::string& method, const std::string& route, int status, double seconds);
+  /// The Prometheus text exposition of everything recorded, plus the pool gauges.
+  std::string render(const loyalty::db::PoolStats& pool) const;
+
+ private:
+  static constexpr std::array<double, 12> kBuckets{0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
+                                                   0.1,   0.25,   0.5,   1.0,  2.5,   5.0};
+  struct Histogram {
+    std::array<unsigned long long, kBuckets.size()> buckets{};
+    unsigned long long count = 0;
+    double sum = 0;
+  };
+  mutable std::mutex mutex_;
+  std::map<std::tuple<std::string, std::string, int>, unsigned long long> requests_;
+  std::map<std::string, Histogram> latency_;
+};
+
+}  // namespace loyaltyd

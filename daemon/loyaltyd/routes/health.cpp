@@ -1,0 +1,43 @@
+// GET /health, /ready, /metrics.
+#include "server.hpp"
+
+#include <loyalty/db/migrations.hpp>
+
+namespace loyaltyd {
+
+void add_health_routes(Server& server, App& app) {
+  server.add({"GET", "/health", kPublic,
+              [&app](Request&) {
+                bool db_ok = app.db->ping();
+                return Reply::json(db_ok ? 200 : 503, {{"status", db_ok ? "ok" : "unavailable"},
+                                                       {"database", db_ok ? "ok" : "unreachable"}});
+              },
+              "process and database liveness"});
+
+  server.add({"GET", "/ready", kPublic,
+              [&app](Request&) {
+                nlohmann::json body = {{"status", "ready"}};
+                int status = 200;
+                try {
+                  loyalty::db::require_schema_at_head(*app.db);
+                  body["schema"] = "at head";
+                } catch (const loyalty::Error& e) {
+                  status = 503;
+                  body["status"] = "not ready";
+                  body["schema"] = e.what();
+                }
+                body["worker"] = app.worker_alive.load() ? "alive" : "stopped";
+                if (!app.worker_alive.load()) status = 503;
+                return Reply::json(status, body);
+              },
+              "schema at head and worker alive"});
+
+  server.add({"GET", "/metrics", kPublic,
+              [&app](Request&) {
+                return Reply::text(200, app.metrics.render(app.db->stats()),
+                                   "text/plain; version=0.0.4; charset=utf-8");
+              },
+              "Prometheus metrics"});
+}
+
+}  // namespace loyaltyd

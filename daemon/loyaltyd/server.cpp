@@ -1,0 +1,255 @@
+#include "server.hpp"
+
+#include <httplib.h>
+#include <spdlog/spdlog.h>
+
+#include <random>
+#include <sstream>
+
+namespace loyaltyd {
+
+namespace {
+
+constexpr std::size_t kMaxBody = 1 << 20;  // 1 MiB; code uploads have their own limit
+constexpr int kMaxJsonDepth = 64;
+
+std::vector<std::string> split_path(const std::string& path) {
+  std::vector<std::string> parts;
+  std::size_t start = 1;
+  while (start <= path.size()) {
+    auto end = path.find('/', start);
+    if (end == std::string::npos) end = path.size();
+    parts.push_back(path.substr(start, end - start));
+    start = end + 1;
+  }
+  return parts;
+}
+
+std::string new_request_id() {
+  thread_local std::mt19937_64 rng{std::random_device{}()};
+  std::ostringstream out;
+  out << "req_" << std::hex << rng();
+  return out.str();
+}
+
+bool valid_request_id(const std::string& id) {
+  if (id.empty() || id.size() > 128) return false;
+  for (char c : id) {
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_' && c != '.') {
+      return false;
+    }
+  }
+  return true;
+}
+
+std::string json_escape(const std::string& s) { return nlohmann::json(s).dump(); }
+
+/// Depth of JSON text, counted without parsing so hostile nesting never reaches the parser.
+int json_depth(const std::string& text) {
+  int depth = 0, max_depth = 0;
+  bool in_string = false, escaped = false;
+  for (char c : text) {
+    if (in_string) {
+      if (escaped)
+        escaped = false;
+      else if (c == '\\')
+        escaped = true;
+      else if (c == '"')
+        in_string = false;
+      continue;
+    }
+    if (c == '"')
+      in_string = true;
+    else if (c == '{' || c == '[')
+      max_depth = std::max(max_depth, ++depth);
+    else if (c == '}' || c == ']')
+      --depth;
+  }
+  return max_depth;
+}
+
+}  // namespace
+
+nlohmann::json Request::json_body(const std::vector<std::string>& allowed) const {
+  std::string type = raw.get_header_value("Content-Type");
+  if (type.rfind("application/json", 0) != 0 &&
+      type.rfind("application/merge-patch+json", 0) != 0) {
+    throw loyalty::Error(loyalty::ErrorCode::invalid, "unsupported-media-type",
+                         "the body must be application/json");
+  }
+  if (json_depth(raw.body) > kMaxJsonDepth) {
+    throw loyalty::Error(loyalty::ErrorCode::invalid, "malformed-request",
+                         "the JSON body nests deeper than 64 levels");
+  }
+  nlohmann::json body;
+  try {
+    body = nlohmann::json::parse(raw.body);
+  } catch (const nlohmann::json::parse_error& e) {
+    throw loyalty::Error(loyalty::ErrorCode::invalid, "malformed-request",
+                         "malformed JSON at byte " + std::to_string(e.byte));
+  }
+  if (!body.is_object()) {
+    throw loyalty::Error(loyalty::ErrorCode::invalid, "malformed-request",
+                         "the JSON body must be an object");
+  }
+  std::vector<loyalty::FieldError> unknown;
+  for (const auto& [key, value] : body.items()) {
+    if (std::find(allowed.begin(), allowed.end(), key) == allowed.end()) {
+      unknown.push_back({"/" + key, "unknown field"});
+    }
+  }
+  if (!unknown.empty()) {
+    throw loyalty::Error(loyalty::ErrorCode::invalid, "unknown-field",
+                         "the body has fields this endpoint does not accept", unknown);
+  }
+  return body;
+}
+
+std::string Request::query(const std::string& name) const {
+  return raw.has_param(name) ? raw.get_param_value(name) : std::string();
+}
+
+std::string Request::header(const std::string& name) const { return raw.get_header_value(name); }
+
+Server::Server(App& app) : app_(app), http_(std::make_unique<httplib::Server>()) {
+  int threads = app.settings.http_threads > 0 ? app.settings.http_threads : 32;
+  http_->new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
+  http_->set_keep_alive_timeout(5);
+  http_->set_keep_alive_max_count(1000);
+  http_->set_read_timeout(10);
+  http_->set_write_timeout(10);
+  http_->set_payload_max_length(kMaxBody);
+
+  auto entry = [this](const httplib::Request& raw, httplib::Response& res) {
+    auto started = std::chrono::steady_clock::now();
+    Request request{raw, {}, {}, {}, {}, raw.remote_addr};
+    std::string given = raw.get_header_value("X-Request-Id");
+    request.request_id = valid_request_id(given) ? given : new_request_id();
+
+    const Route* matched = nullptr;
+    Reply reply;
+    try {
+      reply = dispatch(request, matched);
+    } catch (const loyalty::Error& e) {
+      reply = problem(e, request.request_id);
+    } catch (const std::exception& e) {
+      spdlog::error(R"("msg":"http.unhandled","request_id":{},"error":{})",
+                    json_escape(request.request_id), json_escape(e.what()));
+      reply = problem(500, "internal", "", "an internal error occurred; quote the request id",
+                      request.request_id);
+    }
+    res.status = reply.status;
+    for (auto& [k, v] : reply.headers) res.set_header(k, v);
+    res.set_header("X-Request-Id", request.request_id);
+    res.set_content(reply.body, reply.content_type);
+
+    double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    std::string route = matched ? matched->pattern : "unmatched";
+    app_.metrics.observe(raw.method, route, reply.status, seconds);
+    spdlog::info(
+        R"("msg":"http.request","request_id":{},"method":"{}","route":{},"status":{},"duration_ms":{:.2f},"tenant_id":{})",
+        json_escape(request.request_id), raw.method, json_escape(route), reply.status,
+        seconds * 1000, json_escape(request.tenant_id));
+  };
+  for (const char* method : {"GET", "POST", "PATCH", "PUT", "DELETE"}) {
+    std::string m = method;
+    auto pattern = R"(/.*)";
+    if (m == "GET") http_->Get(pattern, entry);
+    if (m == "POST") http_->Post(pattern, entry);
+    if (m == "PATCH") http_->Patch(pattern, entry);
+    if (m == "PUT") http_->Put(pattern, entry);
+    if (m == "DELETE") http_->Delete(pattern, entry);
+  }
+  // Errors cpp-httplib raises before routing (oversized body, bad request line).
+  http_->set_error_handler([](const httplib::Request&, httplib::Response& res) {
+    if (!res.body.empty()) return;
+    std::string type = res.status == 413 ? "payload-too-large" : "bad-request";
+    Reply reply = problem(res.status, type, "",
+                          res.status == 413 ? "the request body is larger than allowed"
+                                            : "the request could not be read",
+                          "");
+    res.set_content(reply.body, reply.content_type);
+  });
+}
+
+Server::~Server() = default;
+
+void Server::add(Route route) { routes_.push_back(std::move(route)); }
+
+const Route* Server::match(const std::string& method, const std::string& path,
+                           std::map<std::string, std::string>& params, bool& path_exists) const {
+  auto parts = split_path(path);
+  path_exists = false;
+  for (const auto& route : routes_) {
+    auto pattern = split_path(route.pattern);
+    if (pattern.size() != parts.size()) continue;
+    std::map<std::string, std::string> found;
+    bool ok = true;
+    for (std::size_t i = 0; i < parts.size() && ok; ++i) {
+      const auto& p = pattern[i];
+      if (p.size() > 2 && p.front() == '{' && p.back() == '}') {
+        if (parts[i].empty())
+          ok = false;
+        else
+          found[p.substr(1, p.size() - 2)] = parts[i];
+      } else if (p != parts[i]) {
+        ok = false;
+      }
+    }
+    if (!ok) continue;
+    path_exists = true;
+    if (route.method == method) {
+      params = std::move(found);
+      return &route;
+    }
+  }
+  return nullptr;
+}
+
+Reply Server::dispatch(Request& request, const Route*& matched) {
+  bool path_exists = false;
+  matched = match(request.raw.method, request.raw.path, request.params, path_exists);
+  if (!matched) {
+    if (path_exists) {
+      return problem(405, "method-not-allowed", "",
+                     "this path does not accept " + request.raw.method, request.request_id);
+    }
+    return problem(404, "not-found", "", "no such resource", request.request_id);
+  }
+  authorize(request, *matched);
+  return matched->handler(request);
+}
+
+int Server::bind(const std::string& listen) {
+  auto colon = listen.rfind(':');
+  if (colon == std::string::npos) {
+    throw loyalty::Error(loyalty::ErrorCode::invalid, "bad-listen",
+                         "--listen must be HOST:PORT, got '" + listen + "'");
+  }
+  std::string host = listen.substr(0, colon);
+  int port = 0;
+  try {
+    port = std::stoi(listen.substr(colon + 1));
+  } catch (const std::exception&) {
+    throw loyalty::Error(loyalty::ErrorCode::invalid, "bad-listen",
+                         "--listen must be HOST:PORT, got '" + listen + "'");
+  }
+  if (port == 0) {
+    port = http_->bind_to_any_port(host);
+    if (port < 0) port = -1;
+  } else if (!http_->bind_to_port(host, port)) {
+    port = -1;
+  }
+  if (port < 0) {
+    throw loyalty::Error(loyalty::ErrorCode::unavailable, "bind-failed",
+                         "cannot listen on " + listen + " (address in use or not permitted)");
+  }
+  return port;
+}
+
+void Server::serve() { http_->listen_after_bind(); }
+
+void Server::stop() { http_->stop(); }
+
+}  // namespace loyaltyd

@@ -1,0 +1,48 @@
+#pragma once
+
+#include "app.hpp"
+#include "http.hpp"
+
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace httplib {
+class Server;
+}
+
+namespace loyaltyd {
+
+/// The HTTP server: cpp-httplib underneath, the route table on top.
+class Server {
+ public:
+  explicit Server(App& app);
+  ~Server();
+
+  /// Adds a route to the table.
+  void add(Route route);
+  /// The table, for the OpenAPI consistency check and the route listing.
+  const std::vector<Route>& routes() const { return routes_; }
+
+  /// Binds HOST:PORT (port 0 picks a free one); returns the bound port. Throws on failure.
+  int bind(const std::string& listen);
+  /// Serves until stop(); in-flight requests finish before it returns.
+  void serve();
+  void stop();
+
+ private:
+  Reply dispatch(Request& request, const Route*& matched);
+  /// Authenticates the caller, checks the route's Allow bits and the tenant wall (auth.cpp).
+  void authorize(Request& request, const Route& route);
+  const Route* match(const std::string& method, const std::string& path,
+                     std::map<std::string, std::string>& params, bool& path_exists) const;
+
+  App& app_;
+  std::unique_ptr<httplib::Server> http_;
+  std::vector<Route> routes_;
+};
+
+/// Route groups; each file under routes/ adds its own.
+void add_health_routes(Server& server, App& app);
+
+}  // namespace loyaltyd

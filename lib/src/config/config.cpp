@@ -1,0 +1,145 @@
+#include <loyalty/config/config.hpp>
+#include <loyalty/core/error.hpp>
+
+#include <cstdlib>
+#include <fstream>
+#include <functional>
+
+namespace loyalty::config {
+
+namespace {
+
+struct Binding {
+  const char* flag;
+  std::function<void(Settings&, const std::string&)> set;
+};
+
+int to_int(const std::string& flag, const std::string& value) {
+  try {
+    std::size_t used = 0;
+    int n = std::stoi(value, &used);
+    if (used != value.size() || n < 0) throw std::invalid_argument(value);
+    return n;
+  } catch (const std::exception&) {
+    throw_invalid("--" + flag + " must be a non-negative integer, got '" + value + "'");
+  }
+}
+
+bool to_bool(const std::string& value) {
+  return value == "1" || value == "true" || value == "yes" || value == "on";
+}
+
+const std::vector<Binding>& bindings() {
+  static const std::vector<Binding> kBindings = {
+      {"data-dir", [](Settings& s, const std::string& v) { s.data_dir = v; }},
+      {"database-url", [](Settings& s, const std::string& v) { s.database_url = v; }},
+      {"app-database-url", [](Settings& s, const std::string& v) { s.app_database_url = v; }},
+      {"listen", [](Settings& s, const std::string& v) { s.listen = v; }},
+      {"workers", [](Settings& s, const std::string& v) { s.workers = to_int("workers", v); }},
+      {"http-threads",
+       [](Settings& s, const std::string& v) { s.http_threads = to_int("http-threads", v); }},
+      {"pool-size",
+       [](Settings& s, const std::string& v) { s.pool_size = to_int("pool-size", v); }},
+      {"log-level", [](Settings& s, const std::string& v) { s.log_level = v; }},
+      {"jwt-secrets", [](Settings& s, const std::string& v) { s.jwt_secrets = v; }},
+      {"jwt-kid", [](Settings& s, const std::string& v) { s.jwt_active_kid = v; }},
+      {"hmac-keys", [](Settings& s, const std::string& v) { s.hmac_keys_json = v; }},
+      {"rate-limit",
+       [](Settings& s, const std::string& v) { s.rate_limit_per_key = to_int("rate-limit", v); }},
+      {"rate-limit-ip",
+       [](Settings& s, const std::string& v) { s.rate_limit_per_ip = to_int("rate-limit-ip", v); }},
+      {"web-dir", [](Settings& s, const std::string& v) { s.web_dir = v; }},
+      {"whatsapp-api-base", [](Settings& s, const std::string& v) { s.whatsapp_api_base = v; }},
+      {"whatsapp-app-secret", [](Settings& s, const std::string& v) { s.whatsapp_app_secret = v; }},
+      {"whatsapp-verify-token",
+       [](Settings& s, const std::string& v) { s.whatsapp_verify_token = v; }},
+      {"ussd-secret", [](Settings& s, const std::string& v) { s.ussd_secret = v; }},
+      {"allow-private-webhooks",
+       [](Settings& s, const std::string& v) { s.allow_private_webhooks = to_bool(v); }},
+  };
+  return kBindings;
+}
+
+std::string trim(const std::string& s) {
+  auto b = s.find_first_not_of(" \t\r");
+  if (b == std::string::npos) return "";
+  auto e = s.find_last_not_of(" \t\r");
+  return s.substr(b, e - b + 1);
+}
+
+std::map<std::string, std::string> read_config_file(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw_invalid("cannot read config file " + path);
+  std::map<std::string, std::string> values;
+  std::string line;
+  int number = 0;
+  while (std::getline(in, line)) {
+    ++number;
+    line = trim(line);
+    if (line.empty() || line[0] == '#') continue;
+    auto eq = line.find('=');
+    if (eq == std::string::npos) {
+      throw_invalid(path + ":" + std::to_string(number) + ": expected NAME=value");
+    }
+    values[trim(line.substr(0, eq))] = trim(line.substr(eq + 1));
+  }
+  return values;
+}
+
+}  // namespace
+
+const std::vector<Option>& options() {
+  static const std::vector<Option> kOptions = {
+      {"data-dir", "LOYALTY_DATA_DIR", "./var", "directory of the embedded database and secrets"},
+      {"database-url", "LOYALTY_DATABASE_URL", "",
+       "PostgreSQL URL of the owner role; empty runs the embedded cluster"},
+      {"app-database-url", "LOYALTY_APP_DATABASE_URL", "",
+       "PostgreSQL URL of the loyalty_app role; empty derives it from the owner URL"},
+      {"listen", "LOYALTY_LISTEN", "127.0.0.1:8080", "HOST:PORT loyaltyd listens on", true},
+      {"workers", "LOYALTY_WORKERS", "2", "background worker threads (0 = HTTP only)", true},
+      {"http-threads", "LOYALTY_HTTP_THREADS", "32", "HTTP worker threads", true},
+      {"pool-size", "LOYALTY_POOL_SIZE", "16", "database connections per process"},
+      {"log-level", "LOYALTY_LOG_LEVEL", "info", "trace, debug, info, warn, error"},
+      {"jwt-secrets", "LOYALTY_JWT_SECRETS", "",
+       "JSON {\"kid\":\"secret\"} of JWT signing secrets (>= 32 bytes each); empty = generated "
+       "in the data dir",
+       true},
+      {"jwt-kid", "LOYALTY_JWT_KID", "", "key id that signs new tokens (default: the first)", true},
+      {"hmac-keys", "HMAC_KEYS_JSON", "", "JSON {\"key_id\":\"secret\"} for HMAC-signed requests",
+       true},
+      {"rate-limit", "LOYALTY_RATE_LIMIT", "50", "requests per second per credential", true},
+      {"rate-limit-ip", "LOYALTY_RATE_LIMIT_IP", "100", "requests per second per client IP", true},
+      {"web-dir", "LOYALTY_WEB_DIR", "web/dist", "built merchant dashboard served at /", true},
+      {"whatsapp-api-base", "LOYALTY_WHATSAPP_API_BASE", "https://graph.facebook.com/v21.0",
+       "WhatsApp Graph API base URL", true},
+      {"whatsapp-app-secret", "LOYALTY_WHATSAPP_APP_SECRET", "",
+       "app secret that signs WhatsApp webhooks", true},
+      {"whatsapp-verify-token", "LOYALTY_WHATSAPP_VERIFY_TOKEN", "",
+       "token of the WhatsApp webhook verification handshake", true},
+      {"ussd-secret", "LOYALTY_USSD_SECRET", "", "shared secret of the USSD gateway", true},
+      {"allow-private-webhooks", "LOYALTY_ALLOW_PRIVATE_WEBHOOKS", "false",
+       "allow webhook URLs on loopback and private networks"},
+  };
+  return kOptions;
+}
+
+Settings resolve(const std::map<std::string, std::string>& flags,
+                 const std::optional<std::string>& config_file) {
+  std::map<std::string, std::string> file_values;
+  if (config_file && !config_file->empty()) file_values = read_config_file(*config_file);
+
+  Settings settings;
+  for (const Option& option : options()) {
+    std::string value = option.default_value;
+    if (auto it = file_values.find(option.flag); it != file_values.end()) value = it->second;
+    if (auto it = file_values.find(option.env); it != file_values.end()) value = it->second;
+    if (const char* env = std::getenv(option.env.c_str()); env != nullptr) value = env;
+    if (auto it = flags.find(option.flag); it != flags.end()) value = it->second;
+    for (const Binding& binding : bindings()) {
+      if (option.flag == binding.flag) binding.set(settings, value);
+    }
+  }
+  return settings;
+}
+
+}  // namespace loyalty::config

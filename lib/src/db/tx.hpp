@@ -1,0 +1,164 @@
+#pragma once
+// Private to the library: how modules run SQL. cmd/ and daemon/ never include this.
+
+#include <loyalty/core/error.hpp>
+#include <loyalty/db/database.hpp>
+
+#include <pqxx/pqxx>
+
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <mutex>
+#include <string>
+#include <unordered_set>
+#include <utility>
+
+namespace loyalty::db {
+
+/// A named SQL statement, prepared once per connection on first use. Values only as $n.
+struct Query {
+  const char* name;
+  const char* sql;
+};
+
+/// A pooled connection and the statements prepared on it.
+struct PooledConnection {
+  std::unique_ptr<pqxx::connection> conn;
+  std::unordered_set<std::string> prepared;
+  bool broken = false;
+};
+
+/// A bounded pool: acquire waits up to a timeout; broken connections are replaced.
+class Pool {
+ public:
+  Pool(std::string url, std::size_t max_size, std::chrono::milliseconds acquire_timeout);
+  ~Pool();
+
+  class Lease {
+   public:
+    Lease(Pool* pool, std::unique_ptr<PooledConnection> c) : pool_(pool), c_(std::move(c)) {}
+    Lease(Lease&& other) noexcept = default;
+    ~Lease();
+    PooledConnection& operator*() { return *c_; }
+    PooledConnection* operator->() { return c_.get(); }
+
+   private:
+    Pool* pool_;
+    std::unique_ptr<PooledConnection> c_;
+  };
+
+  /// Throws Error(unavailable) after the acquire timeout or when connecting fails.
+  Lease acquire();
+  PoolStats stats() const;
+
+ private:
+  void release(std::unique_ptr<PooledConnection> c);
+  std::unique_ptr<PooledConnection> connect();
+
+  std::string url_;
+  std::size_t max_size_;
+  std::chrono::milliseconds acquire_timeout_;
+  mutable std::mutex mutex_;
+  std::condition_variable available_;
+  std::deque<std::unique_ptr<PooledConnection>> idle_;
+  std::size_t open_ = 0;
+  std::size_t waiting_ = 0;
+  std::size_t replaced_ = 0;
+};
+
+/// One transaction on a pooled connection.
+class Tx {
+ public:
+  Tx(PooledConnection& pc, pqxx::work& work) : pc_(pc), work_(work) {}
+
+  /// Runs a named statement with parameters.
+  template <typename... Args>
+  pqxx::result exec(const Query& q, Args&&... args) {
+    prepare(q);
+    return work_.exec_prepared(q.name, std::forward<Args>(args)...);
+  }
+  /// Runs a statement that must return exactly one row.
+  template <typename... Args>
+  pqxx::row exec1(const Query& q, Args&&... args) {
+    prepare(q);
+    return work_.exec_prepared1(q.name, std::forward<Args>(args)...);
+  }
+  /// Runs ad-hoc SQL without parameters (DDL, migrations).
+  pqxx::result exec_raw(const std::string& sql) { return work_.exec(sql); }
+
+  pqxx::work& work() { return work_; }
+  pqxx::connection& connection() { return *pc_.conn; }
+
+ private:
+  void prepare(const Query& q) {
+    if (pc_.prepared.insert(q.name).second) pc_.conn->prepare(q.name, q.sql);
+  }
+  PooledConnection& pc_;
+  pqxx::work& work_;
+};
+
+/// Maps a database exception to loyalty::Error (the one place SQLSTATEs are interpreted).
+[[noreturn]] void rethrow_as_error(const std::exception& e);
+/// True for failures worth retrying the whole transaction (serialization, deadlock).
+bool is_retryable(const std::exception& e);
+
+namespace detail {
+void set_tenant(Tx& tx, const std::string& tenant_id);
+void backoff(int attempt);
+}  // namespace detail
+
+inline constexpr int kMaxTxAttempts = 5;
+
+/// Runs `fn(Tx&)` in one transaction and commits; serialization failures and deadlocks are
+/// retried up to kMaxTxAttempts times, a dead pooled connection once on a fresh one; every other
+/// failure rolls back and is thrown as Error.
+template <typename Fn>
+auto with_tx(Database& db, Fn&& fn) -> decltype(fn(std::declval<Tx&>())) {
+  for (int attempt = 1;; ++attempt) {
+    auto lease = db.pool().acquire();
+    try {
+      pqxx::work work(*lease->conn);
+      Tx tx(*lease, work);
+      if constexpr (std::is_void_v<decltype(fn(tx))>) {
+        fn(tx);
+        work.commit();
+        return;
+      } else {
+        auto result = fn(tx);
+        work.commit();
+        return result;
+      }
+    } catch (const loyalty::Error&) {
+      throw;
+    } catch (const pqxx::broken_connection& e) {
+      // The connection died (e.g. the server restarted); nothing was committed, so one more
+      // attempt on a fresh connection is safe.
+      lease->broken = true;
+      if (attempt < 2) continue;
+      rethrow_as_error(e);
+    } catch (const std::exception& e) {
+      if (is_retryable(e) && attempt < kMaxTxAttempts) {
+        detail::backoff(attempt);
+        continue;
+      }
+      if (lease->conn && !lease->conn->is_open()) lease->broken = true;
+      rethrow_as_error(e);
+    }
+  }
+}
+
+/// Like with_tx, with the tenant set for row-level security by
+/// set_config('app.tenant_id', id, true) — transaction-local, so a pooled connection never
+/// carries one request's tenant into the next.
+template <typename Fn>
+auto with_tenant(Database& db, const std::string& tenant_id, Fn&& fn)
+    -> decltype(fn(std::declval<Tx&>())) {
+  return with_tx(db, [&](Tx& tx) {
+    detail::set_tenant(tx, tenant_id);
+    return fn(tx);
+  });
+}
+
+}  // namespace loyalty::db

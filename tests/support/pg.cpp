@@ -1,0 +1,92 @@
+#include "support/pg.hpp"
+
+#include "db/tx.hpp"
+
+#include <atomic>
+#include <cstdlib>
+#include <random>
+#include <sstream>
+#include <stdexcept>
+#include <thread>
+
+namespace loyalty::test {
+
+std::string cluster_dir() {
+  const char* dir = std::getenv("LOYALTY_TEST_CLUSTER");
+  if (dir == nullptr || *dir == '\0') {
+    throw std::runtime_error(
+        "LOYALTY_TEST_CLUSTER is not set: run the tests through ctest, which starts the cluster");
+  }
+  return dir;
+}
+
+std::string cluster_url(const std::string& database, db::Role role) {
+  std::string url = db::EmbeddedCluster(cluster_dir()).url(role);
+  auto slash = url.find(":///") + 4;
+  auto q = url.find('?');
+  return url.substr(0, slash) + database + url.substr(q);
+}
+
+namespace {
+
+void admin_exec(const std::string& sql) {
+  pqxx::connection conn(cluster_url("postgres", db::Role::owner));
+  pqxx::nontransaction n(conn);
+  n.exec(sql);
+}
+
+std::string unique_name() {
+  static std::atomic<int> counter{0};
+  std::random_device rd;
+  std::ostringstream name;
+  name << "t_" << getpid() << "_" << counter++ << "_" << (rd() % 100000);
+  return name.str();
+}
+
+}  // namespace
+
+TestDatabase::TestDatabase(bool migrated) : name_(unique_name()) {
+  std::string sql = "CREATE DATABASE " + name_ + (migrated ? " TEMPLATE loyalty" : "");
+  for (int attempt = 1;; ++attempt) {
+    try {
+      admin_exec(sql);
+      break;
+    } catch (const pqxx::sql_error& e) {
+      // Two tests copying the template at once can collide; try again shortly.
+      if (attempt >= 20) throw;
+      std::this_thread::sleep_for(std::chrono::milliseconds(100 * attempt));
+    }
+  }
+}
+
+TestDatabase::~TestDatabase() {
+  owner_.reset();
+  app_.reset();
+  try {
+    admin_exec("DROP DATABASE IF EXISTS " + name_ + " WITH (FORCE)");
+  } catch (const std::exception&) {
+  }
+}
+
+std::string TestDatabase::owner_url() const { return cluster_url(name_, db::Role::owner); }
+std::string TestDatabase::app_url() const { return cluster_url(name_, db::Role::app); }
+
+db::Database& TestDatabase::owner() {
+  if (!owner_) owner_ = db::Database::open_url(owner_url(), 8);
+  return *owner_;
+}
+
+db::Database& TestDatabase::app() {
+  if (!app_) app_ = db::Database::open_url(app_url(), 8);
+  return *app_;
+}
+
+std::string sql_value(db::Database& database, const std::string& sql) {
+  return db::with_tx(database, [&](db::Tx& tx) {
+    auto r = tx.exec_raw(sql);
+    if (r.empty() || r[0][0].is_null()) return std::string();
+    return r[0][0].as<std::string>();
+  });
+}
+
+}  // namespace loyalty::test
