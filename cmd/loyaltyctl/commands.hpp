@@ -10,6 +10,8 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace loyalty {
 namespace db {
@@ -39,6 +41,16 @@ void print_json(const nlohmann::json& value);
 
 /// Adds `--json` to a subcommand, bound to ctx.json.
 void add_json_flag(CLI::App* sub, Context& ctx);
+
+/// A command group's registration: each group file defines one static CommandGroup, so adding
+/// a group never touches main.cpp. `order` sets the order of groups in --help.
+struct CommandGroup {
+  using Add = void (*)(CLI::App& app, Context& ctx);
+  CommandGroup(int order, Add add);
+};
+
+/// Every registered group, in order (main.cpp adds them all).
+std::vector<std::pair<int, CommandGroup::Add>>& command_groups();
 
 void add_db_commands(CLI::App& app, Context& ctx);
 void add_migrate_commands(CLI::App& app, Context& ctx);

@@ -104,4 +104,9 @@ void add_migrate_commands(CLI::App& app, Context& ctx) {
   });
 }
 
+namespace {
+const CommandGroup kDb(10, add_db_commands);
+const CommandGroup kMigrate(20, add_migrate_commands);
+}  // namespace
+
 }  // namespace loyaltyctl

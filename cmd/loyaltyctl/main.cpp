@@ -5,6 +5,7 @@
 #include <loyalty/db/database.hpp>
 #include <loyalty/log/log.hpp>
 
+#include <algorithm>
 #include <cstdio>
 #include <iostream>
 
@@ -18,6 +19,13 @@ loyalty::db::Database& Context::database() {
 Context::~Context() = default;
 
 void print_json(const nlohmann::json& value) { std::cout << value.dump(2) << "\n"; }
+
+std::vector<std::pair<int, CommandGroup::Add>>& command_groups() {
+  static std::vector<std::pair<int, CommandGroup::Add>> groups;
+  return groups;
+}
+
+CommandGroup::CommandGroup(int order, Add add) { command_groups().emplace_back(order, add); }
 
 void add_json_flag(CLI::App* sub, Context& ctx) {
   sub->add_flag("--json", ctx.json, "print the result as JSON");
@@ -67,10 +75,10 @@ int main(int argc, char** argv) {
         ->type_name("VALUE");
   }
 
-  loyaltyctl::add_db_commands(app, ctx);
-  loyaltyctl::add_migrate_commands(app, ctx);
-  loyaltyctl::add_tenant_commands(app, ctx);
-  // rules group: added when cmd/loyaltyctl/rules.cpp lands (issue 3)
+  auto groups = loyaltyctl::command_groups();
+  std::stable_sort(groups.begin(), groups.end(),
+                   [](const auto& a, const auto& b) { return a.first < b.first; });
+  for (const auto& [order, add] : groups) add(app, ctx);
 
   // Settings must be resolved after parsing but before any subcommand callback runs.
   app.parse_complete_callback([&] {

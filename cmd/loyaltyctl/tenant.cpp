@@ -92,4 +92,8 @@ void add_tenant_commands(CLI::App& app, Context& ctx) {
   });
 }
 
+namespace {
+const CommandGroup kTenant(30, add_tenant_commands);
+}  // namespace
+
 }  // namespace loyaltyctl

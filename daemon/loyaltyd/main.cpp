@@ -59,7 +59,7 @@ int main(int argc, char** argv) {
     loyalty::db::require_schema_at_head(*app.db);
 
     loyaltyd::Server server(app);
-    loyaltyd::add_health_routes(server, app);
+    loyaltyd::add_all_routes(server, app);
     int port = server.bind(app.settings.listen);
     auto host = app.settings.listen.substr(0, app.settings.listen.rfind(':'));
     spdlog::info(R"("msg":"daemon.listening","address":"{}:{}","workers":{})", host, port,

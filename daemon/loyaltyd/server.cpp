@@ -175,6 +175,19 @@ Server::Server(App& app) : app_(app), http_(std::make_unique<httplib::Server>())
 
 Server::~Server() = default;
 
+namespace {
+std::vector<RouteGroup::Add>& route_groups() {
+  static std::vector<RouteGroup::Add> groups;
+  return groups;
+}
+}  // namespace
+
+RouteGroup::RouteGroup(Add add) { route_groups().push_back(add); }
+
+void add_all_routes(Server& server, App& app) {
+  for (auto add : route_groups()) add(server, app);
+}
+
 void Server::add(Route route) { routes_.push_back(std::move(route)); }
 
 const Route* Server::match(const std::string& method, const std::string& path,

@@ -42,7 +42,14 @@ class Server {
   std::vector<Route> routes_;
 };
 
-/// Route groups; each file under routes/ adds its own.
-void add_health_routes(Server& server, App& app);
+/// A route group's registration: each file under routes/ defines one static RouteGroup, so
+/// adding a resource never touches main.cpp.
+struct RouteGroup {
+  using Add = void (*)(Server& server, App& app);
+  explicit RouteGroup(Add add);
+};
+
+/// Adds every registered group's routes to the server.
+void add_all_routes(Server& server, App& app);
 
 }  // namespace loyaltyd

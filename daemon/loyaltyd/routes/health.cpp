@@ -1,9 +1,13 @@
 // GET /health, /ready, /metrics.
 #include "server.hpp"
 
+#include "openapi.hpp"
+
 #include <loyalty/db/migrations.hpp>
 
 namespace loyaltyd {
+
+namespace {
 
 void add_health_routes(Server& server, App& app) {
   server.add({"GET", "/health", kPublic,
@@ -38,6 +42,14 @@ void add_health_routes(Server& server, App& app) {
                                    "text/plain; version=0.0.4; charset=utf-8");
               },
               "Prometheus metrics"});
+
+  server.add({"GET", "/openapi.json", kPublic,
+              [](Request&) { return Reply::json(200, openapi_document()); },
+              "this API's OpenAPI 3.1 document"});
 }
+
+const RouteGroup kHealthRoutes(add_health_routes);
+
+}  // namespace
 
 }  // namespace loyaltyd

@@ -1,0 +1,12 @@
+# Writes a C++ file holding every daemon/loyaltyd/openapi/*.json fragment as a raw string.
+file(GLOB files ${FRAGMENTS_DIR}/*.json)
+list(SORT files)
+set(body "// Generated from daemon/loyaltyd/openapi/ at build time. Do not edit.\n#include \"openapi.hpp\"\nnamespace loyaltyd {\nconst std::vector<std::pair<std::string, std::string>>& openapi_fragments() {\n  static const std::vector<std::pair<std::string, std::string>> kAll = {\n")
+foreach(f ${files})
+  get_filename_component(name ${f} NAME)
+  file(READ ${f} content)
+  set(body "${body}    {\"${name}\", R\"__json__(${content})__json__\"},\n")
+endforeach()
+set(body "${body}  };\n  return kAll;\n}\n}  // namespace loyaltyd\n")
+file(WRITE ${OUTPUT}.tmp "${body}")
+file(COPY_FILE ${OUTPUT}.tmp ${OUTPUT} ONLY_IF_DIFFERENT)
