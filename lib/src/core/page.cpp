@@ -1,0 +1,44 @@
+#include <loyalty/core/crypto.hpp>
+#include <loyalty/core/error.hpp>
+#include <loyalty/core/page.hpp>
+
+namespace loyalty {
+
+std::string encode_cursor(const CursorPosition& position) {
+  return base64url_encode("v1|" + position.key + "|" + position.id);
+}
+
+CursorPosition decode_cursor(const std::string& cursor) {
+  auto fail = [] {
+    return Error(ErrorCode::invalid, "validation-failed", "the cursor is not valid",
+                 {{"/cursor", "not a cursor from a previous page"}});
+  };
+  auto text = base64url_decode(cursor);
+  if (!text || text->rfind("v1|", 0) != 0) throw fail();
+  auto sep = text->find('|', 3);
+  if (sep == std::string::npos) throw fail();
+  return {text->substr(3, sep - 3), text->substr(sep + 1)};
+}
+
+PageRequest make_page_request(const std::string& limit, const std::string& cursor) {
+  PageRequest page;
+  if (!limit.empty()) {
+    int n = 0;
+    try {
+      std::size_t used = 0;
+      n = std::stoi(limit, &used);
+      if (used != limit.size()) n = 0;
+    } catch (const std::exception&) {
+      n = 0;
+    }
+    if (n < 1 || n > 200) {
+      throw_invalid("limit must be an integer from 1 to 200", {{"/limit", "must be 1 to 200"}});
+    }
+    page.limit = n;
+  }
+  if (!cursor.empty()) decode_cursor(cursor);  // reject garbage early
+  page.cursor = cursor;
+  return page;
+}
+
+}  // namespace loyalty
