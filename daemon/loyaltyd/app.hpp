@@ -3,7 +3,10 @@
 
 #include "metrics.hpp"
 
+#include <loyalty/auth/request_signing.hpp>
+#include <loyalty/auth/sessions.hpp>
 #include <loyalty/config/config.hpp>
+#include <loyalty/core/rate_limit.hpp>
 #include <loyalty/db/database.hpp>
 
 #include <atomic>
@@ -15,6 +18,10 @@ struct App {
   loyalty::config::Settings settings;
   std::unique_ptr<loyalty::db::Database> db;  ///< as loyalty_app: tenant work under RLS
   Metrics metrics;
+  std::unique_ptr<loyalty::auth::SessionService> sessions;
+  std::unique_ptr<loyalty::auth::RequestVerifier> hmac;  ///< null without HMAC_KEYS_JSON
+  std::unique_ptr<loyalty::TokenBucketLimiter> per_credential;
+  std::unique_ptr<loyalty::TokenBucketLimiter> per_ip;
   std::atomic<bool> worker_alive{true};
   std::atomic<bool> stopping{false};
 };

@@ -72,6 +72,19 @@ struct Reply {
 
 using Handler = std::function<Reply(Request&)>;
 
+/// A list answer: {"items": [...], "next_cursor": "..." or null}.
+template <typename Page, typename ToJson>
+nlohmann::json page_json(const Page& page, ToJson to_json) {
+  nlohmann::json items = nlohmann::json::array();
+  for (const auto& item : page.items) items.push_back(to_json(item));
+  return {{"items", items},
+          {"next_cursor",
+           page.next_cursor.empty() ? nlohmann::json() : nlohmann::json(page.next_cursor)}};
+}
+
+/// A required string field of a body; Error(invalid) with its pointer otherwise.
+std::string required_string(const nlohmann::json& body, const std::string& field);
+
 /// One row of the route table.
 struct Route {
   std::string method;   ///< GET, POST, PATCH, DELETE

@@ -57,6 +57,7 @@ int main(int argc, char** argv) {
     loyalty::log::init_daemon(app.settings.log_level);
     app.db = loyalty::db::Database::open(app.settings, loyalty::db::Role::app);
     loyalty::db::require_schema_at_head(*app.db);
+    loyaltyd::init_security(app);
 
     loyaltyd::Server server(app);
     loyaltyd::add_all_routes(server, app);

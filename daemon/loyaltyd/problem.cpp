@@ -78,13 +78,21 @@ Reply problem(const loyalty::Error& error, const std::string& request_id) {
                            ? "an internal error occurred; quote the request id to support"
                            : error.what();
   Reply reply = problem(status, error.type(), "", detail, request_id);
-  if (!error.fields().empty()) {
+  if (!error.fields().empty() || !error.extensions().empty()) {
     auto body = nlohmann::json::parse(reply.body);
+    for (const auto& [key, value] : error.extensions()) {
+      if (key == "retry_after") {
+        reply.headers.emplace_back("Retry-After", value);
+        body[key] = std::stoi(value);
+      } else {
+        body[key] = value;
+      }
+    }
     auto errors = nlohmann::json::array();
     for (const auto& f : error.fields()) {
       errors.push_back({{"pointer", f.pointer}, {"message", f.message}});
     }
-    body["errors"] = errors;
+    if (!errors.empty()) body["errors"] = errors;
     reply.body = body.dump();
   }
   return reply;

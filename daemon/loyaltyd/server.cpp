@@ -105,6 +105,14 @@ nlohmann::json Request::json_body(const std::vector<std::string>& allowed) const
   return body;
 }
 
+std::string required_string(const nlohmann::json& body, const std::string& field) {
+  if (!body.contains(field) || !body[field].is_string() || body[field].get<std::string>().empty()) {
+    loyalty::throw_invalid("the request is not valid",
+                           {{"/" + field, "a non-empty string is required"}});
+  }
+  return body[field].get<std::string>();
+}
+
 std::string Request::query(const std::string& name) const {
   return raw.has_param(name) ? raw.get_param_value(name) : std::string();
 }

@@ -3,6 +3,8 @@
 #include "app.hpp"
 #include "http.hpp"
 
+#include <loyalty/core/actor.hpp>
+
 #include <memory>
 #include <string>
 #include <vector>
@@ -48,6 +50,13 @@ struct RouteGroup {
   using Add = void (*)(Server& server, App& app);
   explicit RouteGroup(Add add);
 };
+
+/// Sets up the JWT keyring, sessions, HMAC verifier and rate limiters from settings (auth.cpp).
+/// Throws Error(invalid) for weak secrets: the daemon refuses to start.
+void init_security(App& app);
+
+/// The audit actor of a request's principal.
+loyalty::Actor actor_of(const Request& request);
 
 /// Adds every registered group's routes to the server.
 void add_all_routes(Server& server, App& app);

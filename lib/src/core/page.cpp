@@ -5,7 +5,7 @@
 namespace loyalty {
 
 std::string encode_cursor(const CursorPosition& position) {
-  return base64url_encode("v1|" + position.key + "|" + position.id);
+  return crypto::base64url_encode("v1|" + position.key + "|" + position.id);
 }
 
 CursorPosition decode_cursor(const std::string& cursor) {
@@ -13,7 +13,7 @@ CursorPosition decode_cursor(const std::string& cursor) {
     return Error(ErrorCode::invalid, "validation-failed", "the cursor is not valid",
                  {{"/cursor", "not a cursor from a previous page"}});
   };
-  auto text = base64url_decode(cursor);
+  auto text = crypto::base64url_decode(cursor);
   if (!text || text->rfind("v1|", 0) != 0) throw fail();
   auto sep = text->find('|', 3);
   if (sep == std::string::npos) throw fail();

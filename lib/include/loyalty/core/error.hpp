@@ -3,6 +3,7 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace loyalty {
@@ -40,10 +41,20 @@ class Error : public std::runtime_error {
   const std::string& type() const noexcept { return type_; }
   const std::vector<FieldError>& fields() const noexcept { return fields_; }
 
+  /// Adds a member to the problem document (e.g. "existing_id" of a duplicate).
+  Error& extend(std::string key, std::string value) {
+    extensions_.emplace_back(std::move(key), std::move(value));
+    return *this;
+  }
+  const std::vector<std::pair<std::string, std::string>>& extensions() const noexcept {
+    return extensions_;
+  }
+
  private:
   ErrorCode code_;
   std::string type_;
   std::vector<FieldError> fields_;
+  std::vector<std::pair<std::string, std::string>> extensions_;
 };
 
 /// Shorthands for the common cases.

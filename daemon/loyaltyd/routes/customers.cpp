@@ -1,0 +1,55 @@
+// Customers: enrol, show, search, change status.
+#include "server.hpp"
+
+#include <loyalty/customers/customers.hpp>
+
+namespace loyaltyd {
+
+namespace {
+
+void add_customer_routes(Server& server, App& app) {
+  server.add({"POST", "/v1/tenants/{tid}/customers", kAdmin | kManager | kPos,
+              [&app](Request& req) {
+                auto body = req.json_body({"phone", "external_ref", "attributes", "tags",
+                                           "segments", "birthday", "consent", "channel"});
+                auto customer = loyalty::customers::create_customer(
+                    *app.db, req.tenant_id, loyalty::customers::new_customer_from_json(body),
+                    actor_of(req));
+                return Reply::json(201, loyalty::customers::to_json(customer));
+              },
+              "enrol a customer"});
+  server.add({"GET", "/v1/tenants/{tid}/customers/{id}", kAnyone,
+              [&app](Request& req) {
+                return Reply::json(200,
+                                   loyalty::customers::to_json(loyalty::customers::get_customer(
+                                       *app.db, req.tenant_id, req.params["id"])));
+              },
+              "show a customer"});
+  server.add({"GET", "/v1/tenants/{tid}/customers", kAnyone,
+              [&app](Request& req) {
+                loyalty::customers::CustomerFilter filter{
+                    req.query("phone"), req.query("external_ref"), req.query("status")};
+                auto page = loyalty::customers::list_customers(
+                    *app.db, req.tenant_id, filter,
+                    loyalty::make_page_request(req.query("limit"), req.query("cursor")));
+                return Reply::json(200, page_json(page, [](const auto& c) {
+                                     return loyalty::customers::to_json(c);
+                                   }));
+              },
+              "search customers"});
+  server.add({"PATCH", "/v1/tenants/{tid}/customers/{id}/status", kAdmin | kManager | kPos,
+              [&app](Request& req) {
+                auto body = req.json_body({"status"});
+                auto customer = loyalty::customers::set_customer_status(
+                    *app.db, req.tenant_id, req.params["id"], required_string(body, "status"),
+                    actor_of(req));
+                return Reply::json(200, loyalty::customers::to_json(customer));
+              },
+              "change a customer's status"});
+}
+
+const RouteGroup kCustomerRoutes(add_customer_routes);
+
+}  // namespace
+
+}  // namespace loyaltyd

@@ -1,0 +1,77 @@
+#pragma once
+// Customers of a tenant: enrolment (phone in E.164, or an external reference), lookup,
+// search, status changes.
+
+#include <loyalty/core/actor.hpp>
+#include <loyalty/core/page.hpp>
+#include <nlohmann/json.hpp>
+
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace loyalty::db {
+class Database;
+}
+
+namespace loyalty::customers {
+
+struct Customer {
+  std::string id;
+  std::string phone;         ///< E.164, or empty
+  std::string external_ref;  ///< or empty
+  std::string status;        ///< active | suspended | opted_out
+  std::string consent_at;
+  std::string consent_channel;
+  nlohmann::json attributes = nlohmann::json::object();
+  std::vector<std::string> tags;
+  std::vector<std::string> segments;
+  std::string birthday;  ///< YYYY-MM-DD or empty
+  long long points_balance = 0;
+  std::string enrolled_at;
+  std::string created_at;
+};
+
+/// A new customer as the API and CLI take it (raw phone text is normalised here).
+struct NewCustomer {
+  std::optional<std::string> phone;
+  std::optional<std::string> external_ref;
+  nlohmann::json attributes = nlohmann::json::object();
+  std::vector<std::string> tags;
+  std::vector<std::string> segments;
+  std::optional<std::string> birthday;
+  bool consent = false;
+  std::string channel = "api";  ///< pos | whatsapp | ussd | web | api
+};
+
+/// Enrols a customer and queues a `customer.enrolled` webhook in the same transaction.
+/// Error(invalid) listing every bad field (phone not a valid number, neither phone nor
+/// external_ref, bad birthday); Error(conflict, "customer-exists") with extension
+/// "existing_id" when the phone or external ref is taken in this tenant.
+Customer create_customer(db::Database& db, const std::string& tenant_id, const NewCustomer& c,
+                         const Actor& actor);
+
+/// Error(not_found) unless the customer exists in this tenant.
+Customer get_customer(db::Database& db, const std::string& tenant_id, const std::string& id);
+
+/// Filters of the customer list; every one optional.
+struct CustomerFilter {
+  std::string phone;  ///< normalised before matching
+  std::string external_ref;
+  std::string status;
+};
+
+/// A page of customers, oldest first (stable: created_at, id).
+Page<Customer> list_customers(db::Database& db, const std::string& tenant_id,
+                              const CustomerFilter& filter, const PageRequest& page);
+
+/// Sets the status (active, suspended, opted_out). Opting out withdraws consent.
+Customer set_customer_status(db::Database& db, const std::string& tenant_id, const std::string& id,
+                             const std::string& status, const Actor& actor);
+
+nlohmann::json to_json(const Customer& customer);
+
+/// Builds a NewCustomer from a JSON body, collecting every field error (pointer, message).
+NewCustomer new_customer_from_json(const nlohmann::json& body);
+
+}  // namespace loyalty::customers
