@@ -57,4 +57,8 @@ void add_migrate_commands(CLI::App& app, Context& ctx);
 void add_tenant_commands(CLI::App& app, Context& ctx);
 void add_rules_commands(CLI::App& app, Context& ctx);
 
+/// The `rules` group, created on first use: a file that adds rules subcommands (import, export,
+/// simulate) calls this instead of creating the group again.
+CLI::App* rules_group(CLI::App& app);
+
 }  // namespace loyaltyctl
