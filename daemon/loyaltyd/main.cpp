@@ -43,7 +43,17 @@ int main(int argc, char** argv) {
            option.help + " [env " + option.env + ", default '" + option.default_value + "']")
         ->type_name("VALUE");
   }
+  bool print_routes = false;
+  cli.add_flag("--routes", print_routes, "print the route table as JSON and exit");
   CLI11_PARSE(cli, argc, argv);
+
+  if (print_routes) {
+    loyaltyd::App app;
+    loyaltyd::Server server(app);
+    loyaltyd::add_all_routes(server, app);
+    std::cout << loyaltyd::route_table_json(server).dump(2) << "\n";
+    return 0;
+  }
 
   sigset_t set;
   sigemptyset(&set);

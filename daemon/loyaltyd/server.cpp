@@ -192,6 +192,23 @@ std::vector<RouteGroup::Add>& route_groups() {
 
 RouteGroup::RouteGroup(Add add) { route_groups().push_back(add); }
 
+nlohmann::json route_table_json(const Server& server) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& route : server.routes()) {
+    nlohmann::json roles = nlohmann::json::array();
+    if (route.allow == kPublic) roles.push_back("public");
+    if (route.allow & kAdmin) roles.push_back("admin");
+    if (route.allow & kManager) roles.push_back("manager");
+    if (route.allow & kViewer) roles.push_back("viewer");
+    if (route.allow & kPos) roles.push_back("pos");
+    out.push_back({{"method", route.method},
+                   {"path", route.pattern},
+                   {"roles", roles},
+                   {"summary", route.summary}});
+  }
+  return out;
+}
+
 void add_all_routes(Server& server, App& app) {
   for (auto add : route_groups()) add(server, app);
 }

@@ -58,6 +58,9 @@ void init_security(App& app);
 /// The audit actor of a request's principal.
 loyalty::Actor actor_of(const Request& request);
 
+/// The route table as JSON: [{"method", "path", "roles": [...]}] ("public" for open routes).
+nlohmann::json route_table_json(const Server& server);
+
 /// Adds every registered group's routes to the server.
 void add_all_routes(Server& server, App& app);
 
