@@ -29,6 +29,7 @@ TEST_CASE("phone: numbers of each Zimbabwean mobile network are accepted", "[uni
 TEST_CASE("phone: numbers of other countries need their country code", "[unit]") {
   CHECK(try_normalize_phone("+27 82 123 4567") == "+27821234567");
   CHECK(try_normalize_phone("082 123 4567", "ZA") == "+27821234567");
+  CHECK(try_normalize_phone("082 123 4567", "za") == "+27821234567");
   CHECK(try_normalize_phone("+44 7911 123456") == "+447911123456");
 }
 

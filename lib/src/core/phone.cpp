@@ -6,6 +6,8 @@
 #include <phonenumbers/phonenumber.pb.h>
 #include <phonenumbers/phonenumberutil.h>
 
+#include <cctype>
+
 namespace loyalty {
 namespace {
 
@@ -32,10 +34,12 @@ PhoneNumberUtil& phone_util() {
 std::optional<std::string> try_normalize_phone(std::string_view input,
                                                std::string_view default_region) {
   if (input.empty() || input.size() > kMaxPhoneInputLength) return std::nullopt;
+  // libphonenumber only knows upper-case region codes.
+  std::string region(default_region);
+  for (auto& c : region) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
   PhoneNumberUtil& util = phone_util();
   PhoneNumber number;
-  if (util.Parse(std::string(input), std::string(default_region), &number) !=
-      PhoneNumberUtil::NO_PARSING_ERROR) {
+  if (util.Parse(std::string(input), region, &number) != PhoneNumberUtil::NO_PARSING_ERROR) {
     return std::nullopt;
   }
   // E.164 has no room for an extension; a customer's phone with one is a typing mistake.
