@@ -1,0 +1,86 @@
+#include "budgets/ledger_ops.hpp"
+
+#include "catalog/fields.hpp"
+
+namespace loyalty::budgets {
+
+namespace {
+
+const db::Query kReserve{
+    "budget_reserve",
+    "SELECT status, movement_id, " LOYALTY_TS("period_start") ", threshold_queued "
+    "FROM budget_reserve($1::uuid, $2::uuid, $3::bigint, $4, nullif($5, '')::uuid, $6)"};
+const db::Query kSettle{"budget_settle",
+                        "SELECT status, movement_id FROM budget_settle($1::uuid, $2::uuid, $3, $4, "
+                        "$5, $6::bigint, nullif($7, '')::uuid, $8)"};
+const db::Query kClock{"budget_set_clock", "SELECT set_config('app.now', $1, true)"};
+
+void check_amount(MinorUnits amount) {
+  if (amount < 0) throw_invalid("a budget amount cannot be negative", {{"/amount", "negative"}});
+}
+
+Settlement settle(db::Tx& tx, const std::string& tenant_id, const std::string& budget_id,
+                  const char* kind, const char* from, const char* to, MinorUnits amount,
+                  const std::string& issuance_id, const Actor& actor) {
+  check_amount(amount);
+  auto row = tx.exec1(kSettle, tenant_id, budget_id, kind, from, to, amount, issuance_id,
+                      catalog::actor_label(actor));
+  auto status = row[0].as<std::string>();
+  if (status == "not_found") throw_not_found("budget '" + budget_id + "'");
+  if (status == "insufficient") {
+    throw_conflict("budget-counter-underflow", std::string("cannot ") + kind + " " +
+                                                   format_amount(amount) + ": the budget's " +
+                                                   from + " counter holds less");
+  }
+  Settlement out;
+  out.status = status == "closed_period" ? SettleStatus::closed_period : SettleStatus::settled;
+  if (!row[1].is_null()) out.movement_id = row[1].as<std::int64_t>();
+  return out;
+}
+
+}  // namespace
+
+Reservation reserve(db::Tx& tx, const std::string& tenant_id, const std::string& budget_id,
+                    MinorUnits amount, const std::string& currency, const std::string& issuance_id,
+                    const Actor& actor) {
+  check_amount(amount);
+  auto row = tx.exec1(kReserve, tenant_id, budget_id, amount, currency, issuance_id,
+                      catalog::actor_label(actor));
+  auto status = row[0].as<std::string>();
+  if (status == "not_found") throw_not_found("budget '" + budget_id + "'");
+  if (status == "currency_mismatch") {
+    throw Error(ErrorCode::invalid, "currency-mismatch",
+                "the budget is not in " + currency +
+                    ": a reward's cost must be in its budget's "
+                    "currency");
+  }
+  Reservation out;
+  out.status = status == "reserved" ? ReserveStatus::reserved : ReserveStatus::exhausted;
+  if (!row[1].is_null()) out.movement_id = row[1].as<std::int64_t>();
+  out.period_start = catalog::optional_text(row[2]);
+  out.threshold_queued = row[3].as<bool>();
+  return out;
+}
+
+Settlement charge(db::Tx& tx, const std::string& tenant_id, const std::string& budget_id,
+                  MinorUnits amount, const std::string& issuance_id, const Actor& actor) {
+  return settle(tx, tenant_id, budget_id, "charge", "reserved", "utilized", amount, issuance_id,
+                actor);
+}
+
+Settlement spend(db::Tx& tx, const std::string& tenant_id, const std::string& budget_id,
+                 MinorUnits amount, const std::string& issuance_id, const Actor& actor) {
+  return settle(tx, tenant_id, budget_id, "spend", "utilized", "spent", amount, issuance_id, actor);
+}
+
+Settlement release(db::Tx& tx, const std::string& tenant_id, const std::string& budget_id,
+                   MinorUnits amount, const std::string& issuance_id, ReleaseFrom from,
+                   const Actor& actor) {
+  return settle(tx, tenant_id, budget_id, "release",
+                from == ReleaseFrom::reserved ? "reserved" : "utilized", "available", amount,
+                issuance_id, actor);
+}
+
+void set_clock(db::Tx& tx, const std::string& instant) { tx.exec(kClock, instant); }
+
+}  // namespace loyalty::budgets

@@ -1,0 +1,83 @@
+#pragma once
+// Private: the budget operations of the event pipeline and the issuance worker, each run inside
+// the caller's transaction (with the tenant set). Each locks the budget row, rolls the budget into
+// the current period if one has ended, changes the counters by a conditional UPDATE and appends
+// one balanced ledger movement — all in one round trip (SQL functions in
+// migrations/0010_budget_ledger.sql). Concurrent calls on one budget serialize on its row lock.
+//
+//   reserve  available -> reserved   when an issuance is created (pipeline)
+//   charge   reserved  -> utilized   when it is issued (worker)
+//   spend    utilized  -> spent      when it is redeemed
+//   release  reserved|utilized -> available   when it is cancelled or expires
+//
+// Movements reference the issuance (a foreign key): create the issuance row first, in the same
+// transaction, and roll back to a savepoint taken before it when reserve answers `exhausted`.
+
+#include "db/tx.hpp"
+
+#include <loyalty/core/actor.hpp>
+#include <loyalty/core/money.hpp>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+namespace loyalty::budgets {
+
+enum class ReserveStatus {
+  reserved,   ///< the amount is now reserved (a zero amount reserves nothing and succeeds)
+  exhausted,  ///< a hard-capped budget has less than `amount` available: nothing changed
+};
+
+struct Reservation {
+  ReserveStatus status = ReserveStatus::exhausted;
+  std::optional<std::int64_t> movement_id;
+  std::optional<std::string> period_start;  ///< RFC 3339 UTC, for periodic budgets
+  bool threshold_queued = false;            ///< this reservation queued budget.threshold
+};
+
+/// Reserves `amount` of `currency` in a budget for an issuance (issuance_id may be empty).
+/// A hard-capped budget is never exceeded, whatever the concurrency. The first reservation of a
+/// period that brings usage to the soft-cap threshold queues one `budget.threshold` outbox row.
+/// Throws Error(not_found) for an unknown budget, Error(invalid, "currency-mismatch") when the
+/// budget is in another currency, Error(invalid) for a negative amount.
+Reservation reserve(db::Tx& tx, const std::string& tenant_id, const std::string& budget_id,
+                    MinorUnits amount, const std::string& currency, const std::string& issuance_id,
+                    const Actor& actor = Actor::system());
+
+enum class SettleStatus {
+  settled,        ///< the movement was written (or the amount was zero)
+  closed_period,  ///< reserved in a period that has closed: the rollover already settled it
+};
+
+struct Settlement {
+  SettleStatus status = SettleStatus::settled;
+  std::optional<std::int64_t> movement_id;
+};
+
+/// reserved -> utilized (the issuance was issued).
+/// Throws Error(not_found) for an unknown budget, Error(conflict, "budget-counter-underflow")
+/// when less than `amount` is reserved (a double charge).
+Settlement charge(db::Tx& tx, const std::string& tenant_id, const std::string& budget_id,
+                  MinorUnits amount, const std::string& issuance_id,
+                  const Actor& actor = Actor::system());
+
+/// utilized -> spent (the issuance was redeemed). Throws as charge does.
+Settlement spend(db::Tx& tx, const std::string& tenant_id, const std::string& budget_id,
+                 MinorUnits amount, const std::string& issuance_id,
+                 const Actor& actor = Actor::system());
+
+/// Where released money comes from: a reserved issuance (cancelled before it was issued) or a
+/// utilized one (cancelled or expired after it was issued).
+enum class ReleaseFrom { reserved, utilized };
+
+/// reserved|utilized -> available. Throws as charge does.
+Settlement release(db::Tx& tx, const std::string& tenant_id, const std::string& budget_id,
+                   MinorUnits amount, const std::string& issuance_id, ReleaseFrom from,
+                   const Actor& actor = Actor::system());
+
+/// Sets the transaction's clock (SQL app_now(), read by every operation here) to an RFC 3339
+/// instant until the transaction ends; for tests of periods. An empty string restores now().
+void set_clock(db::Tx& tx, const std::string& instant);
+
+}  // namespace loyalty::budgets
