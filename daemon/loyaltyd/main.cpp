@@ -1,4 +1,5 @@
 // loyaltyd: the HTTP API, channel webhooks, background worker and dashboard of the platform.
+#include "openapi.hpp"
 #include "server.hpp"
 
 #include <spdlog/spdlog.h>
@@ -43,10 +44,15 @@ int main(int argc, char** argv) {
            option.help + " [env " + option.env + ", default '" + option.default_value + "']")
         ->type_name("VALUE");
   }
-  bool print_routes = false;
+  bool print_routes = false, print_openapi = false;
   cli.add_flag("--routes", print_routes, "print the route table as JSON and exit");
+  cli.add_flag("--openapi", print_openapi, "print the OpenAPI document and exit");
   CLI11_PARSE(cli, argc, argv);
 
+  if (print_openapi) {
+    std::cout << loyaltyd::openapi_document().dump(2) << "\n";
+    return 0;
+  }
   if (print_routes) {
     loyaltyd::App app;
     loyaltyd::Server server(app);
