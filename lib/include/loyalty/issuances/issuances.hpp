@@ -1,0 +1,96 @@
+#pragma once
+// Issuances: the rewards rules gave, and their lifecycle
+//   reserved -> issued -> redeemed;  reserved|issued -> cancelled;  issued -> expired.
+// Every transition is one conditional UPDATE (the state is checked in the WHERE), so of two
+// concurrent attempts exactly one succeeds; the loser gets Error(conflict, "invalid-transition")
+// naming the current state. Budget movements go with each transition: charge on issue, spend on
+// redemption, release on cancel and expiry.
+
+#include <loyalty/core/actor.hpp>
+#include <loyalty/core/page.hpp>
+#include <nlohmann/json.hpp>
+
+#include <optional>
+#include <string>
+
+namespace loyalty::db {
+class Database;
+}
+
+namespace loyalty::issuances {
+
+struct Issuance {
+  std::string id;
+  std::string customer_id;
+  std::string event_id;
+  std::string rule_id;
+  std::string reward_id;
+  std::string reward_name;
+  std::string reward_type;
+  std::string budget_id;
+  std::string state;
+  long long cost_minor = 0;
+  std::string currency;
+  std::string code;  ///< voucher code, or empty
+  long long points = 0;
+  std::string expires_at;
+  std::string issued_at;
+  std::string redeemed_at;
+  std::string cancelled_at;
+  std::string expired_at;
+  std::string created_at;
+};
+
+nlohmann::json to_json(const Issuance& issuance);
+
+/// Error(not_found) unless the issuance is the tenant's.
+Issuance get_issuance(db::Database& db, const std::string& tenant_id, const std::string& id);
+
+struct IssuanceFilter {
+  std::string customer_id;
+  std::string state;
+  std::string event_id;
+  std::string reward_id;
+};
+
+/// A page of issuances, newest first.
+Page<Issuance> list_issuances(db::Database& db, const std::string& tenant_id,
+                              const IssuanceFilter& filter, const PageRequest& page);
+
+/// issued -> redeemed, checking expiry and, for vouchers, the code when one is given.
+/// Error(conflict, "invalid-transition") with the current state; Error(conflict,
+/// "issuance-expired"); Error(invalid, "code-mismatch").
+Issuance redeem(db::Database& db, const std::string& tenant_id, const std::string& id,
+                const std::optional<std::string>& code, const Actor& actor);
+
+/// Redeems the issuance holding a voucher code (what a till does). Distinct problems:
+/// Error(not_found, "unknown-code"), Error(conflict, "code-expired"),
+/// Error(conflict, "code-already-redeemed"), Error(conflict, "code-not-redeemable") (cancelled
+/// or not yet issued).
+Issuance redeem_by_code(db::Database& db, const std::string& tenant_id, const std::string& code,
+                        const Actor& actor);
+
+/// reserved|issued -> cancelled, releasing its budget (and returning its pool code and stock).
+Issuance cancel(db::Database& db, const std::string& tenant_id, const std::string& id,
+                const std::string& reason, const Actor& actor);
+
+/// Counts of an expiry run.
+struct ExpiryReport {
+  long long issuances_expired = 0;
+  long long points_expired = 0;  ///< points debited
+  long long points_entries = 0;  ///< points ledger entries that expired
+  bool dry_run = false;
+};
+
+/// Expires what is past its time in one tenant: issued issuances past expires_at -> expired
+/// (budget released, reward.expired queued); points entries past their expiry are debited (never
+/// below zero). Idempotent; safe to run concurrently with itself and the daemon (rows are claimed
+/// with SKIP LOCKED). With dry_run, counts only.
+ExpiryReport expire_due(db::Database& db, const std::string& tenant_id, bool dry_run);
+
+/// Issues every reserved issuance of an event: reserved -> issued, budget charged, points
+/// credited, reward.issued queued, the customer's notification queued. Idempotent (issuances
+/// already issued are skipped). Returns how many were issued. Used by the worker.
+int issue_event(db::Database& db, const std::string& tenant_id, const std::string& event_id);
+
+}  // namespace loyalty::issuances

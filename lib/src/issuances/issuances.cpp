@@ -1,0 +1,407 @@
+#include "audit/audit.hpp"
+#include "budgets/ledger_ops.hpp"
+#include "db/tx.hpp"
+
+#include <loyalty/core/error.hpp>
+#include <loyalty/issuances/issuances.hpp>
+
+#include <regex>
+
+namespace loyalty::issuances {
+
+namespace {
+
+using db::Query;
+
+#define LOYALTY_TS(col) \
+  "coalesce(to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), '')"
+
+constexpr const char* kColumns =
+    "i.id::text, i.customer_id::text, coalesce(i.event_id::text, ''), coalesce(i.rule_id::text, "
+    "''), i.reward_id::text, r.name, r.type, coalesce(i.budget_id::text, ''), i.state, "
+    "i.cost_minor, i.currency, coalesce(i.code, ''), coalesce(i.points, 0), " LOYALTY_TS(
+        "i.expires_at") ", " LOYALTY_TS("i.issued_at") ", " LOYALTY_TS("i.redeemed_at") ", " LOYALTY_TS(
+        "i.cancelled_at") ", " LOYALTY_TS("i.expired_at") ", "
+                          "to_char(i.created_at AT TIME ZONE 'UTC', "
+                          "'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')";
+#undef LOYALTY_TS
+
+std::string select_sql(const std::string& where) {
+  return std::string("SELECT ") + kColumns +
+         " FROM issuances i JOIN rewards r ON r.tenant_id = i.tenant_id AND r.id = i.reward_id " +
+         where;
+}
+
+const std::string kGetSql = select_sql("WHERE i.tenant_id = $1::uuid AND i.id = $2::uuid");
+const Query kGet{"iss_get", kGetSql.c_str()};
+const std::string kByCodeSql = select_sql("WHERE i.tenant_id = $1::uuid AND i.code = $2");
+const Query kByCode{"iss_by_code", kByCodeSql.c_str()};
+const std::string kListSql = select_sql(
+    "WHERE i.tenant_id = $1::uuid AND ($2 = '' OR i.customer_id::text = $2) AND ($3 = '' OR "
+    "i.state = $3) AND ($4 = '' OR i.event_id::text = $4) AND ($5 = '' OR i.reward_id::text = "
+    "$5) AND ($6 = '' OR (i.created_at, i.id) < ($6::timestamptz, $7::uuid)) "
+    "ORDER BY i.created_at DESC, i.id DESC LIMIT $8");
+const Query kList{"iss_list", kListSql.c_str()};
+
+// reserved -> issued for every reserved issuance of an event.
+const Query kIssue{"iss_issue",
+                   "UPDATE issuances SET state = 'issued', issued_at = app_now(), updated_at = "
+                   "now() WHERE tenant_id = $1::uuid AND event_id = $2::uuid AND state = "
+                   "'reserved' RETURNING id::text, customer_id::text, coalesce(budget_id::text, "
+                   "''), cost_minor, coalesce(points, 0), reward_id::text, "
+                   "expires_at IS NOT NULL"};
+const Query kCreditPoints{
+    "iss_credit_points",
+    "WITH c AS (UPDATE customers SET points_balance = points_balance + $3, updated_at = now() "
+    "WHERE tenant_id = $1::uuid AND id = $2::uuid RETURNING id) "
+    "INSERT INTO points_ledger (tenant_id, customer_id, kind, points, issuance_id, event_id, "
+    "expires_at) SELECT $1::uuid, $2::uuid, 'earn', $3, $4::uuid, i.event_id, i.expires_at "
+    "FROM issuances i WHERE i.tenant_id = $1::uuid AND i.id = $4::uuid"};
+const Query kOutbox{"iss_outbox",
+                    "INSERT INTO outbox (tenant_id, event_type, payload) VALUES ($1::uuid, $2, "
+                    "$3::jsonb)"};
+const Query kNotify{
+    "iss_notify",
+    "INSERT INTO notifications (tenant_id, customer_id, channel, template, payload) "
+    "SELECT c.tenant_id, c.id, 'whatsapp', $3, $4::jsonb FROM customers c WHERE c.tenant_id = "
+    "$1::uuid AND c.id = $2::uuid AND c.phone IS NOT NULL AND c.status = 'active' AND "
+    "c.consent_at IS NOT NULL"};
+
+const Query kRedeem{
+    "iss_redeem",
+    "UPDATE issuances i SET state = 'redeemed', redeemed_at = app_now(), updated_at = now() "
+    "FROM rewards r WHERE i.tenant_id = $1::uuid AND i.id = $2::uuid AND i.state = 'issued' "
+    "AND (i.expires_at IS NULL OR i.expires_at > app_now()) AND ($3::text IS NULL OR i.code = "
+    "$3) AND r.tenant_id = i.tenant_id AND r.id = i.reward_id AND r.type <> 'points' "
+    "RETURNING i.id::text"};
+const Query kCodeRedeemed{"iss_code_redeemed",
+                          "UPDATE reward_codes SET status = 'redeemed' WHERE tenant_id = "
+                          "$1::uuid AND issuance_id = $2::uuid"};
+const Query kIsExpired{"iss_is_expired",
+                       "SELECT expires_at IS NOT NULL AND expires_at <= app_now() FROM "
+                       "issuances WHERE tenant_id = $1::uuid AND id = $2::uuid"};
+
+const Query kCancel{
+    "iss_cancel",
+    "WITH old AS (SELECT id, state FROM issuances WHERE tenant_id = $1::uuid AND id = $2::uuid "
+    "AND state IN ('reserved', 'issued') FOR UPDATE) "
+    "UPDATE issuances i SET state = 'cancelled', cancelled_at = app_now(), cancel_reason = $3, "
+    "updated_at = now() FROM old WHERE i.id = old.id "
+    "RETURNING old.state, coalesce(i.budget_id::text, ''), i.cost_minor, coalesce(i.points, 0), "
+    "i.customer_id::text, i.reward_id::text"};
+const Query kReturnStock{"iss_return_stock",
+                         "UPDATE rewards SET stock = stock + 1 WHERE tenant_id = $1::uuid AND "
+                         "id = $2::uuid AND type = 'physical' AND stock IS NOT NULL"};
+const Query kDebitPoints{
+    "iss_debit_points",
+    "WITH c AS (SELECT points_balance FROM customers WHERE tenant_id = $1::uuid AND id = "
+    "$2::uuid FOR UPDATE), d AS (UPDATE customers SET points_balance = points_balance - "
+    "least(c.points_balance, $3), updated_at = now() FROM c WHERE tenant_id = $1::uuid AND id = "
+    "$2::uuid RETURNING least(c.points_balance, $3) AS debited) "
+    "INSERT INTO points_ledger (tenant_id, customer_id, kind, points, issuance_id, reverses_id) "
+    "SELECT $1::uuid, $2::uuid, $4, -d.debited, $5::uuid, $6::bigint FROM d WHERE d.debited > 0 "
+    "RETURNING -points"};
+
+const Query kExpireDue{
+    "iss_expire_due",
+    "WITH due AS (SELECT id FROM issuances WHERE tenant_id = $1::uuid AND state = 'issued' AND "
+    "expires_at <= app_now() ORDER BY expires_at LIMIT 500 FOR UPDATE SKIP LOCKED) "
+    "UPDATE issuances i SET state = 'expired', expired_at = app_now(), updated_at = now() FROM "
+    "due WHERE i.id = due.id RETURNING i.id::text, coalesce(i.budget_id::text, ''), "
+    "i.cost_minor, i.customer_id::text, i.reward_id::text, coalesce(i.points, 0)"};
+const Query kCountDue{"iss_count_due",
+                      "SELECT count(*) FROM issuances WHERE tenant_id = $1::uuid AND state = "
+                      "'issued' AND expires_at <= app_now()"};
+const Query kPointsDue{
+    "iss_points_due",
+    "WITH due AS (SELECT id FROM points_ledger WHERE tenant_id = $1::uuid AND points > 0 AND NOT "
+    "expired AND expires_at <= app_now() ORDER BY id LIMIT 500 FOR UPDATE SKIP LOCKED) "
+    "UPDATE points_ledger p SET expired = true FROM due WHERE p.id = due.id "
+    "RETURNING p.id, p.customer_id::text, p.points"};
+const Query kCountPointsDue{"iss_count_points_due",
+                            "SELECT count(*), coalesce(sum(points), 0) FROM points_ledger WHERE "
+                            "tenant_id = $1::uuid AND points > 0 AND NOT expired AND expires_at "
+                            "<= app_now()"};
+
+bool is_uuid(const std::string& s) {
+  static const std::regex kUuid(
+      "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$");
+  return std::regex_match(s, kUuid);
+}
+
+Issuance row_to_issuance(const pqxx::row& r) {
+  Issuance i;
+  i.id = r[0].as<std::string>();
+  i.customer_id = r[1].as<std::string>();
+  i.event_id = r[2].as<std::string>();
+  i.rule_id = r[3].as<std::string>();
+  i.reward_id = r[4].as<std::string>();
+  i.reward_name = r[5].as<std::string>();
+  i.reward_type = r[6].as<std::string>();
+  i.budget_id = r[7].as<std::string>();
+  i.state = r[8].as<std::string>();
+  i.cost_minor = r[9].as<long long>();
+  i.currency = r[10].as<std::string>();
+  i.code = r[11].as<std::string>();
+  i.points = r[12].as<long long>();
+  i.expires_at = r[13].as<std::string>();
+  i.issued_at = r[14].as<std::string>();
+  i.redeemed_at = r[15].as<std::string>();
+  i.cancelled_at = r[16].as<std::string>();
+  i.expired_at = r[17].as<std::string>();
+  i.created_at = r[18].as<std::string>();
+  return i;
+}
+
+Issuance load(db::Tx& tx, const std::string& tenant_id, const std::string& id) {
+  auto rows = tx.exec(kGet, tenant_id, id);
+  if (rows.empty()) throw_not_found("issuance");
+  return row_to_issuance(rows[0]);
+}
+
+Error invalid_transition(const std::string& action, const std::string& state) {
+  return Error(ErrorCode::conflict, "invalid-transition",
+               "cannot " + action + " an issuance that is " + state)
+      .extend("state", state);
+}
+
+nlohmann::json event_payload(const Issuance& i) {
+  nlohmann::json p = {{"issuance_id", i.id},          {"customer_id", i.customer_id},
+                      {"reward_id", i.reward_id},     {"reward_name", i.reward_name},
+                      {"reward_type", i.reward_type}, {"state", i.state}};
+  if (!i.event_id.empty()) p["event_id"] = i.event_id;
+  if (!i.expires_at.empty()) p["expires_at"] = i.expires_at;
+  if (i.points > 0) p["points"] = i.points;
+  return p;
+}
+
+/// Redeems inside a transaction; the issuance must exist.
+Issuance redeem_in(db::Tx& tx, const std::string& tenant_id, const std::string& id,
+                   const std::optional<std::string>& code, const Actor& actor) {
+  Issuance before = load(tx, tenant_id, id);
+  auto done = tx.exec(kRedeem, tenant_id, id, code);
+  if (done.empty()) {
+    if (before.reward_type == "points") {
+      throw Error(ErrorCode::conflict, "not-redeemable",
+                  "points are credited to the customer, not redeemed");
+    }
+    if (before.state != "issued") throw invalid_transition("redeem", before.state);
+    if (tx.exec1(kIsExpired, tenant_id, id)[0].as<bool>()) {
+      throw Error(ErrorCode::conflict, "issuance-expired", "the reward has expired");
+    }
+    throw Error(ErrorCode::invalid, "code-mismatch", "the code does not match this reward");
+  }
+  if (!before.budget_id.empty()) {
+    budgets::spend(tx, tenant_id, before.budget_id, before.cost_minor, id, actor);
+  }
+  tx.exec(kCodeRedeemed, tenant_id, id);
+  Issuance after = load(tx, tenant_id, id);
+  tx.exec(kOutbox, tenant_id, "reward.redeemed", event_payload(after).dump());
+  audit::record(tx, tenant_id, actor, "issuance.redeem", "issuance", id, {{"state", before.state}},
+                {{"state", after.state}});
+  return after;
+}
+
+}  // namespace
+
+nlohmann::json to_json(const Issuance& i) {
+  auto opt = [](const std::string& s) { return s.empty() ? nlohmann::json() : nlohmann::json(s); };
+  nlohmann::json j = {
+      {"id", i.id},
+      {"customer_id", i.customer_id},
+      {"event_id", opt(i.event_id)},
+      {"rule_id", opt(i.rule_id)},
+      {"reward", {{"id", i.reward_id}, {"name", i.reward_name}, {"type", i.reward_type}}},
+      {"budget_id", opt(i.budget_id)},
+      {"state", i.state},
+      {"cost", {{"amount", format_amount(i.cost_minor)}, {"currency", i.currency}}},
+      {"code", opt(i.code)},
+      {"points", i.points > 0 ? nlohmann::json(i.points) : nlohmann::json()},
+      {"expires_at", opt(i.expires_at)},
+      {"issued_at", opt(i.issued_at)},
+      {"redeemed_at", opt(i.redeemed_at)},
+      {"cancelled_at", opt(i.cancelled_at)},
+      {"expired_at", opt(i.expired_at)},
+      {"created_at", i.created_at}};
+  return j;
+}
+
+Issuance get_issuance(db::Database& database, const std::string& tenant_id, const std::string& id) {
+  if (!is_uuid(id)) throw_not_found("issuance");
+  return db::with_tenant(database, tenant_id, [&](db::Tx& tx) { return load(tx, tenant_id, id); });
+}
+
+Page<Issuance> list_issuances(db::Database& database, const std::string& tenant_id,
+                              const IssuanceFilter& filter, const PageRequest& page) {
+  static const std::vector<std::string> kStates = {"reserved", "issued", "redeemed", "cancelled",
+                                                   "expired"};
+  std::vector<FieldError> errors;
+  if (!filter.state.empty() &&
+      std::find(kStates.begin(), kStates.end(), filter.state) == kStates.end()) {
+    errors.push_back({"/state", "must be reserved, issued, redeemed, cancelled or expired"});
+  }
+  for (auto [name, value] :
+       {std::pair{"/customer_id", &filter.customer_id}, std::pair{"/event_id", &filter.event_id},
+        std::pair{"/reward_id", &filter.reward_id}}) {
+    if (!value->empty() && !is_uuid(*value)) errors.push_back({name, "must be a uuid"});
+  }
+  if (!errors.empty()) throw_invalid("the filters are not valid", errors);
+  CursorPosition after;
+  if (!page.cursor.empty()) {
+    after = decode_cursor(page.cursor);
+    if (!is_uuid(after.id)) throw_invalid("the cursor is not valid", {{"/cursor", "not a cursor"}});
+  }
+  return db::with_tenant(database, tenant_id, [&](db::Tx& tx) {
+    Page<Issuance> out;
+    auto rows = tx.exec(kList, tenant_id, filter.customer_id, filter.state, filter.event_id,
+                        filter.reward_id, after.key,
+                        after.id.empty() ? std::optional<std::string>() : after.id, page.limit + 1);
+    for (const auto& r : rows) {
+      if (static_cast<int>(out.items.size()) == page.limit) {
+        out.next_cursor = encode_cursor({out.items.back().created_at, out.items.back().id});
+        break;
+      }
+      out.items.push_back(row_to_issuance(r));
+    }
+    return out;
+  });
+}
+
+Issuance redeem(db::Database& database, const std::string& tenant_id, const std::string& id,
+                const std::optional<std::string>& code, const Actor& actor) {
+  if (!is_uuid(id)) throw_not_found("issuance");
+  return db::with_tenant(database, tenant_id,
+                         [&](db::Tx& tx) { return redeem_in(tx, tenant_id, id, code, actor); });
+}
+
+Issuance redeem_by_code(db::Database& database, const std::string& tenant_id,
+                        const std::string& code, const Actor& actor) {
+  if (code.empty() || code.size() > 64) {
+    throw Error(ErrorCode::not_found, "unknown-code", "no reward has this code");
+  }
+  return db::with_tenant(database, tenant_id, [&](db::Tx& tx) {
+    auto rows = tx.exec(kByCode, tenant_id, code);
+    if (rows.empty()) throw Error(ErrorCode::not_found, "unknown-code", "no reward has this code");
+    Issuance found = row_to_issuance(rows[0]);
+    try {
+      return redeem_in(tx, tenant_id, found.id, code, actor);
+    } catch (const Error& e) {
+      if (e.type() == "issuance-expired") {
+        throw Error(ErrorCode::conflict, "code-expired", "this code has expired");
+      }
+      if (e.type() == "invalid-transition") {
+        std::string state = load(tx, tenant_id, found.id).state;
+        if (state == "redeemed") {
+          throw Error(ErrorCode::conflict, "code-already-redeemed",
+                      "this code was already redeemed");
+        }
+        if (state == "expired")
+          throw Error(ErrorCode::conflict, "code-expired", "this code has expired");
+        throw Error(ErrorCode::conflict, "code-not-redeemable",
+                    "this code cannot be redeemed (the reward is " + state + ")")
+            .extend("state", state);
+      }
+      throw;
+    }
+  });
+}
+
+Issuance cancel(db::Database& database, const std::string& tenant_id, const std::string& id,
+                const std::string& reason, const Actor& actor) {
+  if (!is_uuid(id)) throw_not_found("issuance");
+  return db::with_tenant(database, tenant_id, [&](db::Tx& tx) {
+    Issuance before = load(tx, tenant_id, id);
+    auto rows = tx.exec(kCancel, tenant_id, id, reason);
+    if (rows.empty()) throw invalid_transition("cancel", before.state);
+    std::string old_state = rows[0][0].as<std::string>();
+    std::string budget = rows[0][1].as<std::string>();
+    long long cost = rows[0][2].as<long long>();
+    long long points = rows[0][3].as<long long>();
+    if (!budget.empty()) {
+      budgets::release(
+          tx, tenant_id, budget, cost, id,
+          old_state == "reserved" ? budgets::ReleaseFrom::reserved : budgets::ReleaseFrom::utilized,
+          actor);
+    }
+    if (old_state == "issued" && points > 0) {
+      tx.exec(kDebitPoints, tenant_id, before.customer_id, points, "refund", id,
+              std::optional<long long>());
+    }
+    tx.exec(kReturnStock, tenant_id, before.reward_id);
+    Issuance after = load(tx, tenant_id, id);
+    tx.exec(kOutbox, tenant_id, "reward.cancelled", event_payload(after).dump());
+    audit::record(tx, tenant_id, actor, "issuance.cancel", "issuance", id, {{"state", old_state}},
+                  {{"state", "cancelled"}, {"reason", reason}});
+    return after;
+  });
+}
+
+ExpiryReport expire_due(db::Database& database, const std::string& tenant_id, bool dry_run) {
+  ExpiryReport report;
+  report.dry_run = dry_run;
+  if (dry_run) {
+    return db::with_tenant(database, tenant_id, [&](db::Tx& tx) {
+      report.issuances_expired = tx.exec1(kCountDue, tenant_id)[0].as<long long>();
+      auto p = tx.exec1(kCountPointsDue, tenant_id);
+      report.points_entries = p[0].as<long long>();
+      report.points_expired = p[1].as<long long>();
+      return report;
+    });
+  }
+  // Batches of 500, each its own transaction, until nothing is due.
+  for (;;) {
+    long long n = db::with_tenant(database, tenant_id, [&](db::Tx& tx) {
+      auto rows = tx.exec(kExpireDue, tenant_id);
+      for (const auto& r : rows) {
+        std::string id = r[0].as<std::string>(), budget = r[1].as<std::string>();
+        if (!budget.empty()) {
+          budgets::release(tx, tenant_id, budget, r[2].as<long long>(), id,
+                           budgets::ReleaseFrom::utilized, Actor::system());
+        }
+        tx.exec(kOutbox, tenant_id, "reward.expired",
+                event_payload(load(tx, tenant_id, id)).dump());
+      }
+      return static_cast<long long>(rows.size());
+    });
+    report.issuances_expired += n;
+    if (n == 0) break;
+  }
+  for (;;) {
+    long long n = db::with_tenant(database, tenant_id, [&](db::Tx& tx) {
+      auto rows = tx.exec(kPointsDue, tenant_id);
+      for (const auto& r : rows) {
+        auto debited =
+            tx.exec(kDebitPoints, tenant_id, r[1].as<std::string>(), r[2].as<long long>(), "expire",
+                    std::optional<std::string>(), r[0].as<long long>());
+        if (!debited.empty()) report.points_expired += debited[0][0].as<long long>();
+      }
+      return static_cast<long long>(rows.size());
+    });
+    report.points_entries += n;
+    if (n == 0) break;
+  }
+  return report;
+}
+
+int issue_event(db::Database& database, const std::string& tenant_id, const std::string& event_id) {
+  return db::with_tenant(database, tenant_id, [&](db::Tx& tx) {
+    auto rows = tx.exec(kIssue, tenant_id, event_id);
+    for (const auto& r : rows) {
+      std::string id = r[0].as<std::string>(), customer = r[1].as<std::string>(),
+                  budget = r[2].as<std::string>();
+      long long cost = r[3].as<long long>(), points = r[4].as<long long>();
+      if (!budget.empty()) budgets::charge(tx, tenant_id, budget, cost, id, Actor::system());
+      if (points > 0) tx.exec(kCreditPoints, tenant_id, customer, points, id);
+      Issuance issued = load(tx, tenant_id, id);
+      auto payload = event_payload(issued);
+      tx.exec(kOutbox, tenant_id, "reward.issued", payload.dump());
+      // The code travels only in the customer's own notification, never in webhooks or logs.
+      nlohmann::json message = payload;
+      if (!issued.code.empty()) message["code"] = issued.code;
+      tx.exec(kNotify, tenant_id, customer, "reward_issued", message.dump());
+    }
+    return static_cast<int>(rows.size());
+  });
+}
+
+}  // namespace loyalty::issuances

@@ -1,0 +1,16 @@
+#include "jobs/queue.hpp"
+
+namespace loyalty::jobs {
+
+namespace {
+const db::Query kEnqueue{"jobs_enqueue",
+                         "INSERT INTO jobs (tenant_id, kind, payload) VALUES ($1::uuid, $2, "
+                         "$3::jsonb)"};
+}  // namespace
+
+void enqueue(db::Tx& tx, const std::string& tenant_id, const std::string& kind,
+             const nlohmann::json& payload) {
+  tx.exec(kEnqueue, tenant_id, kind, payload.dump());
+}
+
+}  // namespace loyalty::jobs

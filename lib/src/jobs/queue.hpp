@@ -1,0 +1,19 @@
+#pragma once
+// Private: queueing background jobs inside the transaction of the change that needs them.
+
+#include "db/tx.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <string>
+
+namespace loyalty::jobs {
+
+/// Kind of the job that issues an event's reserved issuances (payload {"event_id": ...}).
+inline constexpr const char* kIssueEvent = "event.issue";
+
+/// Queues a job in the caller's transaction (tenant set); it runs once that commits.
+void enqueue(db::Tx& tx, const std::string& tenant_id, const std::string& kind,
+             const nlohmann::json& payload);
+
+}  // namespace loyalty::jobs
