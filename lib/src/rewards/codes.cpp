@@ -1,0 +1,296 @@
+// Voucher code pools: bulk upload through COPY, allocation to issuances, generated codes.
+#include "rewards/codes.hpp"
+
+#include "audit/audit.hpp"
+#include "catalog/fields.hpp"
+#include "catalog/refs.hpp"
+#include "rewards/reward_rows.hpp"
+
+#include <spdlog/spdlog.h>
+#include <loyalty/core/crypto.hpp>
+#include <loyalty/rewards/rewards.hpp>
+#include <pqxx/stream_to>
+
+#include <istream>
+#include <tuple>
+
+namespace loyalty::rewards {
+
+namespace {
+
+constexpr std::size_t kMinCode = 4;
+constexpr std::size_t kMaxCode = 64;
+constexpr int kGenerateAttempts = 20;
+
+const db::Query kRewardKind{"code_reward_kind",
+                            "SELECT type, config::text FROM rewards "
+                            "WHERE tenant_id = $1 AND id = $2::uuid"};
+const db::Query kTakePooled{
+    "code_take_pooled",
+    "UPDATE reward_codes c SET status = 'assigned', issuance_id = $3::uuid, assigned_at = now() "
+    "WHERE (c.tenant_id, c.code) = (SELECT x.tenant_id, x.code FROM reward_codes x "
+    "WHERE x.tenant_id = $1 AND x.reward_id = $2::uuid AND x.status = 'available' "
+    "LIMIT 1 FOR UPDATE SKIP LOCKED) RETURNING c.code"};
+const db::Query kInsertGenerated{
+    "code_insert_generated",
+    "INSERT INTO reward_codes (tenant_id, reward_id, code, status, issuance_id, assigned_at) "
+    "VALUES ($1, $2::uuid, $3, 'assigned', $4::uuid, now()) ON CONFLICT DO NOTHING "
+    "RETURNING code"};
+const db::Query kRedeem{"code_redeem",
+                        "UPDATE reward_codes SET status = 'redeemed' "
+                        "WHERE tenant_id = $1 AND code = $2 AND status = 'assigned'"};
+const db::Query kTakeStock{
+    "reward_take_stock",
+    "UPDATE rewards SET stock = stock - 1, updated_at = now() "
+    "WHERE tenant_id = $1 AND id = $2::uuid AND (stock IS NULL OR stock > 0) "
+    "RETURNING stock"};
+const db::Query kReturnStock{"reward_return_stock",
+                             "UPDATE rewards SET stock = stock + 1, updated_at = now() "
+                             "WHERE tenant_id = $1 AND id = $2::uuid AND stock IS NOT NULL"};
+const db::Query kPool{"code_pool_status",
+                      "SELECT count(*) FILTER (WHERE status = 'available'), "
+                      "count(*) FILTER (WHERE status = 'assigned'), "
+                      "count(*) FILTER (WHERE status = 'redeemed') FROM reward_codes "
+                      "WHERE tenant_id = $1 AND reward_id = $2::uuid"};
+
+/// Length of the UTF-8 sequence starting at s[i], or 0 when it is not valid UTF-8.
+std::size_t utf8_sequence(std::string_view s, std::size_t i) {
+  auto byte = [&](std::size_t k) { return static_cast<unsigned char>(s[k]); };
+  unsigned char c = byte(i);
+  std::size_t n = 0;
+  std::uint32_t min = 0;
+  std::uint32_t cp = 0;
+  if (c < 0x80) return 1;
+  if ((c & 0xE0) == 0xC0) {
+    n = 2;
+    cp = c & 0x1F;
+    min = 0x80;
+  } else if ((c & 0xF0) == 0xE0) {
+    n = 3;
+    cp = c & 0x0F;
+    min = 0x800;
+  } else if ((c & 0xF8) == 0xF0) {
+    n = 4;
+    cp = c & 0x07;
+    min = 0x10000;
+  } else {
+    return 0;
+  }
+  if (i + n > s.size()) return 0;
+  for (std::size_t k = 1; k < n; ++k) {
+    if ((byte(i + k) & 0xC0) != 0x80) return 0;
+    cp = (cp << 6) | (byte(i + k) & 0x3F);
+  }
+  if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return 0;
+  return n;
+}
+
+bool valid_utf8(std::string_view s) {
+  for (std::size_t i = 0; i < s.size();) {
+    auto n = utf8_sequence(s, i);
+    if (n == 0) return false;
+    i += n;
+  }
+  return true;
+}
+
+std::string_view trim(std::string_view s) {
+  auto blank = [](char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; };
+  while (!s.empty() && blank(s.front())) s.remove_prefix(1);
+  while (!s.empty() && blank(s.back())) s.remove_suffix(1);
+  return s;
+}
+
+bool code_char(char c) {
+  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
+         c == '_';
+}
+
+/// The code on one line, or the reason the line is not one.
+struct ParsedLine {
+  std::string code;
+  std::string reason;  ///< empty when valid
+  bool blank = false;
+};
+
+ParsedLine parse_line(std::string_view raw) {
+  ParsedLine out;
+  if (!valid_utf8(raw)) {
+    out.reason = "not valid UTF-8";
+    return out;
+  }
+  std::string_view field = trim(raw);
+  // A CSV line: the code is the first column, possibly quoted.
+  if (auto comma = field.find(','); comma != std::string_view::npos) {
+    field = trim(field.substr(0, comma));
+  }
+  if (field.size() >= 2 && field.front() == '"' && field.back() == '"') {
+    field = trim(field.substr(1, field.size() - 2));
+  }
+  if (field.empty()) {
+    out.blank = true;
+    return out;
+  }
+  for (char c : field) {
+    if (!code_char(c)) {
+      out.reason = "characters other than A-Z, a-z, 0-9, '-' and '_'";
+      return out;
+    }
+  }
+  if (field.size() < kMinCode || field.size() > kMaxCode) {
+    out.reason =
+        "must be 4 to 64 characters long (this one has " + std::to_string(field.size()) + ")";
+    return out;
+  }
+  out.code = std::string(field);
+  return out;
+}
+
+bool iequals(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    if (std::tolower(static_cast<unsigned char>(a[i])) !=
+        std::tolower(static_cast<unsigned char>(b[i]))) {
+      return false;
+    }
+  }
+  return true;
+}
+
+PoolStatus pool_status(db::Tx& tx, const std::string& tenant_id, const std::string& reward_id) {
+  auto r = tx.exec1(kPool, tenant_id, reward_id);
+  return {r[0].as<std::int64_t>(), r[1].as<std::int64_t>(), r[2].as<std::int64_t>()};
+}
+
+}  // namespace
+
+std::string generate_code(std::string_view prefix, std::size_t length) {
+  return std::string(prefix) + crypto::random_string(length, kCodeAlphabet);
+}
+
+nlohmann::json to_json(const UploadReport& report) {
+  auto invalid = nlohmann::json::array();
+  for (const auto& line : report.invalid) {
+    invalid.push_back({{"line", line.line}, {"reason", line.reason}});
+  }
+  return {{"lines", report.lines},
+          {"inserted", report.inserted},
+          {"duplicates_in_file", report.duplicates_in_file},
+          {"already_present", report.already_present},
+          {"invalid", invalid},
+          {"invalid_count", report.invalid_count},
+          {"pool",
+           {{"available", report.pool.available},
+            {"assigned", report.pool.assigned},
+            {"redeemed", report.pool.redeemed}}}};
+}
+
+UploadReport upload_codes(db::Database& database, const std::string& tenant_id, const Actor& actor,
+                          const std::string& reward_id_or_name, std::istream& input) {
+  return db::with_tenant(database, tenant_id, [&](db::Tx& tx) {
+    auto id = catalog::require_id(tx, tenant_id, catalog::Entity::reward, reward_id_or_name);
+    Reward reward = load_reward(tx, tenant_id, id);
+    if (reward.type != "voucher" || reward.config.value("source", "") != "pool") {
+      throw Error(ErrorCode::invalid, "not-a-code-pool",
+                  "reward '" + reward.name +
+                      "' has no uploaded code pool (only voucher rewards with source \"pool\")");
+    }
+
+    // Temporary statements go unprepared: the staging table is new in every transaction.
+    tx.exec_raw(
+        "CREATE TEMP TABLE reward_code_upload (line bigint NOT NULL, code text NOT NULL) "
+        "ON COMMIT DROP");
+    UploadReport report;
+    {
+      pqxx::stream_to staging(tx.work(), "reward_code_upload",
+                              std::vector<std::string>{"line", "code"});
+      std::string line;
+      bool first_content = true;
+      while (std::getline(input, line)) {
+        ++report.lines;
+        std::string_view view = line;
+        if (report.lines == 1 && view.substr(0, 3) == "\xEF\xBB\xBF") view.remove_prefix(3);
+        ParsedLine parsed = parse_line(view);
+        if (parsed.blank) continue;
+        if (first_content) {
+          first_content = false;
+          if (parsed.reason.empty() && iequals(parsed.code, "code")) continue;  // CSV header
+        }
+        if (!parsed.reason.empty()) {
+          ++report.invalid_count;
+          if (report.invalid.size() < kMaxReportedInvalid) {
+            report.invalid.push_back({report.lines, parsed.reason});
+          }
+          continue;
+        }
+        staging << std::make_tuple(report.lines, parsed.code);
+      }
+      staging.complete();
+    }
+    if (input.bad()) {
+      throw Error(ErrorCode::invalid, "unreadable-input", "the code file could not be read");
+    }
+
+    auto counts = tx.work().exec("SELECT count(*), count(DISTINCT code) FROM reward_code_upload");
+    auto staged = counts[0][0].as<std::int64_t>();
+    auto distinct = counts[0][1].as<std::int64_t>();
+    auto inserted = tx.work()
+                        .exec_params(
+                            "INSERT INTO reward_codes (tenant_id, reward_id, code) "
+                            "SELECT $1::uuid, $2::uuid, code FROM reward_code_upload "
+                            "GROUP BY code ON CONFLICT DO NOTHING",
+                            tenant_id, id)
+                        .affected_rows();
+    report.inserted = static_cast<std::int64_t>(inserted);
+    report.duplicates_in_file = staged - distinct;
+    report.already_present = distinct - report.inserted;
+    report.pool = pool_status(tx, tenant_id, id);
+    audit::record(tx, tenant_id, actor, "reward.upload_codes", "reward", id, nullptr,
+                  {{"inserted", report.inserted},
+                   {"duplicates_in_file", report.duplicates_in_file},
+                   {"already_present", report.already_present},
+                   {"invalid_count", report.invalid_count}});
+    spdlog::debug("rewards.codes_uploaded tenant={} reward={} inserted={} invalid={}", tenant_id,
+                  id, report.inserted, report.invalid_count);
+    return report;
+  });
+}
+
+std::optional<std::string> allocate_code(db::Tx& tx, const std::string& tenant_id,
+                                         const std::string& reward_id,
+                                         const std::string& issuance_id) {
+  auto rows = tx.exec(kRewardKind, tenant_id, reward_id);
+  if (rows.empty()) throw_not_found("reward '" + reward_id + "'");
+  if (rows[0][0].as<std::string>() != "voucher") {
+    throw Error(ErrorCode::invalid, "not-a-voucher", "the reward is not a voucher");
+  }
+  auto config = nlohmann::json::parse(rows[0][1].as<std::string>());
+  if (config.value("source", "pool") == "pool") {
+    auto taken = tx.exec(kTakePooled, tenant_id, reward_id, issuance_id);
+    if (taken.empty()) return std::nullopt;
+    return taken[0][0].as<std::string>();
+  }
+  auto prefix = config.value("prefix", std::string());
+  auto length = config.value("length", 10);
+  for (int attempt = 0; attempt < kGenerateAttempts; ++attempt) {
+    auto inserted = tx.exec(kInsertGenerated, tenant_id, reward_id,
+                            generate_code(prefix, static_cast<std::size_t>(length)), issuance_id);
+    if (!inserted.empty()) return inserted[0][0].as<std::string>();
+  }
+  throw Error(ErrorCode::conflict, "code-space-exhausted",
+              "could not generate a unique code: make the reward's codes longer");
+}
+
+bool mark_code_redeemed(db::Tx& tx, const std::string& tenant_id, const std::string& code) {
+  return tx.exec(kRedeem, tenant_id, code).affected_rows() == 1;
+}
+
+bool take_stock(db::Tx& tx, const std::string& tenant_id, const std::string& reward_id) {
+  return !tx.exec(kTakeStock, tenant_id, reward_id).empty();
+}
+
+void return_stock(db::Tx& tx, const std::string& tenant_id, const std::string& reward_id) {
+  tx.exec(kReturnStock, tenant_id, reward_id);
+}
+
+}  // namespace loyalty::rewards
