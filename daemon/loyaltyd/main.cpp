@@ -1,6 +1,7 @@
 // loyaltyd: the HTTP API, channel webhooks, background worker and dashboard of the platform.
 #include "openapi.hpp"
 #include "server.hpp"
+#include "worker.hpp"
 
 #include <spdlog/spdlog.h>
 #include <CLI/CLI.hpp>
@@ -81,8 +82,10 @@ int main(int argc, char** argv) {
     auto host = app.settings.listen.substr(0, app.settings.listen.rfind(':'));
     spdlog::info(R"("msg":"daemon.listening","address":"{}:{}","workers":{})", host, port,
                  app.settings.workers);
+    loyaltyd::BackgroundWorker worker(app);
     std::thread signals = start_signal_waiter(server, app);
     server.serve();
+    worker.stop();
     if (!app.stopping.exchange(true)) {
       pthread_kill(signals.native_handle(), SIGTERM);
     }
