@@ -74,6 +74,9 @@ TEST_CASE("rules: malformed JSON text is an invalid error with the position", "[
         }).starts_with("invalid JSON: parse error at line 1, column 15"));
   CHECK_THROWS_AS(rules::parse_document(std::string(2 << 20, ' '), rules::Limits::for_rules()),
                   loyalty::Error);
+  CHECK(invalid_message([] {
+          rules::parse_document("1" + std::string(400, '0'), {});
+        }).starts_with("invalid JSON: number overflow"));
 }
 
 TEST_CASE("rules: a 100000-deep JSON value is refused by compile and prepare", "[unit]") {
@@ -143,10 +146,15 @@ TEST_CASE("rules: an evaluation that builds ever larger arrays stops at the memo
   json n = json::array();
   for (int i = 0; i < 1000; ++i) n.push_back(i);
   auto data = rules::prepare({{"n", n}}, program.layout());
-  rules::Evaluator evaluator;
+  rules::Limits limits;
+  limits.max_eval_steps = 1'000'000'000;  // so that memory runs out first
+  rules::Evaluator evaluator(limits);
   rules::Value result = evaluator.evaluate(program, data);
   CHECK(result.is_null());
   CHECK(evaluator.outcome() == rules::Outcome::too_much_memory);
+  rules::Evaluator default_limits;
+  CHECK(default_limits.evaluate(program, data).is_null());
+  CHECK(default_limits.outcome() == rules::Outcome::too_many_steps);  // copying counts too
   CHECK_THROWS_AS(rules::apply(json::parse(R"({"reduce": [{"var": "n"},
       {"merge": [{"var": "accumulator"}, {"var": "accumulator"}]}, [1]]})"),
                                {{"n", n}}),

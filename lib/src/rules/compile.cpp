@@ -192,6 +192,10 @@ class Compiler {
   void compile_root(const json& logic) {
     program_.nodes.emplace_back();
     compile(0, logic, 0, false);
+    if (errors.empty()) {
+      weigh(0);
+      program_.boolean_result = is_boolean(0);
+    }
     auto& req = program_.requirements;
     std::sort(req.begin(), req.end());
     req.erase(std::unique(req.begin(), req.end()), req.end());
@@ -205,6 +209,70 @@ class Compiler {
   };
 
   void error(std::string message) { errors.push_back({pointer_, std::move(message)}); }
+
+  // Whether node `index` always evaluates to true or false (and/or give back an operand, so
+  // they do when all their operands do).
+  bool is_boolean(std::uint32_t index) const {
+    const Node& node = program_.nodes[index];
+    switch (node.op) {
+      case Op::literal:
+        return node.constant.is_boolean();
+      case Op::and_:
+      case Op::or_:
+        if (node.argc == 0) return false;
+        for (std::uint32_t i = 0; i < node.argc; ++i) {
+          if (!is_boolean(node.first + i)) return false;
+        }
+        return true;
+      case Op::not_:
+      case Op::to_bool:
+      case Op::eq:
+      case Op::ne:
+      case Op::strict_eq:
+      case Op::strict_ne:
+      case Op::lt:
+      case Op::le:
+      case Op::gt:
+      case Op::ge:
+      case Op::in:
+      case Op::eq_slot:
+      case Op::ne_slot:
+      case Op::strict_eq_slot:
+      case Op::strict_ne_slot:
+      case Op::lt_slot:
+      case Op::le_slot:
+      case Op::gt_slot:
+      case Op::ge_slot:
+      case Op::in_slot:
+      case Op::all:
+      case Op::some:
+      case Op::none:
+        return true;
+      default:
+        return false;
+    }
+  }
+
+  // The number of nodes under node `index`; loops record the size of their logic, which is what
+  // each element costs against the evaluation's step budget.
+  std::uint32_t weigh(std::uint32_t index) {
+    Node& node = program_.nodes[index];
+    std::uint32_t weight = 1;
+    for (std::uint32_t i = 0; i < node.argc; ++i) weight += weigh(node.first + i);
+    switch (node.op) {
+      case Op::map:
+      case Op::filter:
+      case Op::reduce:
+      case Op::all:
+      case Op::some:
+      case Op::none:
+        program_.nodes[index].aux = weigh(node.first + 1);
+        break;
+      default:
+        break;
+    }
+    return weight;
+  }
 
   bool count_node() {
     if (stopped_) return false;

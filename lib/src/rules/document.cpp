@@ -38,8 +38,9 @@ nlohmann::json parse_document(std::string_view text, const Limits& limits) {
   }
   try {
     return nlohmann::json::parse(text.begin(), text.end());
-  } catch (const nlohmann::json::parse_error& e) {
-    // Drop nlohmann's "[json.exception.parse_error.101] " prefix.
+  } catch (const nlohmann::json::exception& e) {
+    // A syntax error, or a number too large for a double (out_of_range.406). Drop nlohmann's
+    // "[json.exception.parse_error.101] " prefix.
     std::string message = e.what();
     if (auto end = message.find("] ");
         message.starts_with("[json.exception") && end != std::string::npos) {

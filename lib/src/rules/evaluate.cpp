@@ -48,28 +48,30 @@ class Run {
 
   // Whether node `index` evaluates to a truthy value: truthy(eval(index, scope)), with boolean
   // operators and fused comparisons answered without building values.
+  //
+  // Work is bounded without counting every node: a rule has at most Limits::max_nodes nodes,
+  // so only loops (charged per element with the size of their logic), scans of data and string
+  // conversions count against the step budget.
   bool test(std::uint32_t index, const Value& scope) {
     const Node& n = nodes_[index];
     Op op = n.op;
     if (is_slot_comparison(op)) return compare_slot(n);
     if (op == Op::and_ || op == Op::or_) {
-      if (!s_.step()) return false;
       // `and` is decided by the first falsy operand, `or` by the first truthy one.
       bool decisive = op == Op::or_;
       for (std::uint32_t i = 0; i < n.argc; ++i) {
-        if (test(n.first + i, scope) == decisive) return decisive;
+        const Node& operand = nodes_[n.first + i];
+        bool value =
+            is_slot_comparison(operand.op) ? compare_slot(operand) : test(n.first + i, scope);
+        if (value == decisive) return decisive;
       }
       return !decisive && n.argc > 0;
     }
-    if (op == Op::not_ || op == Op::to_bool) {
-      if (!s_.step()) return false;
-      return test(n.first, scope) == (op == Op::to_bool);
-    }
+    if (op == Op::not_ || op == Op::to_bool) return test(n.first, scope) == (op == Op::to_bool);
     return truthy(eval(index, scope));
   }
 
   Value eval(std::uint32_t index, const Value& scope) {
-    if (!s_.step()) return Value();
     const Node& n = nodes_[index];
     switch (n.op) {
       case Op::literal:
@@ -207,6 +209,7 @@ class Run {
       case Op::in: {
         Value a = arg(n, 0, scope);
         Value b = arg(n, 1, scope);
+        if (!charge(b.size())) return Value();
         return Value::boolean(contains(b, a));
       }
       case Op::cat:
@@ -249,14 +252,22 @@ class Run {
     return Value::boolean(compare_slot(n));
   }
 
-  // A fused comparison (counting its step). Numbers against numbers and strings against strings
+  // A fused comparison. Numbers against numbers and strings against strings
   // are answered inline; everything else goes through JavaScript's coercions.
   [[gnu::always_inline]] inline bool compare_slot(const Node& n) {
-    if (!s_.step()) return false;
-    Value v = slot(n);
+    const Value& v = n.aux2 < slot_count_ ? slots_[n.aux2] : resolve_slot(n);
     const Value& c = n.constant;
     Op op = n.op;
-    if (op == Op::in_slot) return contains(c, v);
+    if (op == Op::in_slot) {
+      if (v.is_string() && c.is_array()) {
+        std::string_view text = v.as_string();
+        for (const Value& item : c.as_array()) {
+          if (item.is_string() && detail::same_text(item.as_string(), text)) return true;
+        }
+        return false;
+      }
+      return compare_slow(op, v, c);
+    }
     if (v.is_number() && c.is_number()) {
       double a = v.as_number();
       double b = c.as_number();
@@ -284,7 +295,14 @@ class Run {
     return compare_slow(op, v, c);
   }
 
-  [[gnu::noinline]] bool compare_slow(Op op, const Value& v, const Value& c) {
+  // The slot's value when the data was prepared for another layout.
+  const Value& resolve_slot(const Node& n) {
+    resolved_ = detail::resolve(root_, paths_[n.aux]);
+    return resolved_;
+  }
+
+  [[gnu::noinline]] bool compare_slow(Op op, const Value& found, const Value& c) {
+    Value v = found.is_undefined() ? Value() : found;  // var gives null for an absent path
     switch (op) {
       case Op::eq_slot:
         return equals(v, c);
@@ -302,15 +320,19 @@ class Run {
         return less(c, v);
       case Op::ge_slot:
         return less_or_equal(c, v);
+      case Op::in_slot:
+        return contains(c, v);
       default:
         return false;
     }
   }
 
-  // The value of a root var without a default, as a fused comparison reads it.
-  Value slot(const Node& n) {
-    Value v = n.aux2 < slot_count_ ? slots_[n.aux2] : detail::resolve(root_, paths_[n.aux]);
-    return v.is_undefined() ? Value() : v;
+  // Counts `n` steps of work; false (and the evaluation stops) once the budget is spent.
+  bool charge(std::uint64_t n) {
+    s_.steps += n;
+    if (s_.steps <= s_.budget) return true;
+    s_.fail(Outcome::too_many_steps);
+    return false;
   }
 
   // `in`: a substring of a string, or an element (===) of an array.
@@ -437,6 +459,7 @@ class Run {
       s_.fail(Outcome::too_much_memory);
       return Value();
     }
+    if (!charge(total)) return Value();
     Value* items = allocate(static_cast<std::uint32_t>(total));
     if (!items) return Value();
     std::uint32_t k = 0;
@@ -455,7 +478,8 @@ class Run {
     Value* out = allocate(count);
     if (!out) return Value();
     std::uint32_t k = 0;
-    for (std::uint32_t i = 0; i < count && s_.step(); ++i) {
+    if (!charge(count)) return Value();
+    for (std::uint32_t i = 0; i < count; ++i) {
       const Value& key = keys[i];
       Value found;
       if (key.is_nullish() || (key.is_string() && key.size() == 0)) {
@@ -497,11 +521,15 @@ class Run {
     Value* out = allocate(count);
     if (!out) return Value();
     if (n.op == Op::map) {
-      for (std::uint32_t i = 0; i < count; ++i) out[i] = eval(n.first + 1, data.as_array()[i]);
+      for (std::uint32_t i = 0; i < count; ++i) {
+        if (!charge(n.aux)) return Value();
+        out[i] = eval(n.first + 1, data.as_array()[i]);
+      }
       return make_array(out, count);
     }
     std::uint32_t k = 0;
     for (std::uint32_t i = 0; i < count; ++i) {
+      if (!charge(n.aux)) return Value();
       const Value& item = data.as_array()[i];
       if (test(n.first + 1, item)) out[k++] = item;
     }
@@ -513,6 +541,7 @@ class Run {
     Value accumulator = n.argc >= 3 ? eval(n.first + 2, scope) : Value();
     if (!data.is_array()) return accumulator;
     for (const Value& current : data.as_array()) {
+      if (!charge(n.aux)) return Value();
       auto* members = s_.arena.allocate_array<Member>(2);
       if (!members) {
         s_.fail(Outcome::too_much_memory);
@@ -538,12 +567,14 @@ class Run {
     if (n.op == Op::all) {
       if (items.empty()) return Value::boolean(false);
       for (const Value& item : items) {
+        if (!charge(n.aux)) return Value();
         if (!test(n.first + 1, item)) return Value::boolean(false);
       }
       return Value::boolean(true);
     }
     bool found = false;
     for (const Value& item : items) {
+      if (!charge(n.aux)) return Value();
       if (test(n.first + 1, item)) {
         found = true;
         break;
@@ -621,6 +652,7 @@ class Run {
   Scratch& s_;
   const std::function<void(const Value&)>& log_;
   std::optional<std::optional<LocalDateTime>> clock_;
+  Value resolved_;
 };
 
 }  // namespace
@@ -675,7 +707,9 @@ Value Evaluator::evaluate(const Program& program, const PreparedData& data,
   Scratch& scratch = impl_->scratch;
   scratch.start();
   Run run(program.impl(), data.impl(), history, *impl_);
-  Value result = run.eval(0, data.root());
+  // A rule whose value can only be true or false (the usual case) takes the faster path.
+  Value result = program.impl().boolean_result ? Value::boolean(run.test(0, data.root()))
+                                               : run.eval(0, data.root());
   if (scratch.failed() || result.is_undefined()) return Value();
   return result;
 }

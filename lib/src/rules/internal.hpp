@@ -84,7 +84,8 @@ struct Node {
   Op op = Op::literal;
   std::uint32_t argc = 0;
   std::uint32_t first = 0;
-  std::uint32_t aux = 0;   // var, *_slot: path index; loyalty: days, weekday mask, start second
+  std::uint32_t aux = 0;   // var, *_slot: path index; loops: the size of their logic (the
+                           // steps one element costs); loyalty: days, weekday mask, start second
   std::uint32_t aux2 = 0;  // var_slot, *_slot: layout slot; local_time_between: end second
   Value constant;          // literal: the value; loyalty: the string argument
 };
@@ -226,6 +227,7 @@ struct Program::Impl {
   std::deque<detail::Path> paths;
   std::shared_ptr<DataLayout> layout;
   std::vector<HistoryRequirement> requirements;
+  bool boolean_result = false;  // the rule's value is always true or false
 };
 
 struct PreparedData::Impl {
