@@ -8,6 +8,7 @@
 #include <loyalty/config/config.hpp>
 #include <loyalty/core/rate_limit.hpp>
 #include <loyalty/db/database.hpp>
+#include <loyalty/events/events.hpp>
 
 #include <atomic>
 #include <memory>
@@ -22,6 +23,7 @@ struct App {
   std::unique_ptr<loyalty::auth::RequestVerifier> hmac;  ///< null without HMAC_KEYS_JSON
   std::unique_ptr<loyalty::TokenBucketLimiter> per_credential;
   std::unique_ptr<loyalty::TokenBucketLimiter> per_ip;
+  loyalty::events::RulesCache rules_cache;
   std::atomic<bool> worker_alive{true};
   std::atomic<bool> stopping{false};
 };

@@ -49,6 +49,8 @@ struct Request {
   /// The body parsed as a JSON object: 415 unless JSON, 400 with the place it broke, depth
   /// over 64 rejected. `allowed` lists the accepted top-level fields; others → 400.
   nlohmann::json json_body(const std::vector<std::string>& allowed) const;
+  /// Whether the request has a body at all.
+  bool has_body() const;
   /// A query parameter, or empty.
   std::string query(const std::string& name) const;
   /// A header, or empty.

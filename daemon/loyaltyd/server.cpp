@@ -113,6 +113,8 @@ std::string required_string(const nlohmann::json& body, const std::string& field
   return body[field].get<std::string>();
 }
 
+bool Request::has_body() const { return !raw.body.empty(); }
+
 std::string Request::query(const std::string& name) const {
   return raw.has_param(name) ? raw.get_param_value(name) : std::string();
 }

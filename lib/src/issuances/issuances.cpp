@@ -1,6 +1,7 @@
 #include "audit/audit.hpp"
 #include "budgets/ledger_ops.hpp"
 #include "db/tx.hpp"
+#include "issuances/internal.hpp"
 
 #include <loyalty/core/error.hpp>
 #include <loyalty/issuances/issuances.hpp>
@@ -154,9 +155,7 @@ Issuance row_to_issuance(const pqxx::row& r) {
 }
 
 Issuance load(db::Tx& tx, const std::string& tenant_id, const std::string& id) {
-  auto rows = tx.exec(kGet, tenant_id, id);
-  if (rows.empty()) throw_not_found("issuance");
-  return row_to_issuance(rows[0]);
+  return load_in(tx, tenant_id, id);
 }
 
 Error invalid_transition(const std::string& action, const std::string& state) {
@@ -203,6 +202,12 @@ Issuance redeem_in(db::Tx& tx, const std::string& tenant_id, const std::string& 
 }
 
 }  // namespace
+
+Issuance load_in(db::Tx& tx, const std::string& tenant_id, const std::string& id) {
+  auto rows = tx.exec(kGet, tenant_id, id);
+  if (rows.empty()) throw_not_found("issuance");
+  return row_to_issuance(rows[0]);
+}
 
 nlohmann::json to_json(const Issuance& i) {
   auto opt = [](const std::string& s) { return s.empty() ? nlohmann::json() : nlohmann::json(s); };
@@ -306,34 +311,38 @@ Issuance redeem_by_code(db::Database& database, const std::string& tenant_id,
   });
 }
 
+Issuance cancel_in(db::Tx& tx, const std::string& tenant_id, const std::string& id,
+                   const std::string& reason, const Actor& actor) {
+  Issuance before = load(tx, tenant_id, id);
+  auto rows = tx.exec(kCancel, tenant_id, id, reason);
+  if (rows.empty()) throw invalid_transition("cancel", before.state);
+  std::string old_state = rows[0][0].as<std::string>();
+  std::string budget = rows[0][1].as<std::string>();
+  long long cost = rows[0][2].as<long long>();
+  long long points = rows[0][3].as<long long>();
+  if (!budget.empty()) {
+    budgets::release(
+        tx, tenant_id, budget, cost, id,
+        old_state == "reserved" ? budgets::ReleaseFrom::reserved : budgets::ReleaseFrom::utilized,
+        actor);
+  }
+  if (old_state == "issued" && points > 0) {
+    tx.exec(kDebitPoints, tenant_id, before.customer_id, points, "refund", id,
+            std::optional<long long>());
+  }
+  tx.exec(kReturnStock, tenant_id, before.reward_id);
+  Issuance after = load(tx, tenant_id, id);
+  tx.exec(kOutbox, tenant_id, "reward.cancelled", event_payload(after).dump());
+  audit::record(tx, tenant_id, actor, "issuance.cancel", "issuance", id, {{"state", old_state}},
+                {{"state", "cancelled"}, {"reason", reason}});
+  return after;
+}
+
 Issuance cancel(db::Database& database, const std::string& tenant_id, const std::string& id,
                 const std::string& reason, const Actor& actor) {
   if (!is_uuid(id)) throw_not_found("issuance");
-  return db::with_tenant(database, tenant_id, [&](db::Tx& tx) {
-    Issuance before = load(tx, tenant_id, id);
-    auto rows = tx.exec(kCancel, tenant_id, id, reason);
-    if (rows.empty()) throw invalid_transition("cancel", before.state);
-    std::string old_state = rows[0][0].as<std::string>();
-    std::string budget = rows[0][1].as<std::string>();
-    long long cost = rows[0][2].as<long long>();
-    long long points = rows[0][3].as<long long>();
-    if (!budget.empty()) {
-      budgets::release(
-          tx, tenant_id, budget, cost, id,
-          old_state == "reserved" ? budgets::ReleaseFrom::reserved : budgets::ReleaseFrom::utilized,
-          actor);
-    }
-    if (old_state == "issued" && points > 0) {
-      tx.exec(kDebitPoints, tenant_id, before.customer_id, points, "refund", id,
-              std::optional<long long>());
-    }
-    tx.exec(kReturnStock, tenant_id, before.reward_id);
-    Issuance after = load(tx, tenant_id, id);
-    tx.exec(kOutbox, tenant_id, "reward.cancelled", event_payload(after).dump());
-    audit::record(tx, tenant_id, actor, "issuance.cancel", "issuance", id, {{"state", old_state}},
-                  {{"state", "cancelled"}, {"reason", reason}});
-    return after;
-  });
+  return db::with_tenant(database, tenant_id,
+                         [&](db::Tx& tx) { return cancel_in(tx, tenant_id, id, reason, actor); });
 }
 
 ExpiryReport expire_due(db::Database& database, const std::string& tenant_id, bool dry_run) {

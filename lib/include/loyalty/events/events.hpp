@@ -1,0 +1,74 @@
+#pragma once
+// The hot path: a POS event in, rewards out. One transaction per event: the customer is
+// resolved (or enrolled) and locked, the event stored under its idempotency key, the tenant's
+// active rules for the event type evaluated in priority order, caps and cooldowns checked,
+// budgets reserved, pool codes allocated, `reserved` issuances created and the issuing job
+// queued. Replays of an idempotency key answer with the original response, byte for byte.
+
+#include <loyalty/core/actor.hpp>
+#include <loyalty/core/page.hpp>
+#include <nlohmann/json.hpp>
+
+#include <memory>
+#include <optional>
+#include <string>
+
+namespace loyalty::db {
+class Database;
+}
+
+namespace loyalty::events {
+
+/// The tenant's compiled rules, cached per process and refreshed when the tenant's
+/// rules_version changes (checked at most once a second) or a rule's dates start or end.
+/// Thread-safe; one per process.
+class RulesCache {
+ public:
+  RulesCache();
+  ~RulesCache();
+  struct Entry;
+  /// The current compiled rules of a tenant (loading them when stale).
+  std::shared_ptr<const Entry> get(db::Database& db, const std::string& tenant_id);
+
+ private:
+  struct State;
+  std::unique_ptr<State> state_;
+};
+
+/// An answer to POST /events: the HTTP status and the exact body (replays repeat both).
+struct EventResponse {
+  int status = 201;
+  std::string body;
+  bool replayed = false;
+};
+
+/// Processes an event body (JSON object: customer, type, occurred_at, data, idempotency_key).
+/// `header_key` is the Idempotency-Key header (empty when absent). Errors: Error(invalid) with
+/// field pointers (nothing written); Error(invalid, "idempotency-key-reused") when the key was
+/// used with another body; Error(invalid, "unknown-customer") when the tenant does not enrol
+/// unknown customers on the fly.
+EventResponse process_event(db::Database& db, RulesCache& cache, const std::string& tenant_id,
+                            const nlohmann::json& body, const std::string& header_key,
+                            const Actor& actor);
+
+/// Evaluates an event against current data without writing anything: which rules match, and
+/// for each whether it would issue or why not. The customer must exist unless auto-enrolment
+/// is on (then it is treated as new).
+nlohmann::json simulate_event(db::Database& db, const std::string& tenant_id,
+                              const nlohmann::json& body);
+
+/// A stored event as JSON (with its response's issuances). Error(not_found).
+nlohmann::json get_event(db::Database& db, const std::string& tenant_id, const std::string& id);
+
+struct EventFilter {
+  std::string customer_id;
+  std::string type;
+  std::string from;  ///< RFC 3339, inclusive (occurred_at)
+  std::string to;    ///< exclusive
+};
+
+/// A page of events, newest first.
+Page<nlohmann::json> list_events(db::Database& db, const std::string& tenant_id,
+                                 const EventFilter& filter, const PageRequest& page);
+
+}  // namespace loyalty::events

@@ -1,0 +1,429 @@
+#include "audit/audit.hpp"
+#include "budgets/ledger_ops.hpp"
+#include "db/tx.hpp"
+#include "events/cache.hpp"
+#include "events/history.hpp"
+#include "events/request.hpp"
+#include "issuances/internal.hpp"
+#include "jobs/queue.hpp"
+
+#include <spdlog/spdlog.h>
+#include <loyalty/core/crypto.hpp>
+#include <loyalty/core/error.hpp>
+#include <loyalty/events/events.hpp>
+#include <loyalty/issuances/issuances.hpp>
+
+#include <regex>
+
+namespace loyalty::events {
+
+namespace {
+
+using db::Query;
+
+constexpr const char* kCustomerColumns =
+    "id::text, status, coalesce(birthday::text, ''), to_char(enrolled_at AT TIME ZONE $3, "
+    "'YYYY-MM-DD'), attributes::text, array_to_json(tags)::text, "
+    "array_to_json(segments)::text, to_char(coalesce($4::timestamptz, now()) AT TIME ZONE $3, "
+    "'YYYY-MM-DD HH24:MI:SS'), to_char(coalesce($4::timestamptz, now()) AT TIME ZONE 'UTC', "
+    "'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')";
+
+const std::string kLockByIdSql = std::string("SELECT ") + kCustomerColumns +
+                                 " FROM customers WHERE tenant_id = $1::uuid AND id::text = $2 "
+                                 "AND $2 <> '' FOR UPDATE";
+const Query kLockById{"ev_lock_id", kLockByIdSql.c_str()};
+const std::string kLockByPhoneSql = std::string("SELECT ") + kCustomerColumns +
+                                    " FROM customers WHERE tenant_id = $1::uuid AND phone = $2 "
+                                    "FOR UPDATE";
+const Query kLockByPhone{"ev_lock_phone", kLockByPhoneSql.c_str()};
+const std::string kLockByRefSql = std::string("SELECT ") + kCustomerColumns +
+                                  " FROM customers WHERE tenant_id = $1::uuid AND external_ref = "
+                                  "$2 FOR UPDATE";
+const Query kLockByRef{"ev_lock_ref", kLockByRefSql.c_str()};
+const std::string kEnrolSql = std::string(
+                                  "INSERT INTO customers (tenant_id, phone, external_ref) VALUES "
+                                  "($1::uuid, $2, $5) ON CONFLICT DO NOTHING RETURNING ") +
+                              kCustomerColumns;
+const Query kEnrol{"ev_enrol", kEnrolSql.c_str()};
+const Query kEnrolledOutbox{"ev_enrolled_outbox",
+                            "INSERT INTO outbox (tenant_id, event_type, payload) VALUES "
+                            "($1::uuid, 'customer.enrolled', $2::jsonb)"};
+
+const Query kInsertEvent{
+    "ev_insert",
+    "INSERT INTO events (tenant_id, customer_id, type, occurred_at, data, amount_minor, "
+    "currency, idempotency_key, request_hash, status, original_event_id) VALUES ($1::uuid, "
+    "$2::uuid, $3, $4::timestamptz, $5::jsonb, $6, $7, $8, $9, 'processing', $10::uuid) "
+    "ON CONFLICT (tenant_id, idempotency_key) DO NOTHING RETURNING id::text"};
+const Query kExisting{"ev_existing",
+                      "SELECT request_hash, status, coalesce(response_status, 0), "
+                      "coalesce(response::text, '') FROM events WHERE tenant_id = $1::uuid AND "
+                      "idempotency_key = $2"};
+const Query kFinish{"ev_finish",
+                    "UPDATE events SET status = 'processed', response_status = $3, response = "
+                    "$4::jsonb WHERE tenant_id = $1::uuid AND id = $2::uuid"};
+const Query kOriginal{"ev_original",
+                      "SELECT customer_id::text, coalesce(amount_minor, 0), type FROM events "
+                      "WHERE tenant_id = $1::uuid AND id = $2::uuid"};
+
+const Query kReward{"ev_reward",
+                    "SELECT type, config::text, cost_minor, currency, coalesce(points, 0), "
+                    "stock IS NOT NULL FROM rewards WHERE tenant_id = $1::uuid AND id = $2::uuid"};
+const Query kCaps{
+    "ev_caps",
+    "SELECT count(*) FILTER (WHERE customer_id = $3::uuid AND created_at >= $4::timestamptz), "
+    "count(*) FILTER (WHERE created_at >= $5::timestamptz), "
+    "coalesce(max(created_at) FILTER (WHERE customer_id = $3::uuid) > app_now() - $6 * "
+    "interval '1 second', false) "
+    "FROM issuances WHERE tenant_id = $1::uuid AND rule_id = $2::uuid AND state <> 'cancelled'"};
+const Query kPeriodStart{
+    "ev_period_start",
+    "SELECT coalesce(budget_period_start($1, $2, app_now()), '-infinity')::text"};
+const Query kGlobalLock{"ev_global_lock", "SELECT pg_advisory_xact_lock(hashtextextended($1, 7))"};
+const Query kInsertIssuance{
+    "ev_insert_issuance",
+    "INSERT INTO issuances (tenant_id, customer_id, event_id, rule_id, reward_id, budget_id, "
+    "campaign_id, cost_minor, currency, points, expires_at) SELECT $1::uuid, $2::uuid, $3::uuid, "
+    "$4::uuid, r.id, $5::uuid, $6::uuid, r.cost_minor, r.currency, r.points, CASE WHEN "
+    "r.validity_days IS NOT NULL THEN app_now() + r.validity_days * interval '1 day' ELSE "
+    "r.valid_until END FROM rewards r WHERE r.tenant_id = $1::uuid AND r.id = $7::uuid "
+    "RETURNING id::text"};
+const Query kAllocateCode{
+    "ev_allocate_code",
+    "UPDATE reward_codes SET status = 'assigned', issuance_id = $3::uuid, assigned_at = now() "
+    "WHERE tenant_id = $1::uuid AND code = (SELECT code FROM reward_codes WHERE tenant_id = "
+    "$1::uuid AND reward_id = $2::uuid AND status = 'available' LIMIT 1 FOR UPDATE SKIP LOCKED) "
+    "RETURNING code"};
+const Query kSetCode{"ev_set_code",
+                     "UPDATE issuances SET code = $3 WHERE tenant_id = $1::uuid AND id = $2::uuid"};
+const Query kCodeTaken{"ev_code_taken",
+                       "SELECT EXISTS (SELECT 1 FROM issuances WHERE tenant_id = $1::uuid AND "
+                       "code = $2) OR EXISTS (SELECT 1 FROM reward_codes WHERE tenant_id = "
+                       "$1::uuid AND code = $2)"};
+const Query kTakeStock{"ev_take_stock",
+                       "UPDATE rewards SET stock = stock - 1 WHERE tenant_id = $1::uuid AND id = "
+                       "$2::uuid AND stock > 0 RETURNING stock"};
+const Query kRefundTargets{
+    "ev_refund_targets",
+    "SELECT i.id::text, i.state, coalesce(i.points, 0), r.type FROM issuances i JOIN rewards r "
+    "ON r.tenant_id = i.tenant_id AND r.id = i.reward_id WHERE i.tenant_id = $1::uuid AND "
+    "i.event_id = $2::uuid ORDER BY i.created_at"};
+const Query kPartialPoints{
+    "ev_partial_points",
+    "WITH c AS (SELECT points_balance FROM customers WHERE tenant_id = $1::uuid AND id = "
+    "$2::uuid FOR UPDATE), d AS (UPDATE customers SET points_balance = points_balance - "
+    "least(c.points_balance, $3), updated_at = now() FROM c WHERE tenant_id = $1::uuid AND id = "
+    "$2::uuid RETURNING least(c.points_balance, $3) AS debited) "
+    "INSERT INTO points_ledger (tenant_id, customer_id, kind, points, issuance_id, event_id, "
+    "reverses_id) SELECT $1::uuid, $2::uuid, 'refund', -d.debited, $4::uuid, $5::uuid, (SELECT id "
+    "FROM points_ledger WHERE tenant_id = $1::uuid AND issuance_id = $4::uuid AND kind = 'earn' "
+    "LIMIT 1) FROM d WHERE d.debited > 0 RETURNING -points"};
+
+const char* kCodeAlphabet = "ABCDEFGHJKMNPQRSTUVWXYZ23456789";  // no 0/O, 1/I/L
+
+struct Customer {
+  std::string id, status, local_time, occurred_utc;
+  nlohmann::json view;  ///< what rules see as `customer`
+  bool enrolled_now = false;
+};
+
+Customer row_to_customer(const pqxx::row& r) {
+  Customer c;
+  c.id = r[0].as<std::string>();
+  c.status = r[1].as<std::string>();
+  nlohmann::json attributes = nlohmann::json::parse(r[4].as<std::string>());
+  nlohmann::json view = attributes.is_object() ? attributes : nlohmann::json::object();
+  view["id"] = c.id;
+  view["status"] = c.status;
+  view["attributes"] = attributes;
+  view["tags"] = nlohmann::json::parse(r[5].as<std::string>());
+  view["segments"] = nlohmann::json::parse(r[6].as<std::string>());
+  view["enrolled_local"] = r[3].as<std::string>();
+  view["enrolled_at"] = r[3].as<std::string>();
+  if (!r[2].as<std::string>().empty()) view["birthday"] = r[2].as<std::string>();
+  c.view = view;
+  c.local_time = r[7].as<std::string>();
+  c.occurred_utc = r[8].as<std::string>();
+  return c;
+}
+
+std::optional<Customer> lock_customer(db::Tx& tx, const std::string& tenant_id,
+                                      const CustomerRef& ref, const std::string& tz,
+                                      const std::optional<std::string>& occurred) {
+  pqxx::result rows;
+  if (ref.id)
+    rows = tx.exec(kLockById, tenant_id, *ref.id, tz, occurred);
+  else if (ref.phone)
+    rows = tx.exec(kLockByPhone, tenant_id, *ref.phone, tz, occurred);
+  else if (ref.external_ref)
+    rows = tx.exec(kLockByRef, tenant_id, *ref.external_ref, tz, occurred);
+  if (rows.empty()) return std::nullopt;
+  return row_to_customer(rows[0]);
+}
+
+std::string cap_period_name(rules::CapPeriod p) {
+  switch (p) {
+    case rules::CapPeriod::day:
+      return "daily";
+    case rules::CapPeriod::week:
+      return "weekly";
+    case rules::CapPeriod::month:
+      return "monthly";
+    case rules::CapPeriod::lifetime:
+      return "none";
+  }
+  return "none";
+}
+
+/// Why a matching rule gave nothing, or empty when it may issue.
+std::string check_caps(db::Tx& tx, const std::string& tenant_id, const rulesets::ActiveRule& rule,
+                       const std::string& customer_id, const std::string& timezone) {
+  const auto& caps = rule.definition.caps;
+  if (!caps.per_customer && !caps.global && !caps.cooldown) return "";
+  if (caps.global) tx.exec(kGlobalLock, rule.id);
+  auto start_of = [&](const std::optional<rules::Cap>& cap) -> std::string {
+    if (!cap) return "infinity";
+    return tx.exec1(kPeriodStart, cap_period_name(cap->period), timezone)[0].as<std::string>();
+  };
+  std::string customer_start = start_of(caps.per_customer);
+  std::string global_start = start_of(caps.global);
+  auto row = tx.exec1(kCaps, tenant_id, rule.id, customer_id, customer_start, global_start,
+                      caps.cooldown.value_or(0));
+  if (caps.per_customer && row[0].as<std::int64_t>() >= caps.per_customer->max) {
+    return "per_customer_cap";
+  }
+  if (caps.global && row[1].as<std::int64_t>() >= caps.global->max) return "global_cap";
+  if (caps.cooldown && *caps.cooldown > 0 && row[2].as<bool>()) return "cooldown";
+  return "";
+}
+
+struct Outcome {
+  nlohmann::json issuances = nlohmann::json::array();
+  nlohmann::json not_issued = nlohmann::json::array();
+  std::vector<std::string> issuance_ids;
+};
+
+/// Tries to issue one rule's reward inside a savepoint; returns the issuance id, or sets `why`.
+std::optional<std::string> issue_reward(db::Tx& tx, const std::string& tenant_id,
+                                        const rulesets::ActiveRule& rule,
+                                        const std::string& customer_id, const std::string& event_id,
+                                        std::string& why) {
+  auto reward = tx.exec(kReward, tenant_id, rule.reward_id);
+  if (reward.empty()) {
+    why = "reward_missing";
+    return std::nullopt;
+  }
+  std::string type = reward[0][0].as<std::string>();
+  nlohmann::json config = nlohmann::json::parse(reward[0][1].as<std::string>());
+  MinorUnits cost = reward[0][2].as<std::int64_t>();
+  std::string currency = reward[0][3].as<std::string>();
+  bool has_stock = reward[0][5].as<bool>();
+
+  tx.exec_raw("SAVEPOINT issue_reward");
+  auto undo = [&](const char* reason) {
+    tx.exec_raw("ROLLBACK TO SAVEPOINT issue_reward");
+    why = reason;
+    return std::optional<std::string>();
+  };
+  if (type == "physical" && has_stock && tx.exec(kTakeStock, tenant_id, rule.reward_id).empty()) {
+    return undo("out_of_stock");
+  }
+  auto inserted = tx.exec(kInsertIssuance, tenant_id, customer_id, event_id, rule.id,
+                          rule.budget_id, rule.campaign_id, rule.reward_id);
+  std::string issuance_id = inserted[0][0].as<std::string>();
+  if (type == "voucher") {
+    std::string source = config.value("source", "pool");
+    if (source == "pool") {
+      auto code = tx.exec(kAllocateCode, tenant_id, rule.reward_id, issuance_id);
+      if (code.empty()) return undo("pool_empty");
+      tx.exec(kSetCode, tenant_id, issuance_id, code[0][0].as<std::string>());
+    } else {
+      std::size_t length = config.value("length", 10);
+      std::string prefix = config.value("prefix", "");
+      for (int attempt = 0;; ++attempt) {
+        std::string code = prefix + crypto::random_string(length, kCodeAlphabet);
+        if (!tx.exec1(kCodeTaken, tenant_id, code)[0].as<bool>()) {
+          tx.exec(kSetCode, tenant_id, issuance_id, code);
+          break;
+        }
+        if (attempt > 5) return undo("code_generation_failed");
+      }
+    }
+  }
+  if (rule.budget_id) {
+    auto reservation = budgets::reserve(tx, tenant_id, *rule.budget_id, cost, currency, issuance_id,
+                                        Actor::system());
+    if (reservation.status == budgets::ReserveStatus::exhausted) return undo("budget_exhausted");
+  }
+  tx.exec_raw("RELEASE SAVEPOINT issue_reward");
+  return issuance_id;
+}
+
+nlohmann::json refund(db::Tx& tx, const std::string& tenant_id, const EventRequest& req,
+                      const std::string& customer_id, const std::string& event_id,
+                      const Actor& actor) {
+  auto original = tx.exec(kOriginal, tenant_id, *req.original_event_id);
+  if (original.empty() || original[0][0].is_null() ||
+      original[0][0].as<std::string>() != customer_id) {
+    throw_invalid("the refund is not valid",
+                  {{"/data/original_event_id", "not an event of this customer"}});
+  }
+  if (original[0][2].as<std::string>() == "refund") {
+    throw_invalid("the refund is not valid",
+                  {{"/data/original_event_id", "a refund cannot be refunded"}});
+  }
+  MinorUnits original_amount = original[0][1].as<std::int64_t>();
+  bool partial = req.amount && original_amount > 0 && *req.amount < original_amount;
+  nlohmann::json out = {{"original_event_id", *req.original_event_id},
+                        {"partial", partial},
+                        {"cancelled", nlohmann::json::array()},
+                        {"kept_redeemed", nlohmann::json::array()},
+                        {"points_debited", 0}};
+  std::int64_t debited = 0;
+  for (const auto& row : tx.exec(kRefundTargets, tenant_id, *req.original_event_id)) {
+    std::string id = row[0].as<std::string>(), state = row[1].as<std::string>(),
+                type = row[3].as<std::string>();
+    std::int64_t points = row[2].as<std::int64_t>();
+    if (state == "redeemed") {
+      out["kept_redeemed"].push_back(id);
+    } else if (type == "points" && state == "issued" && partial) {
+      // Points are taken back in proportion to the refunded share.
+      std::int64_t share = points * *req.amount / original_amount;
+      if (share > 0) {
+        auto d = tx.exec(kPartialPoints, tenant_id, customer_id, share, id, event_id);
+        if (!d.empty()) debited += d[0][0].as<std::int64_t>();
+      }
+    } else if (state == "reserved" || state == "issued") {
+      issuances::cancel_in(tx, tenant_id, id, "refund", actor);
+      out["cancelled"].push_back(id);
+    }
+  }
+  out["points_debited"] = debited;
+  return out;
+}
+
+}  // namespace
+
+EventResponse process_event(db::Database& database, RulesCache& cache, const std::string& tenant_id,
+                            const nlohmann::json& body, const std::string& header_key,
+                            const Actor& actor) {
+  auto started = std::chrono::steady_clock::now();
+  EventRequest req = parse_event_request(body, header_key);
+  auto rules_entry = cache.get(database, tenant_id);
+  const auto& tz = rules_entry->timezone;
+  std::optional<std::string> occurred;
+  if (!req.occurred_at.empty()) occurred = req.occurred_at;
+
+  struct Result {
+    EventResponse response;
+  };
+  auto result = db::with_tenant(database, tenant_id, [&](db::Tx& tx) {
+    Result out;
+    // 1. The customer, locked so one customer's events serialize.
+    auto customer = lock_customer(tx, tenant_id, req.customer, tz, occurred);
+    if (!customer) {
+      bool auto_enrol = rules_entry->settings.value("auto_enrol", true);
+      if (!auto_enrol || req.customer.id) {
+        throw Error(ErrorCode::invalid, "unknown-customer",
+                    "no such customer, and this tenant does not enrol customers on the fly",
+                    {{req.customer.id ? "/customer/id" : "/customer", "unknown customer"}});
+      }
+      auto rows =
+          tx.exec(kEnrol, tenant_id, req.customer.phone, tz, occurred, req.customer.external_ref);
+      if (rows.empty()) {
+        customer = lock_customer(tx, tenant_id, req.customer, tz, occurred);  // enrolled meanwhile
+      } else {
+        customer = row_to_customer(rows[0]);
+        customer->enrolled_now = true;
+        tx.exec(kEnrolledOutbox, tenant_id,
+                nlohmann::json{{"customer_id", customer->id}, {"channel", "pos"}}.dump());
+      }
+      if (!customer) throw Error(ErrorCode::unavailable, "contention", "try again");
+    }
+
+    // 2. The event, under its idempotency key: a replay answers with the stored response.
+    auto inserted = tx.exec(kInsertEvent, tenant_id, customer->id, req.type, customer->occurred_utc,
+                            req.data.dump(), req.amount, req.currency, req.idempotency_key,
+                            req.request_hash, req.original_event_id);
+    if (inserted.empty()) {
+      auto existing = tx.exec1(kExisting, tenant_id, req.idempotency_key);
+      if (existing[0].as<std::string>() != req.request_hash) {
+        throw Error(ErrorCode::invalid, "idempotency-key-reused",
+                    "this idempotency key was used for a different event",
+                    {{"/idempotency_key", "already used with another body"}});
+      }
+      out.response.status = existing[2].as<int>();
+      out.response.body = nlohmann::json::parse(existing[3].as<std::string>()).dump();
+      out.response.replayed = true;
+      return out;
+    }
+    std::string event_id = inserted[0][0].as<std::string>();
+
+    nlohmann::json response = {{"event",
+                                {{"id", event_id},
+                                 {"type", req.type},
+                                 {"customer_id", customer->id},
+                                 {"occurred_at", customer->occurred_utc},
+                                 {"idempotency_key", req.idempotency_key},
+                                 {"data", req.data}}},
+                               {"customer",
+                                {{"id", customer->id},
+                                 {"enrolled", customer->enrolled_now},
+                                 {"status", customer->status}}},
+                               {"issuances", nlohmann::json::array()},
+                               {"not_issued", nlohmann::json::array()}};
+
+    if (req.type == "refund") {
+      response["refund"] = refund(tx, tenant_id, req, customer->id, event_id, actor);
+    } else if (customer->status != "active") {
+      response["not_issued"].push_back({{"reason", "customer_not_active"}});
+    } else if (!rules_entry->active) {
+      response["not_issued"].push_back({{"reason", "tenant_suspended"}});
+    } else {
+      // 3. Rules in priority order against data prepared once for the event.
+      const auto& rules = *rules_entry->rules;
+      const auto& compiled = *rules_entry->compiled;
+      auto data = compiled.prepare(rule_data(req, customer->view));
+      DbHistory history(tx, tenant_id, customer->id, event_id, customer->occurred_utc, tz,
+                        customer->view, customer->local_time);
+      thread_local rules::Evaluator evaluator;
+      std::vector<std::string> issued_ids;
+      for (std::size_t i = 0; i < rules.size(); ++i) {
+        const auto& rule = rules[i];
+        if (rule.definition.event_type != req.type) continue;
+        if (!evaluator.matches(compiled[i], data, &history)) continue;
+        nlohmann::json rule_ref = {{"rule_id", rule.id}, {"rule", rule.definition.name}};
+        std::string why = check_caps(tx, tenant_id, rule, customer->id, tz);
+        std::optional<std::string> issuance_id;
+        if (why.empty())
+          issuance_id = issue_reward(tx, tenant_id, rule, customer->id, event_id, why);
+        if (issuance_id) {
+          issued_ids.push_back(*issuance_id);
+        } else {
+          rule_ref["reason"] = why;
+          response["not_issued"].push_back(rule_ref);
+        }
+        if (rule.definition.stop_processing) break;
+      }
+      if (!issued_ids.empty()) {
+        jobs::enqueue(tx, tenant_id, jobs::kIssueEvent, {{"event_id", event_id}});
+      }
+      response["issuances"] = nlohmann::json::array();
+      for (const auto& id : issued_ids) {
+        response["issuances"].push_back(issuances::to_json(issuances::load_in(tx, tenant_id, id)));
+      }
+    }
+    out.response.status = 201;
+    out.response.body = response.dump();
+    tx.exec(kFinish, tenant_id, event_id, out.response.status, out.response.body);
+    return out;
+  });
+
+  auto elapsed =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started);
+  spdlog::debug("event.processed tenant={} replayed={} duration_ms={:.2f}", tenant_id,
+                result.response.replayed, elapsed.count());
+  return result.response;
+}
+
+}  // namespace loyalty::events

@@ -1,0 +1,17 @@
+#pragma once
+// Private: issuance operations inside a caller's transaction (the event pipeline's).
+
+#include "db/tx.hpp"
+
+#include <loyalty/issuances/issuances.hpp>
+
+namespace loyalty::issuances {
+
+/// The issuance as the API shows it. Error(not_found).
+Issuance load_in(db::Tx& tx, const std::string& tenant_id, const std::string& id);
+
+/// reserved|issued -> cancelled with its budget released, in the caller's transaction.
+Issuance cancel_in(db::Tx& tx, const std::string& tenant_id, const std::string& id,
+                   const std::string& reason, const Actor& actor);
+
+}  // namespace loyalty::issuances
