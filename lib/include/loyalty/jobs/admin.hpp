@@ -1,0 +1,48 @@
+#pragma once
+// Operator views of the job queue (loyaltyctl jobs): listing jobs across tenants and putting
+// dead ones back. Needs the owner role, which sees every tenant's jobs.
+
+#include <nlohmann/json.hpp>
+
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace loyalty::db {
+class Database;
+}
+
+namespace loyalty::jobs {
+
+/// A job as an operator sees it (the payload holds ids only, never secrets or codes).
+struct JobRow {
+  long long id = 0;
+  std::string tenant_id;
+  std::string kind;
+  std::string status;
+  int attempts = 0;
+  int max_attempts = 0;
+  std::string run_at;
+  std::string locked_by;
+  std::string last_error;
+  std::string updated_at;
+  nlohmann::json payload;
+};
+
+nlohmann::json to_json(const JobRow& job);
+
+struct JobFilter {
+  std::string status;     ///< pending | running | done | dead; empty for all
+  std::string tenant_id;  ///< empty for every tenant
+  int limit = 100;
+};
+
+/// Jobs, newest first. Throws Error(invalid) for an unknown status.
+std::vector<JobRow> list_jobs(db::Database& db, const JobFilter& filter);
+
+/// Puts dead jobs back in the queue, due at once with their attempts reset: one job by id, or
+/// (id empty) every dead job of the filter's tenant (all tenants when empty). Returns how many.
+/// Throws Error(not_found) when an id names no dead job.
+int retry_dead(db::Database& db, const std::optional<long long>& id, const std::string& tenant_id);
+
+}  // namespace loyalty::jobs
