@@ -47,8 +47,9 @@ json parse_json_argument(std::string_view what, const std::string& text,
 }
 
 json parse_json_file(std::string_view what, const std::string& path, const rules::Limits& limits) {
+  std::string text = read_file(path, limits.max_document_bytes);
   try {
-    return rules::parse_document(read_file(path, limits.max_document_bytes), limits);
+    return rules::parse_document(text, limits);
   } catch (const loyalty::Error& e) {
     throw loyalty::Error(e.code(), e.type(), std::string(what) + ": " + e.what(), e.fields());
   }
@@ -174,7 +175,8 @@ void add_bench(CLI::App& group) {
 CLI::App* rules_group(CLI::App& app) {
   auto existing = app.get_subcommands([](CLI::App* sub) { return sub->get_name() == "rules"; });
   if (!existing.empty()) return existing.front();
-  auto* group = app.add_subcommand("rules", "validate, evaluate and benchmark rules (JsonLogic)");
+  auto* group =
+      app.add_subcommand("rules", "work with rules: JsonLogic conditions and rule definitions");
   group->require_subcommand(1);
   return group;
 }

@@ -185,6 +185,18 @@ TEST_CASE("rules: nested iteration over large arrays stops at the step limit", "
   CHECK(small.outcome() == rules::Outcome::ok);
 }
 
+TEST_CASE("rules: loops nested as deep as the limit allows compile and evaluate", "[unit]") {
+  json logic = {{"var", ""}};
+  for (int i = 0; i < 31; ++i) logic = {{"map", {{{"var", ""}}, std::move(logic)}}};
+  auto program = rules::compile(logic);
+  json data = json::array();
+  for (int i = 0; i < 5; ++i) data = json::array({data, data, data});
+  auto prepared = rules::prepare(data, program.layout());
+  rules::Evaluator evaluator;
+  evaluator.evaluate(program, prepared);
+  CHECK(evaluator.outcome() == rules::Outcome::ok);
+}
+
 TEST_CASE("rules: values nested ever deeper stop at the value depth limit", "[unit]") {
   auto program = rules::compile(json::parse(
       R"({"reduce": [{"var": "n"}, [{"var": "accumulator"}, {"var": "accumulator"}], 0]})"));

@@ -257,19 +257,13 @@ class Compiler {
   // each element costs against the evaluation's step budget.
   std::uint32_t weigh(std::uint32_t index) {
     Node& node = program_.nodes[index];
+    bool loop = node.op == Op::map || node.op == Op::filter || node.op == Op::reduce ||
+                node.op == Op::all || node.op == Op::some || node.op == Op::none;
     std::uint32_t weight = 1;
-    for (std::uint32_t i = 0; i < node.argc; ++i) weight += weigh(node.first + i);
-    switch (node.op) {
-      case Op::map:
-      case Op::filter:
-      case Op::reduce:
-      case Op::all:
-      case Op::some:
-      case Op::none:
-        program_.nodes[index].aux = weigh(node.first + 1);
-        break;
-      default:
-        break;
+    for (std::uint32_t i = 0; i < node.argc; ++i) {
+      std::uint32_t operand = weigh(node.first + i);
+      if (loop && i == 1) node.aux = operand;
+      weight += operand;
     }
     return weight;
   }

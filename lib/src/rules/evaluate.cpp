@@ -168,7 +168,6 @@ class Run {
       }
       case Op::mul: {
         // [].reduce without an initial value: one argument comes back as it is.
-        if (n.argc == 0) return Value();
         Value first = eval(n.first, scope);
         if (n.argc == 1) return first;
         double product = detail::parse_float(first);
@@ -252,8 +251,8 @@ class Run {
     return Value::boolean(compare_slot(n));
   }
 
-  // A fused comparison. Numbers against numbers and strings against strings
-  // are answered inline; everything else goes through JavaScript's coercions.
+  // A fused comparison. Numbers against numbers and strings against strings are answered
+  // inline; everything else goes through JavaScript's coercions.
   [[gnu::always_inline]] inline bool compare_slot(const Node& n) {
     const Value& v = n.aux2 < slot_count_ ? slots_[n.aux2] : resolve_slot(n);
     const Value& c = n.constant;

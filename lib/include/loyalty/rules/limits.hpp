@@ -23,7 +23,10 @@ struct Limits {
   std::size_t max_string_bytes = 4 * 1024;
   /// Elements of one array, members of one object.
   std::size_t max_array_length = 10'000;
-  /// Operations (and values visited while converting built values) in one evaluation.
+  /// Work in one evaluation: each element a loop (map, filter, reduce, all, some, none) visits
+  /// costs the size of the loop's logic, scanning or copying an array of data costs its length,
+  /// and converting a value to a string costs the values visited. (The rest of a rule is
+  /// bounded by max_nodes.)
   std::uint64_t max_eval_steps = 1'000'000;
   /// Scratch memory for values built in one evaluation (arrays, strings).
   std::size_t max_eval_bytes = 16 << 20;
