@@ -49,7 +49,7 @@ DECLARE
   current_start timestamptz;
   consumed bigint;
 BEGIN
-  SELECT * INTO b FROM budgets WHERE tenant_id = p_tenant AND id = p_budget FOR UPDATE;
+  SELECT * INTO b FROM budgets WHERE tenant_id = p_tenant AND id = p_budget FOR NO KEY UPDATE;  -- not FOR UPDATE: inserts referencing the budget hold KEY SHARE
   IF NOT FOUND THEN
     RETURN NULL;
   END IF;

@@ -46,6 +46,10 @@ Principal authenticate(App& app, const Request& request) {
     auto check = app.hmac->verify(
         signed_request, raw.method, raw.path, raw.body,
         std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now()));
+    if (check == loyalty::auth::RequestCheck::replay_cache_full) {
+      throw loyalty::Error(loyalty::ErrorCode::unavailable, "busy",
+                           "too many signed requests to check for replay; retry shortly");
+    }
     if (check != loyalty::auth::RequestCheck::ok) {
       throw unauthorized("request signature refused: " +
                          std::string(loyalty::auth::to_string(check)));

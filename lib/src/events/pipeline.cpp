@@ -111,7 +111,7 @@ const Query kRefundTargets{
 const Query kPartialPoints{
     "ev_partial_points",
     "WITH c AS (SELECT points_balance FROM customers WHERE tenant_id = $1::uuid AND id = "
-    "$2::uuid FOR UPDATE), d AS (UPDATE customers SET points_balance = points_balance - "
+    "$2::uuid FOR UPDATE), d AS (UPDATE customers SET points_balance = customers.points_balance - "
     "least(c.points_balance, $3), updated_at = now() FROM c WHERE tenant_id = $1::uuid AND id = "
     "$2::uuid RETURNING least(c.points_balance, $3) AS debited) "
     "INSERT INTO points_ledger (tenant_id, customer_id, kind, points, issuance_id, event_id, "

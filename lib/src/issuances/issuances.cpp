@@ -96,7 +96,7 @@ const Query kReturnStock{"iss_return_stock",
 const Query kDebitPoints{
     "iss_debit_points",
     "WITH c AS (SELECT points_balance FROM customers WHERE tenant_id = $1::uuid AND id = "
-    "$2::uuid FOR UPDATE), d AS (UPDATE customers SET points_balance = points_balance - "
+    "$2::uuid FOR UPDATE), d AS (UPDATE customers SET points_balance = customers.points_balance - "
     "least(c.points_balance, $3), updated_at = now() FROM c WHERE tenant_id = $1::uuid AND id = "
     "$2::uuid RETURNING least(c.points_balance, $3) AS debited) "
     "INSERT INTO points_ledger (tenant_id, customer_id, kind, points, issuance_id, reverses_id) "
@@ -184,7 +184,9 @@ Issuance redeem_in(db::Tx& tx, const std::string& tenant_id, const std::string& 
       throw Error(ErrorCode::conflict, "not-redeemable",
                   "points are credited to the customer, not redeemed");
     }
-    if (before.state != "issued") throw invalid_transition("redeem", before.state);
+    // Read the state again: a concurrent redemption may have won since `before` was read.
+    std::string state = load(tx, tenant_id, id).state;
+    if (state != "issued") throw invalid_transition("redeem", state);
     if (tx.exec1(kIsExpired, tenant_id, id)[0].as<bool>()) {
       throw Error(ErrorCode::conflict, "issuance-expired", "the reward has expired");
     }

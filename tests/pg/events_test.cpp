@@ -1,0 +1,349 @@
+// The hot path against the real database: exactness of money, codes, caps and idempotency under
+// concurrency, through the same library calls loyaltyd makes.
+#include "support/pg.hpp"
+
+#include <catch2/catch.hpp>
+#include <loyalty/budgets/budgets.hpp>
+#include <loyalty/core/error.hpp>
+#include <loyalty/events/events.hpp>
+#include <loyalty/issuances/issuances.hpp>
+#include <loyalty/rewards/rewards.hpp>
+#include <loyalty/rulesets/rulesets.hpp>
+#include <loyalty/tenants/tenants.hpp>
+
+#include <atomic>
+#include <mutex>
+#include <set>
+#include <sstream>
+#include <thread>
+
+using loyalty::test::sql_value;
+using loyalty::test::TestDatabase;
+
+namespace {
+
+struct Shop {
+  std::string tenant_id;
+  std::unique_ptr<loyalty::db::Database> app;  ///< the daemon's role, many connections
+  loyalty::events::RulesCache cache;
+};
+
+std::unique_ptr<Shop> make_shop(TestDatabase& db, const nlohmann::json& reward,
+                                const std::string& budget_total, const nlohmann::json& rule) {
+  auto shop = std::make_unique<Shop>();
+  loyalty::tenants::CreateTenantRequest req;
+  req.name = "Shop";
+  req.slug = "shop";
+  shop->tenant_id = loyalty::tenants::create_tenant(db.owner(), req).tenant.id;
+  auto actor = loyalty::Actor::operator_cli();
+  loyalty::rewards::create_reward(db.owner(), shop->tenant_id, actor, reward);
+  loyalty::budgets::create_budget(
+      db.owner(), shop->tenant_id, actor,
+      {{"name", "main"}, {"currency", "USD"}, {"total", budget_total}, {"hard_cap", true}});
+  loyalty::rulesets::import_rules(db.owner(), shop->tenant_id, actor, {{"rules", {rule}}}, {});
+  shop->app = loyalty::db::Database::open_url(db.app_url(), 24);
+  return shop;
+}
+
+nlohmann::json purchase(const std::string& phone, const std::string& key,
+                        const std::string& amount = "60.00") {
+  return {{"customer", {{"phone", phone}}},
+          {"type", "purchase"},
+          {"data", {{"amount", amount}, {"currency", "USD"}, {"store", "HRE-01"}}},
+          {"idempotency_key", key}};
+}
+
+std::string phone(int i) {
+  std::ostringstream s;
+  s << "+26377" << (1000000 + i);
+  return s.str();
+}
+
+nlohmann::json rule(const std::string& reward, nlohmann::json caps = nullptr) {
+  nlohmann::json r = {{"name", "spend 50"},
+                      {"event_type", "purchase"},
+                      {"conditions", {{">=", {{{"var", "event.amount"}}, 50}}}},
+                      {"reward", reward},
+                      {"budget", "main"}};
+  if (!caps.is_null()) r["caps"] = caps;
+  return r;
+}
+
+/// Runs `n` calls of `fn(i)` on `threads` threads at once.
+void concurrently(int n, int threads, const std::function<void(int)>& fn) {
+  std::atomic<int> next{0};
+  std::vector<std::thread> pool;
+  for (int t = 0; t < threads; ++t) {
+    pool.emplace_back([&] {
+      for (int i = next++; i < n; i = next++) fn(i);
+    });
+  }
+  for (auto& t : pool) t.join();
+}
+
+void require_ledger_ok(TestDatabase& db) {
+  auto report = loyalty::budgets::verify_ledger(db.owner(), "");
+  for (const auto& p : report.problems) INFO(p.budget_name << ": " << p.message);
+  REQUIRE(report.ok());
+}
+
+}  // namespace
+
+TEST_CASE(
+    "events: 200 concurrent events against a hard-capped budget that fits 50 → exactly 50 "
+    "issuances",
+    "[pg]") {
+  TestDatabase db;
+  auto shop = make_shop(db,
+                        {{"name", "dollar-off"},
+                         {"type", "discount"},
+                         {"cost", "1.00"},
+                         {"currency", "USD"},
+                         {"config", {{"kind", "fixed"}, {"amount", "1.00"}}}},
+                        "50.00", rule("dollar-off"));
+  std::atomic<int> issued{0}, exhausted{0};
+  concurrently(200, 16, [&](int i) {
+    auto r = loyalty::events::process_event(*shop->app, shop->cache, shop->tenant_id,
+                                            purchase(phone(i), "k" + std::to_string(i)), "",
+                                            loyalty::Actor::system());
+    auto body = nlohmann::json::parse(r.body);
+    issued += static_cast<int>(body["issuances"].size());
+    for (const auto& n : body["not_issued"]) {
+      if (n["reason"] == "budget_exhausted") ++exhausted;
+    }
+  });
+  CHECK(issued == 50);
+  CHECK(exhausted == 150);
+  CHECK(sql_value(db.owner(), "SELECT count(*) FROM issuances") == "50");
+  CHECK(sql_value(db.owner(), "SELECT reserved_minor FROM budgets") == "5000");
+  CHECK(sql_value(db.owner(), "SELECT count(*) FROM events") == "200");
+  require_ledger_ok(db);
+}
+
+TEST_CASE("events: 50 concurrent posts with one idempotency key → one event, identical answers",
+          "[pg]") {
+  TestDatabase db;
+  auto shop = make_shop(db,
+                        {{"name", "dollar-off"},
+                         {"type", "discount"},
+                         {"cost", "1.00"},
+                         {"currency", "USD"},
+                         {"config", {{"kind", "fixed"}, {"amount", "1.00"}}}},
+                        "100.00", rule("dollar-off"));
+  std::mutex mutex;
+  std::set<std::string> bodies;
+  std::atomic<int> replays{0};
+  concurrently(50, 16, [&](int) {
+    auto r = loyalty::events::process_event(*shop->app, shop->cache, shop->tenant_id,
+                                            purchase("0771 234 567", "same-key"), "",
+                                            loyalty::Actor::system());
+    if (r.replayed) ++replays;
+    std::lock_guard lock(mutex);
+    bodies.insert(std::to_string(r.status) + r.body);
+  });
+  CHECK(bodies.size() == 1);
+  CHECK(replays == 49);
+  CHECK(sql_value(db.owner(), "SELECT count(*) FROM events") == "1");
+  CHECK(sql_value(db.owner(), "SELECT count(*) FROM issuances") == "1");
+  CHECK(sql_value(db.owner(), "SELECT count(*) FROM customers") == "1");
+
+  // The same key with another body is refused and writes nothing.
+  try {
+    loyalty::events::process_event(*shop->app, shop->cache, shop->tenant_id,
+                                   purchase("0771 234 567", "same-key", "99.00"), "",
+                                   loyalty::Actor::system());
+    FAIL("a reused key with a different body was accepted");
+  } catch (const loyalty::Error& e) {
+    CHECK(e.type() == "idempotency-key-reused");
+    CHECK(e.code() == loyalty::ErrorCode::invalid);
+  }
+  CHECK(sql_value(db.owner(), "SELECT count(*) FROM events") == "1");
+  require_ledger_ok(db);
+}
+
+TEST_CASE(
+    "events: 1,200 concurrent events against a pool of 1,000 codes → 1,000 distinct codes "
+    "and 200 pool-empty answers",
+    "[pg]") {
+  TestDatabase db;
+  auto shop = make_shop(db,
+                        {{"name", "voucher"},
+                         {"type", "voucher"},
+                         {"cost", "0.10"},
+                         {"currency", "USD"},
+                         {"config", {{"source", "pool"}}}},
+                        "1000.00", rule("voucher"));
+  std::stringstream codes;
+  for (int i = 0; i < 1000; ++i) codes << "CODE-" << (100000 + i) << "\n";
+  auto report = loyalty::rewards::upload_codes(db.owner(), shop->tenant_id,
+                                               loyalty::Actor::operator_cli(), "voucher", codes);
+  REQUIRE(report.inserted == 1000);
+  std::mutex mutex;
+  std::multiset<std::string> handed_out;
+  std::atomic<int> empty{0};
+  concurrently(1200, 16, [&](int i) {
+    auto r = loyalty::events::process_event(*shop->app, shop->cache, shop->tenant_id,
+                                            purchase(phone(i), "p" + std::to_string(i)), "",
+                                            loyalty::Actor::system());
+    auto body = nlohmann::json::parse(r.body);
+    std::lock_guard lock(mutex);
+    for (const auto& iss : body["issuances"]) handed_out.insert(iss["code"].get<std::string>());
+    for (const auto& n : body["not_issued"]) {
+      if (n["reason"] == "pool_empty") ++empty;
+    }
+  });
+  CHECK(handed_out.size() == 1000);
+  CHECK(std::set<std::string>(handed_out.begin(), handed_out.end()).size() == 1000);
+  CHECK(empty == 200);
+  CHECK(sql_value(db.owner(), "SELECT count(*) FROM reward_codes WHERE status = 'assigned'") ==
+        "1000");
+  require_ledger_ok(db);
+}
+
+TEST_CASE(
+    "events: a per-customer cap of 1 a day holds under 20 concurrent events of that "
+    "customer",
+    "[pg]") {
+  TestDatabase db;
+  auto shop =
+      make_shop(db,
+                {{"name", "dollar-off"},
+                 {"type", "discount"},
+                 {"cost", "1.00"},
+                 {"currency", "USD"},
+                 {"config", {{"kind", "fixed"}, {"amount", "1.00"}}}},
+                "100.00", rule("dollar-off", {{"per_customer", {{"max", 1}, {"period", "day"}}}}));
+  std::atomic<int> capped{0};
+  concurrently(20, 20, [&](int i) {
+    auto r = loyalty::events::process_event(*shop->app, shop->cache, shop->tenant_id,
+                                            purchase("0771 234 567", "c" + std::to_string(i)), "",
+                                            loyalty::Actor::system());
+    auto body = nlohmann::json::parse(r.body);
+    for (const auto& n : body["not_issued"]) {
+      if (n["reason"] == "per_customer_cap") ++capped;
+    }
+  });
+  CHECK(sql_value(db.owner(), "SELECT count(*) FROM issuances") == "1");
+  CHECK(capped == 19);
+  require_ledger_ok(db);
+}
+
+TEST_CASE("issuances: 100 concurrent redemptions of one issuance → exactly one succeeds", "[pg]") {
+  TestDatabase db;
+  auto shop = make_shop(db,
+                        {{"name", "voucher"},
+                         {"type", "voucher"},
+                         {"cost", "5.00"},
+                         {"currency", "USD"},
+                         {"config", {{"source", "generated"}, {"length", 8}}}},
+                        "100.00", rule("voucher"));
+  auto r =
+      loyalty::events::process_event(*shop->app, shop->cache, shop->tenant_id,
+                                     purchase("0771 234 567", "one"), "", loyalty::Actor::system());
+  auto iss = nlohmann::json::parse(r.body)["issuances"][0];
+  std::string id = iss["id"], code = iss["code"];
+  CHECK(iss["state"] == "reserved");
+  // Not yet issued: the till's code is not redeemable.
+  CHECK_THROWS_WITH(loyalty::issuances::redeem_by_code(*shop->app, shop->tenant_id, code,
+                                                       loyalty::Actor::system()),
+                    Catch::Contains("reserved"));
+  REQUIRE(loyalty::issuances::issue_event(*shop->app, shop->tenant_id,
+                                          iss["event_id"].get<std::string>()) == 1);
+  std::atomic<int> ok{0}, refused{0};
+  concurrently(100, 20, [&](int) {
+    try {
+      loyalty::issuances::redeem_by_code(*shop->app, shop->tenant_id, code,
+                                         loyalty::Actor::system());
+      ++ok;
+    } catch (const loyalty::Error& e) {
+      if (e.type() == "code-already-redeemed") ++refused;
+    }
+  });
+  CHECK(ok == 1);
+  CHECK(refused == 99);
+  CHECK(sql_value(db.owner(), "SELECT spent_minor FROM budgets") == "500");
+  // Illegal transitions answer with the current state.
+  try {
+    loyalty::issuances::cancel(*shop->app, shop->tenant_id, id, "late", loyalty::Actor::system());
+    FAIL("a redeemed issuance was cancelled");
+  } catch (const loyalty::Error& e) {
+    CHECK(e.type() == "invalid-transition");
+    CHECK(std::string(e.what()).find("redeemed") != std::string::npos);
+  }
+  require_ledger_ok(db);
+}
+
+TEST_CASE("events: a refund cancels the original's unredeemed rewards and debits points pro rata",
+          "[pg]") {
+  TestDatabase db;
+  auto shop = make_shop(db,
+                        {{"name", "points"},
+                         {"type", "points"},
+                         {"cost", "0.00"},
+                         {"currency", "USD"},
+                         {"config", {{"points", 100}}}},
+                        "100.00", rule("points"));
+  auto actor = loyalty::Actor::operator_cli();
+  loyalty::rewards::create_reward(db.owner(), shop->tenant_id, actor,
+                                  {{"name", "coffee"},
+                                   {"type", "voucher"},
+                                   {"cost", "2.00"},
+                                   {"currency", "USD"},
+                                   {"config", {{"source", "generated"}}}});
+  nlohmann::json second = rule("coffee");
+  second["name"] = "coffee on 50";
+  loyalty::rulesets::create_rule(db.owner(), shop->tenant_id, actor, second);
+
+  auto first = nlohmann::json::parse(
+      loyalty::events::process_event(*shop->app, shop->cache, shop->tenant_id,
+                                     purchase("0771 234 567", "buy", "80.00"), "", actor)
+          .body);
+  REQUIRE(first["issuances"].size() == 2);
+  std::string event_id = first["event"]["id"];
+  loyalty::issuances::issue_event(*shop->app, shop->tenant_id, event_id);
+  CHECK(sql_value(db.owner(), "SELECT points_balance FROM customers") == "100");
+
+  nlohmann::json refund = {
+      {"customer", {{"phone", "0771 234 567"}}},
+      {"type", "refund"},
+      {"data", {{"original_event_id", event_id}, {"amount", "20.00"}, {"currency", "USD"}}},
+      {"idempotency_key", "refund-1"}};
+  auto answer = nlohmann::json::parse(
+      loyalty::events::process_event(*shop->app, shop->cache, shop->tenant_id, refund, "", actor)
+          .body);
+  CHECK(answer["refund"]["partial"] == true);
+  CHECK(answer["refund"]["points_debited"] == 25);   // 100 points × 20/80
+  CHECK(answer["refund"]["cancelled"].size() == 1);  // the coffee voucher
+  CHECK(sql_value(db.owner(), "SELECT points_balance FROM customers") == "75");
+  CHECK(sql_value(db.owner(),
+                  "SELECT state FROM issuances i JOIN rewards r ON r.id = "
+                  "i.reward_id WHERE r.name = 'coffee'") == "cancelled");
+  CHECK(sql_value(db.owner(), "SELECT reserved_minor + utilized_minor FROM budgets") == "0");
+  CHECK(sql_value(db.owner(),
+                  "SELECT count(*) FROM points_ledger WHERE kind = 'refund' AND "
+                  "reverses_id IS NOT NULL") == "1");
+  require_ledger_ok(db);
+}
+
+TEST_CASE("events: an unknown customer is refused when the tenant does not enrol on the fly",
+          "[pg]") {
+  TestDatabase db;
+  auto shop = make_shop(db,
+                        {{"name", "dollar-off"},
+                         {"type", "discount"},
+                         {"cost", "1.00"},
+                         {"currency", "USD"},
+                         {"config", {{"kind", "fixed"}, {"amount", "1.00"}}}},
+                        "10.00", rule("dollar-off"));
+  sql_value(db.owner(), "UPDATE tenants SET settings = '{\"auto_enrol\": false}' RETURNING 1");
+  loyalty::events::RulesCache fresh;
+  try {
+    loyalty::events::process_event(*shop->app, fresh, shop->tenant_id,
+                                   purchase("0771 234 567", "x"), "", loyalty::Actor::system());
+    FAIL("an unknown customer was accepted");
+  } catch (const loyalty::Error& e) {
+    CHECK(e.type() == "unknown-customer");
+  }
+  CHECK(sql_value(db.owner(), "SELECT count(*) FROM events") == "0");
+  CHECK(sql_value(db.owner(), "SELECT count(*) FROM customers") == "0");
+}
