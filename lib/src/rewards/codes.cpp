@@ -201,6 +201,7 @@ UploadReport upload_codes(db::Database& database, const std::string& tenant_id, 
         "CREATE TEMP TABLE reward_code_upload (line bigint NOT NULL, code text NOT NULL) "
         "ON COMMIT DROP");
     UploadReport report;
+    std::int64_t staged = 0;
     {
       pqxx::stream_to staging(tx.work(), "reward_code_upload",
                               std::vector<std::string>{"line", "code"});
@@ -224,6 +225,7 @@ UploadReport upload_codes(db::Database& database, const std::string& tenant_id, 
           continue;
         }
         staging << std::make_tuple(report.lines, parsed.code);
+        ++staged;
       }
       staging.complete();
     }
@@ -231,17 +233,18 @@ UploadReport upload_codes(db::Database& database, const std::string& tenant_id, 
       throw Error(ErrorCode::invalid, "unreadable-input", "the code file could not be read");
     }
 
-    auto counts = tx.work().exec("SELECT count(*), count(DISTINCT code) FROM reward_code_upload");
-    auto staged = counts[0][0].as<std::int64_t>();
-    auto distinct = counts[0][1].as<std::int64_t>();
-    auto inserted = tx.work()
-                        .exec_params(
-                            "INSERT INTO reward_codes (tenant_id, reward_id, code) "
-                            "SELECT $1::uuid, $2::uuid, code FROM reward_code_upload "
-                            "GROUP BY code ON CONFLICT DO NOTHING",
-                            tenant_id, id)
-                        .affected_rows();
-    report.inserted = static_cast<std::int64_t>(inserted);
+    // Distinct codes in index order: the B-tree fills page by page instead of at random, which
+    // is what makes a million-code file load in seconds. The sort fits in memory.
+    tx.exec_raw("SELECT set_config('work_mem', '128MB', true)");
+    auto counts = tx.work().exec_params(
+        "WITH file AS MATERIALIZED (SELECT DISTINCT code FROM reward_code_upload ORDER BY code), "
+        "added AS (INSERT INTO reward_codes (tenant_id, reward_id, code) "
+        "SELECT $1::uuid, $2::uuid, code FROM file ORDER BY code ON CONFLICT DO NOTHING "
+        "RETURNING 1) "
+        "SELECT (SELECT count(*) FROM file), (SELECT count(*) FROM added)",
+        tenant_id, id);
+    auto distinct = counts[0][0].as<std::int64_t>();
+    report.inserted = counts[0][1].as<std::int64_t>();
     report.duplicates_in_file = staged - distinct;
     report.already_present = distinct - report.inserted;
     report.pool = pool_status(tx, tenant_id, id);
