@@ -187,7 +187,14 @@ nlohmann::json to_json(const UploadReport& report) {
 
 UploadReport upload_codes(db::Database& database, const std::string& tenant_id, const Actor& actor,
                           const std::string& reward_id_or_name, std::istream& input) {
+  bool attempted = false;
   return db::with_tenant(database, tenant_id, [&](db::Tx& tx) {
+    // The input streams once: a transaction retried after a deadlock cannot read it again.
+    if (attempted) {
+      throw Error(ErrorCode::unavailable, "contention",
+                  "the upload met concurrent changes and was rolled back; run it again");
+    }
+    attempted = true;
     auto id = catalog::require_id(tx, tenant_id, catalog::Entity::reward, reward_id_or_name);
     Reward reward = load_reward(tx, tenant_id, id);
     if (reward.type != "voucher" || reward.config.value("source", "") != "pool") {

@@ -114,7 +114,9 @@ nlohmann::json to_json(const UploadReport& report);
 /// and skipped. Valid codes are streamed through COPY into a staging table and inserted with one
 /// INSERT ... ON CONFLICT DO NOTHING, in one transaction.
 /// Throws Error(not_found) for an unknown reward, Error(invalid, "not-a-code-pool") for a reward
-/// without an uploaded pool. Audited (counts only; never the codes).
+/// without an uploaded pool, Error(unavailable) when a deadlock or lost connection rolled the
+/// transaction back (the stream cannot be replayed: run the upload again). Audited (counts only;
+/// never the codes).
 UploadReport upload_codes(db::Database& db, const std::string& tenant_id, const Actor& actor,
                           const std::string& reward_id_or_name, std::istream& codes);
 
