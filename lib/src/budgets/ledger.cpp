@@ -321,7 +321,14 @@ Page<Movement> list_ledger(db::Database& database, const std::string& tenant_id,
 std::int64_t export_ledger(db::Database& database, const std::string& tenant_id,
                            const LedgerFilter& filter, ExportFormat format, std::ostream& out) {
   check_filter(filter);
+  bool attempted = false;
   return db::with_tenant(database, tenant_id, [&](db::Tx& tx) {
+    // Rows already written cannot be taken back: a retried transaction would repeat them.
+    if (attempted) {
+      throw Error(ErrorCode::unavailable, "export-interrupted",
+                  "the export was interrupted (the database connection failed); run it again");
+    }
+    attempted = true;
     auto f = resolve(tx, tenant_id, filter);
     tx.exec(kExportSettings, f.range.from, f.range.to, f.budget_id, f.kind);
 
