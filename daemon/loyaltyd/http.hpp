@@ -87,6 +87,9 @@ nlohmann::json page_json(const Page& page, ToJson to_json) {
 /// A required string field of a body; Error(invalid) with its pointer otherwise.
 std::string required_string(const nlohmann::json& body, const std::string& field);
 
+/// An optional string field: absent or null is nullopt; otherwise as required_string.
+std::optional<std::string> optional_string(const nlohmann::json& body, const std::string& field);
+
 /// One row of the route table.
 struct Route {
   std::string method;   ///< GET, POST, PATCH, DELETE

@@ -113,6 +113,11 @@ std::string required_string(const nlohmann::json& body, const std::string& field
   return body[field].get<std::string>();
 }
 
+std::optional<std::string> optional_string(const nlohmann::json& body, const std::string& field) {
+  if (!body.contains(field) || body[field].is_null()) return std::nullopt;
+  return required_string(body, field);
+}
+
 bool Request::has_body() const { return !raw.body.empty(); }
 
 std::string Request::query(const std::string& name) const {
@@ -124,6 +129,9 @@ std::string Request::header(const std::string& name) const { return raw.get_head
 Server::Server(App& app) : app_(app), http_(std::make_unique<httplib::Server>()) {
   int threads = app.settings.http_threads > 0 ? app.settings.http_threads : 32;
   http_->new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
+  // cpp-httplib writes a response's headers and body in two sends: with Nagle's algorithm on,
+  // the body waits for the client's delayed ACK of the headers, 40 ms on every keep-alive request.
+  http_->set_tcp_nodelay(true);
   http_->set_keep_alive_timeout(5);
   http_->set_keep_alive_max_count(1000);
   http_->set_read_timeout(10);

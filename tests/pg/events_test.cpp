@@ -5,6 +5,7 @@
 #include <catch2/catch.hpp>
 #include <loyalty/budgets/budgets.hpp>
 #include <loyalty/core/error.hpp>
+#include <loyalty/customers/customers.hpp>
 #include <loyalty/events/events.hpp>
 #include <loyalty/issuances/issuances.hpp>
 #include <loyalty/rewards/rewards.hpp>
@@ -244,7 +245,7 @@ TEST_CASE("issuances: 100 concurrent redemptions of one issuance → exactly one
   std::string id = iss["id"], code = iss["code"];
   CHECK(iss["state"] == "reserved");
   // Not yet issued: the till's code is not redeemable.
-  CHECK_THROWS_WITH(loyalty::issuances::redeem_by_code(*shop->app, shop->tenant_id, code,
+  CHECK_THROWS_WITH(loyalty::issuances::redeem_by_code(*shop->app, shop->tenant_id, code, std::nullopt,
                                                        loyalty::Actor::system()),
                     Catch::Contains("reserved"));
   REQUIRE(loyalty::issuances::issue_event(*shop->app, shop->tenant_id,
@@ -252,7 +253,7 @@ TEST_CASE("issuances: 100 concurrent redemptions of one issuance → exactly one
   std::atomic<int> ok{0}, refused{0};
   concurrently(100, 20, [&](int) {
     try {
-      loyalty::issuances::redeem_by_code(*shop->app, shop->tenant_id, code,
+      loyalty::issuances::redeem_by_code(*shop->app, shop->tenant_id, code, std::nullopt,
                                          loyalty::Actor::system());
       ++ok;
     } catch (const loyalty::Error& e) {
@@ -270,6 +271,83 @@ TEST_CASE("issuances: 100 concurrent redemptions of one issuance → exactly one
     CHECK(e.type() == "invalid-transition");
     CHECK(std::string(e.what()).find("redeemed") != std::string::npos);
   }
+  require_ledger_ok(db);
+}
+
+TEST_CASE("issuances: a PIN reward is redeemed only with the PIN sent to the customer", "[pg]") {
+  TestDatabase db;
+  auto shop = make_shop(db,
+                        {{"name", "free-coffee"},
+                         {"type", "physical"},
+                         {"cost", "2.00"},
+                         {"currency", "USD"},
+                         {"config", {{"stock", 100}}},
+                         {"requires_pin", true}},
+                        "100.00", rule("free-coffee"));
+  loyalty::customers::NewCustomer who;
+  who.phone = "0771 234 567";
+  who.consent = true;
+  loyalty::customers::create_customer(*shop->app, shop->tenant_id, who, loyalty::Actor::system());
+  auto earn = [&](const std::string& key) {
+    auto r = loyalty::events::process_event(*shop->app, shop->cache, shop->tenant_id,
+                                            purchase("0771 234 567", key), "",
+                                            loyalty::Actor::system());
+    auto iss = nlohmann::json::parse(r.body)["issuances"][0];
+    CHECK(iss["pin_required"] == true);
+    REQUIRE(loyalty::issuances::issue_event(*shop->app, shop->tenant_id,
+                                            iss["event_id"].get<std::string>()) == 1);
+    // What the customer's WhatsApp message carries; the database keeps only a hash.
+    std::string pin = sql_value(db.owner(),
+                                "SELECT payload->>'pin' FROM notifications WHERE payload->>"
+                                "'issuance_id' = '" + iss["id"].get<std::string>() + "'");
+    REQUIRE(pin.size() == 6);
+    CHECK(sql_value(db.owner(), "SELECT count(*) FROM issuances WHERE pin_hash LIKE '%" + pin +
+                                    "%'") == "0");
+    return std::pair{iss["id"].get<std::string>(), pin};
+  };
+  auto refusal = [&](const std::string& id, std::optional<std::string> pin) {
+    try {
+      loyalty::issuances::redeem(*shop->app, shop->tenant_id, id, std::nullopt, pin,
+                                 loyalty::Actor::system());
+    } catch (const loyalty::Error& e) {
+      return e;
+    }
+    FAIL("redeemed with PIN " << pin.value_or("(none)"));
+    throw;
+  };
+  auto wrong = [](const std::string& pin) { return pin == "000000" ? "111111" : "000000"; };
+
+  auto [id, pin] = earn("one");
+  CHECK(refusal(id, std::nullopt).type() == "pin-required");
+  auto mismatch = refusal(id, wrong(pin));
+  CHECK(mismatch.type() == "pin-mismatch");
+  CHECK(mismatch.extensions() ==
+        std::vector<std::pair<std::string, std::string>>{{"attempts_left", "4"}});
+  // The wrong attempt was kept although the redemption failed.
+  CHECK(sql_value(db.owner(), "SELECT pin_attempts FROM issuances WHERE id = '" + id + "'") == "1");
+  auto done = loyalty::issuances::redeem(*shop->app, shop->tenant_id, id, std::nullopt, pin,
+                                         loyalty::Actor::system());
+  CHECK(done.state == "redeemed");
+  // One time: the same PIN again finds the reward redeemed.
+  CHECK(refusal(id, pin).type() == "invalid-transition");
+
+  // Twenty concurrent guesses: at most five are counted, then the PIN is locked for good.
+  auto [locked_id, locked_pin] = earn("two");
+  std::atomic<int> mismatches{0}, locks{0};
+  concurrently(20, 10, [&](int) {
+    try {
+      loyalty::issuances::redeem(*shop->app, shop->tenant_id, locked_id, std::nullopt,
+                                 std::string(wrong(locked_pin)), loyalty::Actor::system());
+    } catch (const loyalty::Error& e) {
+      if (e.type() == "pin-mismatch") ++mismatches;
+      if (e.type() == "pin-locked") ++locks;
+    }
+  });
+  CHECK(mismatches == 4);
+  CHECK(locks == 16);
+  CHECK(refusal(locked_id, locked_pin).type() == "pin-locked");
+  CHECK(loyalty::issuances::get_issuance(*shop->app, shop->tenant_id, locked_id).state ==
+        "issued");
   require_ledger_ok(db);
 }
 

@@ -60,14 +60,15 @@ void add_event_routes(Server& server, App& app) {
               "show an issuance"});
   server.add({"POST", "/v1/tenants/{tid}/issuances/{id}/redeem", kAdmin | kManager | kPos,
               [&app](Request& req) {
-                std::optional<std::string> code;
+                std::optional<std::string> code, pin;
                 if (req.has_body()) {
-                  auto body = req.json_body({"code"});
-                  if (body.contains("code")) code = required_string(body, "code");
+                  auto body = req.json_body({"code", "pin"});
+                  code = optional_string(body, "code");
+                  pin = optional_string(body, "pin");
                 }
                 return Reply::json(
                     200, issuance_json(loyalty::issuances::redeem(
-                             *app.db, req.tenant_id, req.params["id"], code, actor_of(req))));
+                             *app.db, req.tenant_id, req.params["id"], code, pin, actor_of(req))));
               },
               "redeem an issuance"});
   server.add({"POST", "/v1/tenants/{tid}/issuances/{id}/cancel", kAdmin | kManager,
@@ -84,10 +85,10 @@ void add_event_routes(Server& server, App& app) {
               "cancel an issuance"});
   server.add({"POST", "/v1/tenants/{tid}/redemptions", kAdmin | kManager | kPos,
               [&app](Request& req) {
-                auto body = req.json_body({"code"});
+                auto body = req.json_body({"code", "pin"});
                 return Reply::json(200, issuance_json(loyalty::issuances::redeem_by_code(
                                             *app.db, req.tenant_id, required_string(body, "code"),
-                                            actor_of(req))));
+                                            optional_string(body, "pin"), actor_of(req))));
               },
               "redeem a voucher code at the till"});
 }

@@ -3,6 +3,7 @@
 #include "db/tx.hpp"
 #include "issuances/internal.hpp"
 
+#include <loyalty/core/crypto.hpp>
 #include <loyalty/core/error.hpp>
 #include <loyalty/issuances/issuances.hpp>
 
@@ -24,7 +25,7 @@ constexpr const char* kColumns =
         "i.expires_at") ", " LOYALTY_TS("i.issued_at") ", " LOYALTY_TS("i.redeemed_at") ", " LOYALTY_TS(
         "i.cancelled_at") ", " LOYALTY_TS("i.expired_at") ", "
                           "to_char(i.created_at AT TIME ZONE 'UTC', "
-                          "'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')";
+                          "'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), r.requires_pin, i.pin_attempts";
 #undef LOYALTY_TS
 
 std::string select_sql(const std::string& where) {
@@ -51,6 +52,9 @@ const Query kIssue{"iss_issue",
                    "'reserved' RETURNING id::text, customer_id::text, coalesce(budget_id::text, "
                    "''), cost_minor, coalesce(points, 0), reward_id::text, "
                    "expires_at IS NOT NULL"};
+const Query kSetPin{"iss_set_pin",
+                    "UPDATE issuances SET pin_hash = $3, pin_attempts = 0 WHERE tenant_id = "
+                    "$1::uuid AND id = $2::uuid"};
 const Query kCreditPoints{
     "iss_credit_points",
     "WITH c AS (UPDATE customers SET points_balance = points_balance + $3, updated_at = now() "
@@ -73,8 +77,15 @@ const Query kRedeem{
     "UPDATE issuances i SET state = 'redeemed', redeemed_at = app_now(), updated_at = now() "
     "FROM rewards r WHERE i.tenant_id = $1::uuid AND i.id = $2::uuid AND i.state = 'issued' "
     "AND (i.expires_at IS NULL OR i.expires_at > app_now()) AND ($3::text IS NULL OR i.code = "
-    "$3) AND r.tenant_id = i.tenant_id AND r.id = i.reward_id AND r.type <> 'points' "
+    "$3) AND (i.pin_hash IS NULL OR (i.pin_hash = $4 AND i.pin_attempts < 5)) "
+    "AND r.tenant_id = i.tenant_id AND r.id = i.reward_id AND r.type <> 'points' "
     "RETURNING i.id::text"};
+// A wrong PIN is counted (in its own committed transaction: the redemption fails).
+const Query kWrongPin{"iss_wrong_pin",
+                      "UPDATE issuances SET pin_attempts = pin_attempts + 1, updated_at = now() "
+                      "WHERE tenant_id = $1::uuid AND id = $2::uuid AND state = 'issued' AND "
+                      "pin_hash IS NOT NULL AND pin_hash <> $3 AND pin_attempts < 5 "
+                      "RETURNING pin_attempts"};
 const Query kCodeRedeemed{"iss_code_redeemed",
                           "UPDATE reward_codes SET status = 'redeemed' WHERE tenant_id = "
                           "$1::uuid AND issuance_id = $2::uuid"};
@@ -151,6 +162,8 @@ Issuance row_to_issuance(const pqxx::row& r) {
   i.cancelled_at = r[16].as<std::string>();
   i.expired_at = r[17].as<std::string>();
   i.created_at = r[18].as<std::string>();
+  i.pin_required = r[19].as<bool>();
+  i.pin_attempts = r[20].as<int>();
   return i;
 }
 
@@ -174,23 +187,62 @@ nlohmann::json event_payload(const Issuance& i) {
   return p;
 }
 
+constexpr int kMaxPinAttempts = 5;
+
+/// What the redeeming UPDATE compares: the PIN salted with its issuance id.
+std::string pin_hash(const std::string& issuance_id, const std::string& pin) {
+  return crypto::sha256_hex(issuance_id + ":" + pin);
+}
+
+/// The outcome of a redemption attempt. A wrong PIN is not thrown inside the transaction: its
+/// attempt counter must commit, so the caller throws `refused` after the commit.
+struct Redemption {
+  std::optional<Issuance> issuance;
+  std::optional<Error> refused;
+};
+
 /// Redeems inside a transaction; the issuance must exist.
-Issuance redeem_in(db::Tx& tx, const std::string& tenant_id, const std::string& id,
-                   const std::optional<std::string>& code, const Actor& actor) {
+Redemption redeem_in(db::Tx& tx, const std::string& tenant_id, const std::string& id,
+                     const std::optional<std::string>& code, const std::optional<std::string>& pin,
+                     const Actor& actor) {
   Issuance before = load(tx, tenant_id, id);
-  auto done = tx.exec(kRedeem, tenant_id, id, code);
+  if (before.pin_required && before.state == "issued") {
+    if (!pin) {
+      throw Error(ErrorCode::invalid, "pin-required",
+                  "this reward is redeemed with the one-time PIN sent to the customer");
+    }
+    if (before.pin_attempts >= kMaxPinAttempts) {
+      throw Error(ErrorCode::conflict, "pin-locked",
+                  "too many wrong PINs: this reward can no longer be redeemed by PIN");
+    }
+  }
+  std::optional<std::string> hashed;
+  if (pin) hashed = pin_hash(id, *pin);
+  auto done = tx.exec(kRedeem, tenant_id, id, code, hashed);
   if (done.empty()) {
     if (before.reward_type == "points") {
       throw Error(ErrorCode::conflict, "not-redeemable",
                   "points are credited to the customer, not redeemed");
     }
     // Read the state again: a concurrent redemption may have won since `before` was read.
-    std::string state = load(tx, tenant_id, id).state;
-    if (state != "issued") throw invalid_transition("redeem", state);
+    Issuance now = load(tx, tenant_id, id);
+    if (now.state != "issued") throw invalid_transition("redeem", now.state);
     if (tx.exec1(kIsExpired, tenant_id, id)[0].as<bool>()) {
       throw Error(ErrorCode::conflict, "issuance-expired", "the reward has expired");
     }
-    throw Error(ErrorCode::invalid, "code-mismatch", "the code does not match this reward");
+    if (code && *code != now.code) {
+      throw Error(ErrorCode::invalid, "code-mismatch", "the code does not match this reward");
+    }
+    auto counted = tx.exec(kWrongPin, tenant_id, id, hashed.value_or(""));
+    int used = counted.empty() ? kMaxPinAttempts : counted[0][0].as<int>();
+    if (used >= kMaxPinAttempts) {
+      return {std::nullopt, Error(ErrorCode::conflict, "pin-locked",
+                                  "too many wrong PINs: this reward can no longer be redeemed "
+                                  "by PIN")};
+    }
+    return {std::nullopt,
+            Error(ErrorCode::invalid, "pin-mismatch", "the PIN is not right")
+                .extend("attempts_left", std::to_string(kMaxPinAttempts - used))};
   }
   if (!before.budget_id.empty()) {
     budgets::spend(tx, tenant_id, before.budget_id, before.cost_minor, id, actor);
@@ -200,7 +252,20 @@ Issuance redeem_in(db::Tx& tx, const std::string& tenant_id, const std::string& 
   tx.exec(kOutbox, tenant_id, "reward.redeemed", event_payload(after).dump());
   audit::record(tx, tenant_id, actor, "issuance.redeem", "issuance", id, {{"state", before.state}},
                 {{"state", after.state}});
-  return after;
+  return {after, std::nullopt};
+}
+
+/// The issuance, or the refusal thrown now that its transaction has committed.
+Issuance settle(Redemption r) {
+  if (r.refused) throw *r.refused;
+  return *r.issuance;
+}
+
+void check_pin_format(const std::optional<std::string>& pin) {
+  if (pin && (pin->empty() || pin->size() > 12 ||
+              pin->find_first_not_of("0123456789") != std::string::npos)) {
+    throw_invalid("the PIN is not valid", {{"/pin", "must be the digits the customer received"}});
+  }
 }
 
 }  // namespace
@@ -229,7 +294,8 @@ nlohmann::json to_json(const Issuance& i) {
       {"redeemed_at", opt(i.redeemed_at)},
       {"cancelled_at", opt(i.cancelled_at)},
       {"expired_at", opt(i.expired_at)},
-      {"created_at", i.created_at}};
+      {"created_at", i.created_at},
+      {"pin_required", i.pin_required}};
   return j;
 }
 
@@ -275,23 +341,28 @@ Page<Issuance> list_issuances(db::Database& database, const std::string& tenant_
 }
 
 Issuance redeem(db::Database& database, const std::string& tenant_id, const std::string& id,
-                const std::optional<std::string>& code, const Actor& actor) {
+                const std::optional<std::string>& code, const std::optional<std::string>& pin,
+                const Actor& actor) {
   if (!is_uuid(id)) throw_not_found("issuance");
-  return db::with_tenant(database, tenant_id,
-                         [&](db::Tx& tx) { return redeem_in(tx, tenant_id, id, code, actor); });
+  check_pin_format(pin);
+  return settle(db::with_tenant(database, tenant_id, [&](db::Tx& tx) {
+    return redeem_in(tx, tenant_id, id, code, pin, actor);
+  }));
 }
 
 Issuance redeem_by_code(db::Database& database, const std::string& tenant_id,
-                        const std::string& code, const Actor& actor) {
+                        const std::string& code, const std::optional<std::string>& pin,
+                        const Actor& actor) {
   if (code.empty() || code.size() > 64) {
     throw Error(ErrorCode::not_found, "unknown-code", "no reward has this code");
   }
-  return db::with_tenant(database, tenant_id, [&](db::Tx& tx) {
+  check_pin_format(pin);
+  return settle(db::with_tenant(database, tenant_id, [&](db::Tx& tx) {
     auto rows = tx.exec(kByCode, tenant_id, code);
     if (rows.empty()) throw Error(ErrorCode::not_found, "unknown-code", "no reward has this code");
     Issuance found = row_to_issuance(rows[0]);
     try {
-      return redeem_in(tx, tenant_id, found.id, code, actor);
+      return redeem_in(tx, tenant_id, found.id, code, pin, actor);
     } catch (const Error& e) {
       if (e.type() == "issuance-expired") {
         throw Error(ErrorCode::conflict, "code-expired", "this code has expired");
@@ -310,7 +381,7 @@ Issuance redeem_by_code(db::Database& database, const std::string& tenant_id,
       }
       throw;
     }
-  });
+  }));
 }
 
 Issuance cancel_in(db::Tx& tx, const std::string& tenant_id, const std::string& id,
@@ -406,9 +477,15 @@ int issue_event(db::Database& database, const std::string& tenant_id, const std:
       Issuance issued = load(tx, tenant_id, id);
       auto payload = event_payload(issued);
       tx.exec(kOutbox, tenant_id, "reward.issued", payload.dump());
-      // The code travels only in the customer's own notification, never in webhooks or logs.
+      // The code and the PIN travel only in the customer's own notification, never in webhooks
+      // or logs; the database keeps the PIN's hash.
       nlohmann::json message = payload;
       if (!issued.code.empty()) message["code"] = issued.code;
+      if (issued.pin_required) {
+        std::string pin = crypto::random_string(6, "0123456789");
+        tx.exec(kSetPin, tenant_id, id, pin_hash(id, pin));
+        message["pin"] = pin;
+      }
       tx.exec(kNotify, tenant_id, customer, "reward_issued", message.dump());
     }
     return static_cast<int>(rows.size());

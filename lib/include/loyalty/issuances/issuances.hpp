@@ -39,6 +39,8 @@ struct Issuance {
   std::string cancelled_at;
   std::string expired_at;
   std::string created_at;
+  bool pin_required = false;  ///< the reward is redeemed with a one-time PIN
+  int pin_attempts = 0;       ///< wrong PINs so far (five lock it)
 };
 
 nlohmann::json to_json(const Issuance& issuance);
@@ -57,18 +59,22 @@ struct IssuanceFilter {
 Page<Issuance> list_issuances(db::Database& db, const std::string& tenant_id,
                               const IssuanceFilter& filter, const PageRequest& page);
 
-/// issued -> redeemed, checking expiry and, for vouchers, the code when one is given.
-/// Error(conflict, "invalid-transition") with the current state; Error(conflict,
-/// "issuance-expired"); Error(invalid, "code-mismatch").
+/// issued -> redeemed, checking expiry and, for vouchers, the code when one is given. A reward
+/// that requires a PIN is redeemed only with the one-time PIN the worker sent the customer when
+/// it issued it. Error(conflict, "invalid-transition") with the current state; Error(conflict,
+/// "issuance-expired"); Error(invalid, "code-mismatch"); Error(invalid, "pin-required");
+/// Error(invalid, "pin-mismatch") with attempts_left (the attempt is counted and committed);
+/// Error(conflict, "pin-locked") after five wrong PINs.
 Issuance redeem(db::Database& db, const std::string& tenant_id, const std::string& id,
-                const std::optional<std::string>& code, const Actor& actor);
+                const std::optional<std::string>& code, const std::optional<std::string>& pin,
+                const Actor& actor);
 
 /// Redeems the issuance holding a voucher code (what a till does). Distinct problems:
 /// Error(not_found, "unknown-code"), Error(conflict, "code-expired"),
 /// Error(conflict, "code-already-redeemed"), Error(conflict, "code-not-redeemable") (cancelled
-/// or not yet issued).
+/// or not yet issued); and the PIN problems of redeem() when the reward requires a PIN.
 Issuance redeem_by_code(db::Database& db, const std::string& tenant_id, const std::string& code,
-                        const Actor& actor);
+                        const std::optional<std::string>& pin, const Actor& actor);
 
 /// reserved|issued -> cancelled, releasing its budget (and returning its pool code and stock).
 Issuance cancel(db::Database& db, const std::string& tenant_id, const std::string& id,
@@ -89,7 +95,8 @@ struct ExpiryReport {
 ExpiryReport expire_due(db::Database& db, const std::string& tenant_id, bool dry_run);
 
 /// Issues every reserved issuance of an event: reserved -> issued, budget charged, points
-/// credited, reward.issued queued, the customer's notification queued. Idempotent (issuances
+/// credited, a one-time PIN set when the reward requires one, reward.issued queued, the
+/// customer's notification (with the code and PIN) queued. Idempotent (issuances
 /// already issued are skipped). Returns how many were issued. Used by the worker.
 int issue_event(db::Database& db, const std::string& tenant_id, const std::string& event_id);
 
