@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 #include <loyalty/jobs/worker.hpp>
 
+#include <algorithm>
 #include <chrono>
 
 namespace loyaltyd {
@@ -11,6 +12,7 @@ BackgroundWorker::BackgroundWorker(App& app) : app_(app) {
   if (app_.settings.workers <= 0) return;
   loyalty::jobs::WorkerOptions options;
   options.threads = app_.settings.workers;
+  options.lease = std::chrono::seconds(std::max(1, app_.settings.worker_lease));
   worker_ = std::make_unique<loyalty::jobs::Worker>(*app_.db, options);
   loyalty::jobs::register_standard_handlers(*worker_);
   worker_->start();

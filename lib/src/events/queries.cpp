@@ -3,6 +3,7 @@
 #include "events/cache.hpp"
 #include "events/history.hpp"
 #include "events/request.hpp"
+#include "issuances/internal.hpp"
 
 #include <loyalty/core/error.hpp>
 #include <loyalty/events/events.hpp>
@@ -46,12 +47,25 @@ nlohmann::json row_to_json(const pqxx::row& r) {
                       {"status", r[6].as<std::string>()},
                       {"created_at", r[8].as<std::string>()}};
   if (!r[9].as<std::string>().empty()) j["original_event_id"] = r[9].as<std::string>();
+  j["issuances"] = nlohmann::json::array();
   if (response.is_object()) {
-    j["issuances"] = response.value("issuances", nlohmann::json::array());
     j["not_issued"] = response.value("not_issued", nlohmann::json::array());
     if (response.contains("refund")) j["refund"] = response["refund"];
   }
   return j;
+}
+
+/// Fills in each event's issuances as they are now (the stored answer has them as they were).
+void attach_issuances(db::Tx& tx, const std::string& tenant_id,
+                      std::vector<nlohmann::json>& events) {
+  std::vector<std::string> ids;
+  for (const auto& e : events) ids.push_back(e["id"]);
+  auto found = issuances::load_for_events(tx, tenant_id, ids);
+  for (auto& e : events) {
+    for (const auto& i : found[e["id"].get<std::string>()]) {
+      e["issuances"].push_back(issuances::to_json(i));
+    }
+  }
 }
 
 const Query kSimCustomer{
@@ -104,7 +118,9 @@ nlohmann::json get_event(db::Database& database, const std::string& tenant_id,
   return db::with_tenant(database, tenant_id, [&](db::Tx& tx) {
     auto rows = tx.exec(kGet, tenant_id, id);
     if (rows.empty()) throw_not_found("event");
-    return row_to_json(rows[0]);
+    std::vector<nlohmann::json> one{row_to_json(rows[0])};
+    attach_issuances(tx, tenant_id, one);
+    return one[0];
   });
 }
 
@@ -138,6 +154,7 @@ Page<nlohmann::json> list_events(db::Database& database, const std::string& tena
       }
       out.items.push_back(row_to_json(r));
     }
+    attach_issuances(tx, tenant_id, out.items);
     return out;
   });
 }

@@ -5,10 +5,18 @@
 
 #include <loyalty/issuances/issuances.hpp>
 
+#include <map>
+#include <vector>
+
 namespace loyalty::issuances {
 
 /// The issuance as the API shows it. Error(not_found).
 Issuance load_in(db::Tx& tx, const std::string& tenant_id, const std::string& id);
+
+/// The issuances of some events as they are now, keyed by event id (creation order within each).
+std::map<std::string, std::vector<Issuance>> load_for_events(db::Tx& tx,
+                                                             const std::string& tenant_id,
+                                                             const std::vector<std::string>& ids);
 
 /// reserved|issued -> cancelled with its budget released, in the caller's transaction.
 Issuance cancel_in(db::Tx& tx, const std::string& tenant_id, const std::string& id,

@@ -38,6 +38,9 @@ const std::string kGetSql = select_sql("WHERE i.tenant_id = $1::uuid AND i.id = 
 const Query kGet{"iss_get", kGetSql.c_str()};
 const std::string kByCodeSql = select_sql("WHERE i.tenant_id = $1::uuid AND i.code = $2");
 const Query kByCode{"iss_by_code", kByCodeSql.c_str()};
+const std::string kForEventsSql = select_sql(
+    "WHERE i.tenant_id = $1::uuid AND i.event_id = ANY($2::uuid[]) ORDER BY i.created_at, i.id");
+const Query kForEvents{"iss_for_events", kForEventsSql.c_str()};
 const std::string kListSql = select_sql(
     "WHERE i.tenant_id = $1::uuid AND ($2 = '' OR i.customer_id::text = $2) AND ($3 = '' OR "
     "i.state = $3) AND ($4 = '' OR i.event_id::text = $4) AND ($5 = '' OR i.reward_id::text = "
@@ -274,6 +277,21 @@ Issuance load_in(db::Tx& tx, const std::string& tenant_id, const std::string& id
   auto rows = tx.exec(kGet, tenant_id, id);
   if (rows.empty()) throw_not_found("issuance");
   return row_to_issuance(rows[0]);
+}
+
+std::map<std::string, std::vector<Issuance>> load_for_events(db::Tx& tx,
+                                                             const std::string& tenant_id,
+                                                             const std::vector<std::string>& ids) {
+  std::map<std::string, std::vector<Issuance>> out;
+  if (ids.empty()) return out;
+  std::string array = "{";
+  for (const auto& id : ids) array += (array.size() > 1 ? "," : "") + id;
+  array += "}";
+  for (const auto& r : tx.exec(kForEvents, tenant_id, array)) {
+    Issuance i = row_to_issuance(r);
+    out[i.event_id].push_back(std::move(i));
+  }
+  return out;
 }
 
 nlohmann::json to_json(const Issuance& i) {

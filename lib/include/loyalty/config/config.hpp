@@ -16,6 +16,7 @@ struct Settings {
       app_database_url;        ///< --app-database-url / LOYALTY_APP_DATABASE_URL (loyalty_app role)
   std::string listen;          ///< --listen / LOYALTY_LISTEN (loyaltyd)
   int workers = 0;             ///< --workers / LOYALTY_WORKERS (loyaltyd)
+  int worker_lease = 0;        ///< --worker-lease / LOYALTY_WORKER_LEASE: seconds (loyaltyd)
   int http_threads = 0;        ///< --http-threads / LOYALTY_HTTP_THREADS (loyaltyd)
   int pool_size = 0;           ///< --pool-size / LOYALTY_POOL_SIZE
   std::string log_level;       ///< --log-level / LOYALTY_LOG_LEVEL

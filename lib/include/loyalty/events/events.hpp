@@ -57,7 +57,8 @@ EventResponse process_event(db::Database& db, RulesCache& cache, const std::stri
 nlohmann::json simulate_event(db::Database& db, const std::string& tenant_id,
                               const nlohmann::json& body);
 
-/// A stored event as JSON (with its response's issuances). Error(not_found).
+/// A stored event as JSON, with its issuances as they are now and why matching rules did not
+/// issue. Error(not_found).
 nlohmann::json get_event(db::Database& db, const std::string& tenant_id, const std::string& id);
 
 struct EventFilter {
@@ -67,7 +68,7 @@ struct EventFilter {
   std::string to;    ///< exclusive
 };
 
-/// A page of events, newest first.
+/// A page of events, newest first, each as get_event shows it.
 Page<nlohmann::json> list_events(db::Database& db, const std::string& tenant_id,
                                  const EventFilter& filter, const PageRequest& page);
 
