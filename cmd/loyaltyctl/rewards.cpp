@@ -40,6 +40,7 @@ void print_reward(const rewards::Reward& r) {
   if (r.valid_until) std::cout << "until:     " << *r.valid_until << "\n";
   if (r.validity_days) std::cout << "valid for: " << *r.validity_days << " days\n";
   if (r.budget_id) std::cout << "budget:    " << *r.budget_id << "\n";
+  if (r.requires_pin) std::cout << "redeemed:  with the customer's one-time PIN\n";
   if (r.pool) {
     std::cout << "pool:      " << r.pool->available << " available, " << r.pool->assigned
               << " assigned, " << r.pool->redeemed << " redeemed\n";
@@ -69,6 +70,7 @@ struct Options {
   std::string name, type, cost = "0", currency, config, description, valid_from, valid_until,
                           budget, patch, file, filter_type;
   int validity_days = 0;
+  bool requires_pin = false;
 };
 
 void add_rewards_commands(CLI::App& app, Context& ctx) {
@@ -90,6 +92,8 @@ void add_rewards_commands(CLI::App& app, Context& ctx) {
   create->add_option("--valid-until", o->valid_until, "end of issuing (RFC 3339, exclusive)");
   create->add_option("--validity-days", o->validity_days, "days an issued reward stays valid");
   create->add_option("--budget", o->budget, "default budget (id or name)");
+  create->add_flag("--requires-pin", o->requires_pin,
+                   "redeemed only with a one-time PIN sent to the customer when issued");
   add_json_flag(create, ctx);
   create->callback([&ctx, o] {
     json fields = {
@@ -100,6 +104,7 @@ void add_rewards_commands(CLI::App& app, Context& ctx) {
     if (!o->valid_until.empty()) fields["valid_until"] = o->valid_until;
     if (o->validity_days != 0) fields["validity_days"] = o->validity_days;
     if (!o->budget.empty()) fields["budget"] = o->budget;
+    if (o->requires_pin) fields["requires_pin"] = true;
     auto r = rewards::create_reward(ctx.database(), tenant_id(ctx, o->tenant),
                                     loyalty::Actor::operator_cli(), fields);
     ctx.json ? print_json(rewards::to_json(r)) : print_reward(r);
