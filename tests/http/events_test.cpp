@@ -18,6 +18,7 @@ using loyalty::test::ApiResponse;
 using loyalty::test::Daemon;
 using loyalty::test::sql_value;
 using loyalty::test::TestDatabase;
+using loyalty::test::wait_for_value;
 using nlohmann::json;
 using namespace std::chrono_literals;
 
@@ -34,20 +35,21 @@ std::vector<std::string> daemon_args(std::vector<std::string> extra) {
 void seed_catalogue(Api& api, const loyalty::test::TenantCredentials& c,
                     const std::string& budget_total = "100.00") {
   std::string base = "/v1/tenants/" + c.tenant_id;
-  auto budget = api.post(base + "/budgets",
-                         {{"name", "Launch"}, {"currency", "USD"}, {"total", budget_total}},
-                         c.admin_token);
+  auto budget =
+      api.post(base + "/budgets",
+               {{"name", "Launch"}, {"currency", "USD"}, {"total", budget_total}}, c.admin_token);
   INFO(budget.raw);
   REQUIRE(budget.status == 201);
-  auto reward = api.post(base + "/reward-catalog",
-                         {{"name", "$5 off"},
-                          {"type", "voucher"},
-                          {"cost", "5.00"},
-                          {"currency", "USD"},
-                          {"validity_days", 30},
-                          {"budget", "Launch"},
-                          {"config", {{"source", "generated"}, {"prefix", "FIVE-"}, {"length", 8}}}},
-                         c.manager_token);
+  auto reward =
+      api.post(base + "/reward-catalog",
+               {{"name", "$5 off"},
+                {"type", "voucher"},
+                {"cost", "5.00"},
+                {"currency", "USD"},
+                {"validity_days", 30},
+                {"budget", "Launch"},
+                {"config", {{"source", "generated"}, {"prefix", "FIVE-"}, {"length", 8}}}},
+               c.manager_token);
   INFO(reward.raw);
   REQUIRE(reward.status == 201);
   auto rule = api.post(base + "/rules",
@@ -81,16 +83,6 @@ void require_problem(const ApiResponse& res, int status, const std::string& type
   CHECK(res.body["type"] == "https://loyalty.example/problems/" + type);
 }
 
-/// Polls `sql` until it yields `want` (or a minute passes); returns the last value.
-std::string wait_for(TestDatabase& db, const std::string& sql, const std::string& want) {
-  auto until = std::chrono::steady_clock::now() + 60s;
-  std::string got;
-  while ((got = sql_value(db.owner(), sql)) != want && std::chrono::steady_clock::now() < until) {
-    std::this_thread::sleep_for(50ms);
-  }
-  return got;
-}
-
 void require_ledger_verifies(TestDatabase& db) {
   auto verify = loyalty::test::loyaltyctl(db.owner_url(), {"ledger", "verify"});
   INFO(verify.out << verify.err);
@@ -108,8 +100,8 @@ TEST_CASE("events api: a POS posts a purchase, the worker issues the voucher, th
   seed_catalogue(api, c);
   std::string base = "/v1/tenants/" + c.tenant_id;
 
-  auto first = post_event(api, c.tenant_id, "till-1-0001", purchase("0771 234 567", "62.50"),
-                          c.pos_key);
+  auto first =
+      post_event(api, c.tenant_id, "till-1-0001", purchase("0771 234 567", "62.50"), c.pos_key);
   INFO(first.raw);
   REQUIRE(first.status == 201);
   CHECK(first.body["customer"]["enrolled"] == true);
@@ -123,15 +115,15 @@ TEST_CASE("events api: a POS posts a purchase, the worker issues the voucher, th
   CHECK(code.rfind("FIVE-", 0) == 0);
 
   // The same key and body again: the original answer, byte for byte, marked as a replay.
-  auto replay = post_event(api, c.tenant_id, "till-1-0001", purchase("0771 234 567", "62.50"),
-                           c.pos_key);
+  auto replay =
+      post_event(api, c.tenant_id, "till-1-0001", purchase("0771 234 567", "62.50"), c.pos_key);
   CHECK(replay.status == 201);
   CHECK(replay.raw == first.raw);
   CHECK(replay.headers.find("Idempotent-Replayed") != replay.headers.end());
   // The same key with another body is refused and writes nothing.
-  require_problem(post_event(api, c.tenant_id, "till-1-0001", purchase("0771 234 567", "99.00"),
-                             c.pos_key),
-                  422, "idempotency-key-reused");
+  require_problem(
+      post_event(api, c.tenant_id, "till-1-0001", purchase("0771 234 567", "99.00"), c.pos_key),
+      422, "idempotency-key-reused");
   CHECK(sql_value(db.owner(), "SELECT count(*) FROM events") == "1");
 
   // A small purchase matches no rule; the key may also come in the body.
@@ -151,27 +143,27 @@ TEST_CASE("events api: a POS posts a purchase, the worker issues the voucher, th
                         c.pos_key);
   require_problem(bad, 422, "validation-failed");
   CHECK(bad.body["errors"].size() >= 2);
-  require_problem(post_event(api, c.tenant_id, "till-1-0004", purchase("0771 234 567", "60"),
-                             c.viewer_token),
-                  403, "forbidden");
+  require_problem(
+      post_event(api, c.tenant_id, "till-1-0004", purchase("0771 234 567", "60"), c.viewer_token),
+      403, "forbidden");
 
   // The worker issues the voucher: budget charged, the customer sees it.
   std::string issuance_path = base + "/issuances/" + issuance["id"].get<std::string>();
-  CHECK(wait_for(db, "SELECT state FROM issuances", "issued") == "issued");
+  CHECK(wait_for_value(db.owner(), "SELECT state FROM issuances", "issued") == "issued");
   auto shown = api.get(issuance_path, c.viewer_token);
   CHECK(shown.body["state"] == "issued");
   CHECK(shown.body["issued_at"].is_string());
-  auto customer = api.get(base + "/customers/" + first.body["customer"]["id"].get<std::string>(),
-                          c.pos_key);
+  auto customer =
+      api.get(base + "/customers/" + first.body["customer"]["id"].get<std::string>(), c.pos_key);
   CHECK(customer.body["phone"] == "+263771234567");
-  auto listed = api.get(base + "/events?customer_id=" +
-                            first.body["customer"]["id"].get<std::string>() + "&limit=1",
-                        c.viewer_token);
+  auto listed = api.get(
+      base + "/events?customer_id=" + first.body["customer"]["id"].get<std::string>() + "&limit=1",
+      c.viewer_token);
   REQUIRE(listed.status == 200);
   CHECK(listed.body["items"].size() == 1);
   CHECK(listed.body["next_cursor"].is_string());
-  auto event = api.get(base + "/events/" + first.body["event"]["id"].get<std::string>(),
-                       c.viewer_token);
+  auto event =
+      api.get(base + "/events/" + first.body["event"]["id"].get<std::string>(), c.viewer_token);
   REQUIRE(event.status == 200);
   CHECK(event.body["issuances"][0]["state"] == "issued");
 
@@ -202,13 +194,14 @@ TEST_CASE("events api: a POS posts a purchase, the worker issues the voucher, th
   sql_value(db.owner(), "UPDATE tenants SET settings = '{\"auto_enrol\": false}' RETURNING 1");
   auto other = Daemon::over(db, daemon_args({"--workers", "0"}));
   Api fresh(other.port());
-  require_problem(post_event(fresh, c.tenant_id, "till-1-0005", purchase("0772 000 111", "70"),
-                             c.pos_key),
-                  422, "unknown-customer");
+  require_problem(
+      post_event(fresh, c.tenant_id, "till-1-0005", purchase("0772 000 111", "70"), c.pos_key), 422,
+      "unknown-customer");
   CHECK(sql_value(db.owner(), "SELECT count(*) FROM events") == "2");
 }
 
-TEST_CASE("events api: a PIN reward is redeemed at the till with the PIN sent to the customer", "[http]") {
+TEST_CASE("events api: a PIN reward is redeemed at the till with the PIN sent to the customer",
+          "[http]") {
   TestDatabase db;
   auto daemon = Daemon::over(db, daemon_args({"--workers", "1"}));
   Api api(daemon.port());
@@ -229,24 +222,23 @@ TEST_CASE("events api: a PIN reward is redeemed at the till with the PIN sent to
                     {"reward", "Free coffee"}},
                    c.manager_token)
               .status == 201);
-  REQUIRE(api.post(base + "/customers", {{"phone", "0771 234 567"}, {"consent", true}},
-                   c.pos_key)
+  REQUIRE(api.post(base + "/customers", {{"phone", "0771 234 567"}, {"consent", true}}, c.pos_key)
               .status == 201);
-  auto visit = post_event(api, c.tenant_id, "visit-1",
-                          {{"customer", {{"phone", "+263771234567"}}}, {"type", "visit"}},
-                          c.pos_key);
+  auto visit =
+      post_event(api, c.tenant_id, "visit-1",
+                 {{"customer", {{"phone", "+263771234567"}}}, {"type", "visit"}}, c.pos_key);
   INFO(visit.raw);
   REQUIRE(visit.status == 201);
   REQUIRE(visit.body["issuances"].size() == 1);
   CHECK(visit.body["issuances"][0]["pin_required"] == true);
   std::string path = base + "/issuances/" + visit.body["issuances"][0]["id"].get<std::string>();
-  CHECK(wait_for(db, "SELECT state FROM issuances", "issued") == "issued");
+  CHECK(wait_for_value(db.owner(), "SELECT state FROM issuances", "issued") == "issued");
   std::string pin = sql_value(db.owner(), "SELECT payload->>'pin' FROM notifications");
   REQUIRE(pin.size() == 6);
 
   require_problem(api.post(path + "/redeem", json::object(), c.pos_key), 422, "pin-required");
-  auto wrong = api.post(path + "/redeem", {{"pin", pin == "123456" ? "654321" : "123456"}},
-                        c.pos_key);
+  auto wrong =
+      api.post(path + "/redeem", {{"pin", pin == "123456" ? "654321" : "123456"}}, c.pos_key);
   require_problem(wrong, 422, "pin-mismatch");
   CHECK(wrong.body["attempts_left"] == "4");
   require_problem(api.post(path + "/redeem", {{"pin", "12ab"}}, c.pos_key), 422,
@@ -261,8 +253,9 @@ TEST_CASE("events api: a PIN reward is redeemed at the till with the PIN sent to
   CHECK(log.find("771234567") == std::string::npos);
 }
 
-TEST_CASE("events api: kill -9 under load loses no acknowledged event and a restart finishes the jobs",
-          "[http]") {
+TEST_CASE(
+    "events api: kill -9 under load loses no acknowledged event and a restart finishes the jobs",
+    "[http]") {
   TestDatabase db;
   auto first = std::make_unique<Daemon>(
       Daemon::over(db, daemon_args({"--workers", "1", "--worker-lease", "2"})));
@@ -333,18 +326,19 @@ TEST_CASE("events api: kill -9 under load loses no acknowledged event and a rest
   }
   // Replaying an acknowledged key after the crash gives the original answer.
   const auto& [key, answer] = *acknowledged.begin();
-  int lane = std::stoi(key.substr(4, key.find('-') - 4)), n = std::stoi(key.substr(key.find('-') + 1));
-  auto replay = post_event(api, c.tenant_id, key,
-                           purchase("+26377" + std::to_string(2000000 + lane * 1000 + n % 50),
-                                    "55.00"),
-                           c.pos_key);
+  int lane = std::stoi(key.substr(4, key.find('-') - 4)),
+      n = std::stoi(key.substr(key.find('-') + 1));
+  auto replay = post_event(
+      api, c.tenant_id, key,
+      purchase("+26377" + std::to_string(2000000 + lane * 1000 + n % 50), "55.00"), c.pos_key);
   CHECK(replay.status == 201);
   CHECK(replay.body == answer);
 
   // The restarted worker (and the killed one's expired leases) leave nothing reserved.
-  CHECK(wait_for(db, "SELECT count(*) FROM jobs WHERE status <> 'done'", "0") == "0");
-  CHECK(wait_for(db, "SELECT count(*) FROM issuances WHERE state = 'reserved'", "0") == "0");
-  CHECK(std::stoul(sql_value(db.owner(), "SELECT count(*) FROM issuances WHERE state = 'issued'")) >=
-        issuances);
+  CHECK(wait_for_value(db.owner(), "SELECT count(*) FROM jobs WHERE status <> 'done'", "0") == "0");
+  CHECK(wait_for_value(db.owner(), "SELECT count(*) FROM issuances WHERE state = 'reserved'",
+                       "0") == "0");
+  CHECK(std::stoul(sql_value(
+            db.owner(), "SELECT count(*) FROM issuances WHERE state = 'issued'")) >= issuances);
   require_ledger_verifies(db);
 }

@@ -21,6 +21,7 @@ using loyalty::db::Tx;
 using loyalty::test::Daemon;
 using loyalty::test::sql_value;
 using loyalty::test::TestDatabase;
+using loyalty::test::wait_for_value;
 using namespace std::chrono_literals;
 
 namespace {
@@ -72,15 +73,6 @@ Reserved reserve_voucher(TestDatabase& db) {
   return r;
 }
 
-std::string wait_for(TestDatabase& db, const std::string& sql, const std::string& want) {
-  auto until = std::chrono::steady_clock::now() + 60s;
-  std::string got;
-  while ((got = sql_value(db.owner(), sql)) != want && std::chrono::steady_clock::now() < until) {
-    std::this_thread::sleep_for(50ms);
-  }
-  return got;
-}
-
 }  // namespace
 
 TEST_CASE(
@@ -93,9 +85,11 @@ TEST_CASE(
             "INSERT INTO jobs (tenant_id, kind) VALUES ('" + r.tenant + "', 'no.such.kind')");
 
   auto daemon = Daemon::over(db, {"--workers", "2"});
-  CHECK(wait_for(db, "SELECT state FROM issuances", "issued") == "issued");
-  CHECK(wait_for(db, "SELECT status FROM jobs WHERE kind = 'event.issue'", "done") == "done");
-  CHECK(wait_for(db, "SELECT status FROM jobs WHERE kind = 'no.such.kind'", "dead") == "dead");
+  CHECK(wait_for_value(db.owner(), "SELECT state FROM issuances", "issued") == "issued");
+  CHECK(wait_for_value(db.owner(), "SELECT status FROM jobs WHERE kind = 'event.issue'", "done") ==
+        "done");
+  CHECK(wait_for_value(db.owner(), "SELECT status FROM jobs WHERE kind = 'no.such.kind'", "dead") ==
+        "dead");
   CHECK(sql_value(db.owner(), "SELECT reserved_minor || '/' || utilized_minor FROM budgets") ==
         "0/500");
   CHECK(sql_value(db.owner(), "SELECT count(*) FROM outbox WHERE event_type = 'reward.issued'") ==

@@ -245,8 +245,8 @@ TEST_CASE("issuances: 100 concurrent redemptions of one issuance → exactly one
   std::string id = iss["id"], code = iss["code"];
   CHECK(iss["state"] == "reserved");
   // Not yet issued: the till's code is not redeemable.
-  CHECK_THROWS_WITH(loyalty::issuances::redeem_by_code(*shop->app, shop->tenant_id, code, std::nullopt,
-                                                       loyalty::Actor::system()),
+  CHECK_THROWS_WITH(loyalty::issuances::redeem_by_code(*shop->app, shop->tenant_id, code,
+                                                       std::nullopt, loyalty::Actor::system()),
                     Catch::Contains("reserved"));
   REQUIRE(loyalty::issuances::issue_event(*shop->app, shop->tenant_id,
                                           iss["event_id"].get<std::string>()) == 1);
@@ -289,9 +289,9 @@ TEST_CASE("issuances: a PIN reward is redeemed only with the PIN sent to the cus
   who.consent = true;
   loyalty::customers::create_customer(*shop->app, shop->tenant_id, who, loyalty::Actor::system());
   auto earn = [&](const std::string& key) {
-    auto r = loyalty::events::process_event(*shop->app, shop->cache, shop->tenant_id,
-                                            purchase("0771 234 567", key), "",
-                                            loyalty::Actor::system());
+    auto r =
+        loyalty::events::process_event(*shop->app, shop->cache, shop->tenant_id,
+                                       purchase("0771 234 567", key), "", loyalty::Actor::system());
     auto iss = nlohmann::json::parse(r.body)["issuances"][0];
     CHECK(iss["pin_required"] == true);
     REQUIRE(loyalty::issuances::issue_event(*shop->app, shop->tenant_id,
@@ -299,10 +299,11 @@ TEST_CASE("issuances: a PIN reward is redeemed only with the PIN sent to the cus
     // What the customer's WhatsApp message carries; the database keeps only a hash.
     std::string pin = sql_value(db.owner(),
                                 "SELECT payload->>'pin' FROM notifications WHERE payload->>"
-                                "'issuance_id' = '" + iss["id"].get<std::string>() + "'");
+                                "'issuance_id' = '" +
+                                    iss["id"].get<std::string>() + "'");
     REQUIRE(pin.size() == 6);
-    CHECK(sql_value(db.owner(), "SELECT count(*) FROM issuances WHERE pin_hash LIKE '%" + pin +
-                                    "%'") == "0");
+    CHECK(sql_value(db.owner(),
+                    "SELECT count(*) FROM issuances WHERE pin_hash LIKE '%" + pin + "%'") == "0");
     return std::pair{iss["id"].get<std::string>(), pin};
   };
   auto refusal = [&](const std::string& id, std::optional<std::string> pin) {
@@ -346,8 +347,7 @@ TEST_CASE("issuances: a PIN reward is redeemed only with the PIN sent to the cus
   CHECK(mismatches == 4);
   CHECK(locks == 16);
   CHECK(refusal(locked_id, locked_pin).type() == "pin-locked");
-  CHECK(loyalty::issuances::get_issuance(*shop->app, shop->tenant_id, locked_id).state ==
-        "issued");
+  CHECK(loyalty::issuances::get_issuance(*shop->app, shop->tenant_id, locked_id).state == "issued");
   require_ledger_ok(db);
 }
 

@@ -17,6 +17,7 @@
 namespace jobs = loyalty::jobs;
 using loyalty::test::sql_value;
 using loyalty::test::TestDatabase;
+using loyalty::test::wait_for_value;
 using namespace std::chrono_literals;
 
 namespace {
@@ -34,17 +35,6 @@ void enqueue(TestDatabase& db, const std::string& tenant, const std::string& kin
                             tenant + "', '" + kind + "', jsonb_build_object('n', g), " +
                             std::to_string(max_attempts) + " FROM generate_series(1, " +
                             std::to_string(count) + ") g");
-}
-
-/// Polls until the SQL answers `want` or the deadline passes; returns the last answer.
-std::string wait_for(TestDatabase& db, const std::string& sql, const std::string& want,
-                     std::chrono::milliseconds deadline = 60s) {
-  auto until = std::chrono::steady_clock::now() + deadline;
-  std::string got;
-  while ((got = sql_value(db.owner(), sql)) != want && std::chrono::steady_clock::now() < until) {
-    std::this_thread::sleep_for(20ms);
-  }
-  return got;
 }
 
 /// Counts handler runs per job id.
@@ -106,7 +96,8 @@ TEST_CASE("jobs: two workers on one queue of 200 jobs do every job exactly once"
   CHECK(w1.alive());
   CHECK(w2.alive());
 
-  CHECK(wait_for(db, "SELECT count(*) FROM jobs WHERE status = 'done'", "200") == "200");
+  CHECK(wait_for_value(db.owner(), "SELECT count(*) FROM jobs WHERE status = 'done'", "200") ==
+        "200");
   w1.stop();
   w2.stop();
   CHECK_FALSE(w1.alive());
@@ -148,9 +139,12 @@ TEST_CASE(
   });
   worker.start();
 
-  CHECK(wait_for(db, "SELECT status FROM jobs WHERE kind = 'test.fail'", "dead") == "dead");
-  CHECK(wait_for(db, "SELECT status FROM jobs WHERE kind = 'test.flaky'", "done") == "done");
-  CHECK(wait_for(db, "SELECT status FROM jobs WHERE kind = 'test.unknown'", "dead") == "dead");
+  CHECK(wait_for_value(db.owner(), "SELECT status FROM jobs WHERE kind = 'test.fail'", "dead") ==
+        "dead");
+  CHECK(wait_for_value(db.owner(), "SELECT status FROM jobs WHERE kind = 'test.flaky'", "done") ==
+        "done");
+  CHECK(wait_for_value(db.owner(), "SELECT status FROM jobs WHERE kind = 'test.unknown'", "dead") ==
+        "dead");
   worker.stop();
 
   auto failing = std::stoll(sql_value(db.owner(), "SELECT id FROM jobs WHERE kind = 'test.fail'"));
@@ -191,7 +185,7 @@ TEST_CASE("jobs: a crashed worker's job is taken again once its lease expires", 
   worker.start();
   std::this_thread::sleep_for(300ms);
   CHECK(seen.size() == 0);  // still leased to the dead worker
-  CHECK(wait_for(db, "SELECT status FROM jobs", "done") == "done");
+  CHECK(wait_for_value(db.owner(), "SELECT status FROM jobs", "done") == "done");
   worker.stop();
   CHECK(seen.runs.size() == 1);
   CHECK(sql_value(db.owner(), "SELECT attempts FROM jobs") == "2");

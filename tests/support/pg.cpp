@@ -89,4 +89,14 @@ std::string sql_value(db::Database& database, const std::string& sql) {
   });
 }
 
+std::string wait_for_value(db::Database& database, const std::string& sql,
+                           const std::string& want) {
+  auto until = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  std::string got;
+  while ((got = sql_value(database, sql)) != want && std::chrono::steady_clock::now() < until) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return got;
+}
+
 }  // namespace loyalty::test

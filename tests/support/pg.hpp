@@ -38,4 +38,8 @@ std::string cluster_url(const std::string& database, db::Role role);
 /// (empty when no row).
 std::string sql_value(db::Database& db, const std::string& sql);
 
+/// Runs `sql` (as sql_value) until it yields `want` or a minute has passed; returns the last
+/// value, so a CHECK against `want` shows what was there instead.
+std::string wait_for_value(db::Database& db, const std::string& sql, const std::string& want);
+
 }  // namespace loyalty::test

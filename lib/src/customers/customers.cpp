@@ -3,6 +3,7 @@
 
 #include <loyalty/core/error.hpp>
 #include <loyalty/core/phone.hpp>
+#include <loyalty/core/uuid.hpp>
 #include <loyalty/customers/customers.hpp>
 
 #include <regex>
@@ -53,12 +54,6 @@ const Query kSetStatus{"customers_set_status", kSetStatusSql.c_str()};
 const Query kOutbox{"customers_outbox",
                     "INSERT INTO outbox (tenant_id, event_type, payload) "
                     "VALUES ($1::uuid, 'customer.enrolled', $2::jsonb)"};
-
-bool is_uuid(const std::string& s) {
-  static const std::regex kUuid(
-      "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$");
-  return std::regex_match(s, kUuid);
-}
 
 bool is_calendar_date(const std::string& s) {
   static const std::regex kDate("^(\\d{4})-(\\d{2})-(\\d{2})$");

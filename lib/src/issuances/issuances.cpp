@@ -5,9 +5,8 @@
 
 #include <loyalty/core/crypto.hpp>
 #include <loyalty/core/error.hpp>
+#include <loyalty/core/uuid.hpp>
 #include <loyalty/issuances/issuances.hpp>
-
-#include <regex>
 
 namespace loyalty::issuances {
 
@@ -138,12 +137,6 @@ const Query kCountPointsDue{"iss_count_points_due",
                             "tenant_id = $1::uuid AND points > 0 AND NOT expired AND expires_at "
                             "<= app_now()"};
 
-bool is_uuid(const std::string& s) {
-  static const std::regex kUuid(
-      "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$");
-  return std::regex_match(s, kUuid);
-}
-
 Issuance row_to_issuance(const pqxx::row& r) {
   Issuance i;
   i.id = r[0].as<std::string>();
@@ -243,9 +236,8 @@ Redemption redeem_in(db::Tx& tx, const std::string& tenant_id, const std::string
                                   "too many wrong PINs: this reward can no longer be redeemed "
                                   "by PIN")};
     }
-    return {std::nullopt,
-            Error(ErrorCode::invalid, "pin-mismatch", "the PIN is not right")
-                .extend("attempts_left", std::to_string(kMaxPinAttempts - used))};
+    return {std::nullopt, Error(ErrorCode::invalid, "pin-mismatch", "the PIN is not right")
+                              .extend("attempts_left", std::to_string(kMaxPinAttempts - used))};
   }
   if (!before.budget_id.empty()) {
     budgets::spend(tx, tenant_id, before.budget_id, before.cost_minor, id, actor);

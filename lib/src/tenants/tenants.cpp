@@ -4,6 +4,7 @@
 #include <loyalty/auth/tokens.hpp>
 #include <loyalty/core/error.hpp>
 #include <loyalty/core/money.hpp>
+#include <loyalty/core/uuid.hpp>
 #include <loyalty/tenants/tenants.hpp>
 
 #include <regex>
@@ -37,12 +38,6 @@ Tenant row_to_tenant(const pqxx::row& r) {
   return t;
 }
 
-bool looks_like_uuid(const std::string& s) {
-  static const std::regex kUuid(
-      "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$");
-  return std::regex_match(s, kUuid);
-}
-
 std::string lower(std::string s) {
   for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return s;
@@ -55,8 +50,7 @@ Tenant find_in(db::Tx& tx, const std::string& id_or_slug) {
       std::string("SELECT ") + kColumns + " FROM tenants WHERE slug = $1";
   static const Query kById{"tenant_by_id", by_id.c_str()};
   static const Query kBySlug{"tenant_by_slug", by_slug.c_str()};
-  auto rows =
-      looks_like_uuid(id_or_slug) ? tx.exec(kById, id_or_slug) : tx.exec(kBySlug, id_or_slug);
+  auto rows = is_uuid(id_or_slug) ? tx.exec(kById, id_or_slug) : tx.exec(kBySlug, id_or_slug);
   if (rows.empty()) throw_not_found("tenant '" + id_or_slug + "'");
   return row_to_tenant(rows[0]);
 }
