@@ -5,6 +5,7 @@
 
 #include <CLI/CLI.hpp>
 #include <loyalty/config/config.hpp>
+#include <loyalty/core/page.hpp>
 #include <nlohmann/json.hpp>
 
 #include <functional>
@@ -41,6 +42,19 @@ void print_json(const nlohmann::json& value);
 
 /// Adds `--json` to a subcommand, bound to ctx.json.
 void add_json_flag(CLI::App* sub, Context& ctx);
+
+/// Every item of a paged list, fetching pages of 200 until the last.
+template <typename T, typename Fetch>
+std::vector<T> all_pages(Fetch fetch) {
+  std::vector<T> all;
+  loyalty::PageRequest page{200, ""};
+  do {
+    auto result = fetch(page);
+    all.insert(all.end(), result.items.begin(), result.items.end());
+    page.cursor = result.next_cursor;
+  } while (!page.cursor.empty());
+  return all;
+}
 
 /// A command group's registration: each group file defines one static CommandGroup, so adding
 /// a group never touches main.cpp. `order` sets the order of groups in --help.

@@ -48,7 +48,10 @@ void add_user_commands(CLI::App& app, Context& ctx) {
   list->add_option("--tenant", o->tenant, "tenant id or slug")->required();
   add_json_flag(list, ctx);
   list->callback([&ctx, o] {
-    auto users = loyalty::auth::list_users(ctx.database(), tenant_id(ctx, o->tenant));
+    auto tid = tenant_id(ctx, o->tenant);
+    auto users = all_pages<loyalty::auth::User>([&](const loyalty::PageRequest& page) {
+      return loyalty::auth::list_users(ctx.database(), tid, page);
+    });
     if (ctx.json) {
       auto out = nlohmann::json::array();
       for (const auto& u : users) out.push_back(loyalty::auth::to_json(u));
@@ -106,7 +109,10 @@ void add_apikey_commands(CLI::App& app, Context& ctx) {
   list->add_option("--tenant", o->tenant, "tenant id or slug")->required();
   add_json_flag(list, ctx);
   list->callback([&ctx, o] {
-    auto keys = loyalty::auth::list_api_keys(ctx.database(), tenant_id(ctx, o->tenant));
+    auto tid = tenant_id(ctx, o->tenant);
+    auto keys = all_pages<loyalty::auth::ApiKeyInfo>([&](const loyalty::PageRequest& page) {
+      return loyalty::auth::list_api_keys(ctx.database(), tid, page);
+    });
     if (ctx.json) {
       auto out = nlohmann::json::array();
       for (const auto& k : keys) out.push_back(loyalty::auth::to_json(k));

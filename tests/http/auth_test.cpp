@@ -159,6 +159,20 @@ TEST_CASE("auth: a revoked API key is refused at once", "[http]") {
   CHECK(api.get(base + "/customers", key).status == 200);
   auto listed = api.get(base + "/api-keys", creds.admin_token);
   CHECK(listed.raw.find(key) == std::string::npos);  // the secret is never shown again
+  // Keys and users list a page at a time, oldest first (the seed's POS key, then this one).
+  auto first = api.get(base + "/api-keys?limit=1", creds.admin_token);
+  REQUIRE(first.body["items"].size() == 1);
+  REQUIRE(first.body["next_cursor"].is_string());
+  auto second = api.get(base + "/api-keys?limit=1&cursor=" +
+                            first.body["next_cursor"].get<std::string>(),
+                        creds.admin_token);
+  REQUIRE(second.body["items"].size() == 1);
+  CHECK(second.body["items"][0]["id"] == created.body["id"]);
+  CHECK(second.body["next_cursor"].is_null());
+  auto users = api.get(base + "/users?limit=2", creds.admin_token);
+  CHECK(users.body["items"].size() == 2);  // admin, manager (then the viewer)
+  CHECK(users.body["next_cursor"].is_string());
+  CHECK(api.get(base + "/users?cursor=bogus", creds.admin_token).status == 422);
   REQUIRE(api.del(base + "/api-keys/" + created.body["id"].get<std::string>(), creds.admin_token)
               .status == 200);
   CHECK(api.get(base + "/customers", key).status == 401);

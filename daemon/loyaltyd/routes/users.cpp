@@ -23,11 +23,11 @@ void add_user_routes(Server& server, App& app) {
               "create a user"});
   server.add({"GET", "/v1/tenants/{tid}/users", kAdmin,
               [&app](Request& req) {
-                nlohmann::json items = nlohmann::json::array();
-                for (const auto& u : loyalty::auth::list_users(*app.db, req.tenant_id)) {
-                  items.push_back(loyalty::auth::to_json(u));
-                }
-                return Reply::json(200, {{"items", items}, {"next_cursor", nullptr}});
+                auto page = loyalty::auth::list_users(
+                    *app.db, req.tenant_id,
+                    loyalty::make_page_request(req.query("limit"), req.query("cursor")));
+                return Reply::json(
+                    200, page_json(page, [](const auto& u) { return loyalty::auth::to_json(u); }));
               },
               "list users"});
   server.add({"POST", "/v1/tenants/{tid}/users/{id}/disable", kAdmin,
@@ -61,11 +61,11 @@ void add_user_routes(Server& server, App& app) {
               "create a POS API key"});
   server.add({"GET", "/v1/tenants/{tid}/api-keys", kAdmin,
               [&app](Request& req) {
-                nlohmann::json items = nlohmann::json::array();
-                for (const auto& k : loyalty::auth::list_api_keys(*app.db, req.tenant_id)) {
-                  items.push_back(loyalty::auth::to_json(k));
-                }
-                return Reply::json(200, {{"items", items}, {"next_cursor", nullptr}});
+                auto page = loyalty::auth::list_api_keys(
+                    *app.db, req.tenant_id,
+                    loyalty::make_page_request(req.query("limit"), req.query("cursor")));
+                return Reply::json(
+                    200, page_json(page, [](const auto& k) { return loyalty::auth::to_json(k); }));
               },
               "list API keys"});
   server.add({"DELETE", "/v1/tenants/{tid}/api-keys/{id}", kAdmin,

@@ -5,6 +5,7 @@
 #include <loyalty/auth/tokens.hpp>
 #include <loyalty/auth/users.hpp>
 #include <loyalty/core/error.hpp>
+#include <loyalty/core/uuid.hpp>
 
 #include <regex>
 #include <sstream>
@@ -17,17 +18,22 @@ using db::Query;
 
 #define LOYALTY_TS(col) \
   "coalesce(to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), '')"
+// The sort key of a page cursor: created_at to the microsecond.
+#define LOYALTY_CURSOR_KEY \
+  "to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
 
 const Query kInsertUser{"users_insert",
                         "INSERT INTO users (tenant_id, email, password_hash, role) "
                         "VALUES ($1::uuid, $2, $3, $4) RETURNING id::text"};
 const Query kEmailTaken{"users_email_taken", "SELECT EXISTS (SELECT 1 FROM auth_find_user($1))"};
-const Query kListUsers{"users_list",
-                       "SELECT id::text, tenant_id::text, email, role, status, " LOYALTY_TS(
-                           "created_at") ", " LOYALTY_TS("last_login_at") " FROM users WHERE "
-                                                                           "tenant_id = $1::uuid "
-                                                                           "ORDER BY created_at, "
-                                                                           "id"};
+const Query kListUsers{
+    "users_list",
+    "SELECT id::text, tenant_id::text, email, role, status, " LOYALTY_TS(
+        "created_at") ", " LOYALTY_TS("last_login_at") ", " LOYALTY_CURSOR_KEY
+                                                       " FROM users WHERE tenant_id = $1::uuid AND "
+                                                       "($2 = '' OR (created_at, id) > "
+                                                       "($2::timestamptz, $3::uuid)) ORDER BY "
+                                                       "created_at, id LIMIT $4"};
 const Query kFindUser{"users_find",
                       "SELECT id::text, tenant_id::text, email, role, status, " LOYALTY_TS(
                           "created_at") ", " LOYALTY_TS("last_login_at") " FROM users WHERE "
@@ -47,8 +53,9 @@ const Query kInsertKey{
 const Query kListKeys{"keys_list",
                       "SELECT id::text, name, prefix, array_to_string(scopes, ','), " LOYALTY_TS(
                           "created_at") ", " LOYALTY_TS("last_used_at") ", " LOYALTY_TS(
-                          "revoked_at") " FROM api_keys WHERE tenant_id = $1::uuid ORDER BY "
-                                        "created_at, id"};
+                          "revoked_at") ", " LOYALTY_CURSOR_KEY
+                      " FROM api_keys WHERE tenant_id = $1::uuid AND ($2 = '' OR (created_at, id) "
+                      "> ($2::timestamptz, $3::uuid)) ORDER BY created_at, id LIMIT $4"};
 const Query kFindKey{"keys_find",
                      "SELECT id::text, name, prefix, array_to_string(scopes, ','), " LOYALTY_TS(
                          "created_at") ", " LOYALTY_TS("last_used_at") ", " LOYALTY_TS(
@@ -59,6 +66,7 @@ const Query kRevokeKey{"keys_revoke",
                        "revoked_at IS NULL"};
 
 #undef LOYALTY_TS
+#undef LOYALTY_CURSOR_KEY
 
 User row_to_user(const pqxx::row& r) {
   return {r[0].as<std::string>(), r[1].as<std::string>(), r[2].as<std::string>(),
@@ -80,6 +88,33 @@ ApiKeyInfo row_to_key(const pqxx::row& r) {
   return {r[0].as<std::string>(),        r[1].as<std::string>(), r[2].as<std::string>(),
           split(r[3].as<std::string>()), r[4].as<std::string>(), r[5].as<std::string>(),
           r[6].as<std::string>()};
+}
+
+/// One page of a list query taking (tenant, cursor key, cursor id, limit) whose column 7 is
+/// the cursor key.
+template <typename T, typename RowFn, typename IdFn>
+Page<T> list_page(db::Database& database, const std::string& tenant_id, const Query& query,
+                  const PageRequest& page, RowFn to_item, IdFn id_of) {
+  CursorPosition after;
+  if (!page.cursor.empty()) {
+    after = decode_cursor(page.cursor);
+    if (!is_uuid(after.id)) throw_invalid("the cursor is not valid", {{"/cursor", "not a cursor"}});
+  }
+  return db::with_tenant(database, tenant_id, [&](db::Tx& tx) {
+    Page<T> out;
+    std::string last_key;
+    auto rows = tx.exec(query, tenant_id, after.key,
+                        after.id.empty() ? std::optional<std::string>() : after.id, page.limit + 1);
+    for (const auto& r : rows) {
+      if (static_cast<int>(out.items.size()) == page.limit) {
+        out.next_cursor = encode_cursor({last_key, id_of(out.items.back())});
+        break;
+      }
+      out.items.push_back(to_item(r));
+      last_key = r[7].as<std::string>();
+    }
+    return out;
+  });
 }
 
 std::string join(const std::vector<std::string>& parts) {
@@ -148,12 +183,10 @@ CreatedUser create_user(db::Database& database, const std::string& tenant_id,
   return out;
 }
 
-std::vector<User> list_users(db::Database& database, const std::string& tenant_id) {
-  return db::with_tenant(database, tenant_id, [&](db::Tx& tx) {
-    std::vector<User> out;
-    for (const auto& r : tx.exec(kListUsers, tenant_id)) out.push_back(row_to_user(r));
-    return out;
-  });
+Page<User> list_users(db::Database& database, const std::string& tenant_id,
+                      const PageRequest& page) {
+  return list_page<User>(database, tenant_id, kListUsers, page, row_to_user,
+                         [](const User& u) { return u.id; });
 }
 
 User find_user(db::Database& database, const std::string& tenant_id,
@@ -208,12 +241,10 @@ CreatedApiKey create_api_key(db::Database& database, const std::string& tenant_i
   return out;
 }
 
-std::vector<ApiKeyInfo> list_api_keys(db::Database& database, const std::string& tenant_id) {
-  return db::with_tenant(database, tenant_id, [&](db::Tx& tx) {
-    std::vector<ApiKeyInfo> out;
-    for (const auto& r : tx.exec(kListKeys, tenant_id)) out.push_back(row_to_key(r));
-    return out;
-  });
+Page<ApiKeyInfo> list_api_keys(db::Database& database, const std::string& tenant_id,
+                               const PageRequest& page) {
+  return list_page<ApiKeyInfo>(database, tenant_id, kListKeys, page, row_to_key,
+                               [](const ApiKeyInfo& k) { return k.id; });
 }
 
 ApiKeyInfo revoke_api_key(db::Database& database, const std::string& tenant_id,

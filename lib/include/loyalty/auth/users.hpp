@@ -2,6 +2,7 @@
 // Dashboard users and POS API keys of a tenant (admin-managed).
 
 #include <loyalty/core/actor.hpp>
+#include <loyalty/core/page.hpp>
 #include <nlohmann/json.hpp>
 
 #include <optional>
@@ -34,7 +35,8 @@ struct CreatedUser {
 CreatedUser create_user(db::Database& db, const std::string& tenant_id, const std::string& email,
                         const std::string& role, const std::optional<std::string>& password,
                         const Actor& actor);
-std::vector<User> list_users(db::Database& db, const std::string& tenant_id);
+/// A page of the tenant's users, oldest first.
+Page<User> list_users(db::Database& db, const std::string& tenant_id, const PageRequest& page);
 /// Disables a user and revokes their refresh tokens. Error(not_found). Audited.
 User disable_user(db::Database& db, const std::string& tenant_id, const std::string& user_id,
                   const Actor& actor);
@@ -61,7 +63,9 @@ struct CreatedApiKey {
 CreatedApiKey create_api_key(db::Database& db, const std::string& tenant_id,
                              const std::string& name, const std::vector<std::string>& scopes,
                              const Actor& actor);
-std::vector<ApiKeyInfo> list_api_keys(db::Database& db, const std::string& tenant_id);
+/// A page of the tenant's API keys (prefixes only), oldest first.
+Page<ApiKeyInfo> list_api_keys(db::Database& db, const std::string& tenant_id,
+                               const PageRequest& page);
 /// Revokes a key by id or prefix; it stops authenticating at once. Error(not_found). Audited.
 ApiKeyInfo revoke_api_key(db::Database& db, const std::string& tenant_id,
                           const std::string& id_or_prefix, const Actor& actor);
