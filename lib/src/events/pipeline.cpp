@@ -13,6 +13,7 @@
 #include <loyalty/events/events.hpp>
 #include <loyalty/issuances/issuances.hpp>
 
+#include <algorithm>
 #include <regex>
 
 namespace loyalty::events {
@@ -69,16 +70,19 @@ const Query kOriginal{"ev_original",
 const Query kReward{"ev_reward",
                     "SELECT type, config::text, cost_minor, currency, coalesce(points, 0), "
                     "stock IS NOT NULL FROM rewards WHERE tenant_id = $1::uuid AND id = $2::uuid"};
-const Query kCaps{
-    "ev_caps",
-    "SELECT count(*) FILTER (WHERE customer_id = $3::uuid AND created_at >= $4::timestamptz), "
-    "count(*) FILTER (WHERE created_at >= $5::timestamptz), "
-    "coalesce(max(created_at) FILTER (WHERE customer_id = $3::uuid) > app_now() - $6 * "
-    "interval '1 second', false) "
-    "FROM issuances WHERE tenant_id = $1::uuid AND rule_id = $2::uuid AND state <> 'cancelled'"};
-const Query kPeriodStart{
-    "ev_period_start",
-    "SELECT coalesce(budget_period_start($1, $2, app_now()), '-infinity')::text"};
+// The customer's own issuances from a rule: an index range of issuances_caps, however many
+// the rule has given to everyone else.
+const Query kCustomerCaps{
+    "ev_customer_caps",
+    "SELECT count(*) FILTER (WHERE created_at >= coalesce(budget_period_start($4, $5, "
+    "app_now()), '-infinity')), coalesce(max(created_at) > app_now() - $6 * interval '1 second', "
+    "false) FROM issuances WHERE tenant_id = $1::uuid AND rule_id = $2::uuid AND customer_id = "
+    "$3::uuid AND state <> 'cancelled'"};
+const Query kGlobalCount{
+    "ev_global_count",
+    "SELECT count(*) FROM issuances WHERE tenant_id = $1::uuid AND rule_id = $2::uuid AND state "
+    "<> 'cancelled' AND created_at >= coalesce(budget_period_start($3, $4, app_now()), "
+    "'-infinity')"};
 const Query kGlobalLock{"ev_global_lock", "SELECT pg_advisory_xact_lock(hashtextextended($1, 7))"};
 const Query kInsertIssuance{
     "ev_insert_issuance",
@@ -181,33 +185,44 @@ std::string check_caps(db::Tx& tx, const std::string& tenant_id, const rulesets:
   const auto& caps = rule.definition.caps;
   if (!caps.per_customer && !caps.global && !caps.cooldown) return "";
   if (caps.global) tx.exec(kGlobalLock, rule.id);
-  auto start_of = [&](const std::optional<rules::Cap>& cap) -> std::string {
-    if (!cap) return "infinity";
-    return tx.exec1(kPeriodStart, cap_period_name(cap->period), timezone)[0].as<std::string>();
+  auto period = [](const std::optional<rules::Cap>& cap) {
+    return cap ? cap_period_name(cap->period) : std::string("none");
   };
-  std::string customer_start = start_of(caps.per_customer);
-  std::string global_start = start_of(caps.global);
-  auto row = tx.exec1(kCaps, tenant_id, rule.id, customer_id, customer_start, global_start,
-                      caps.cooldown.value_or(0));
-  if (caps.per_customer && row[0].as<std::int64_t>() >= caps.per_customer->max) {
-    return "per_customer_cap";
+  std::int64_t mine = 0;
+  bool cooling = false;
+  if (caps.per_customer || caps.cooldown) {
+    auto row = tx.exec1(kCustomerCaps, tenant_id, rule.id, customer_id, period(caps.per_customer),
+                        timezone, caps.cooldown.value_or(0));
+    mine = row[0].as<std::int64_t>();
+    cooling = row[1].as<bool>();
   }
-  if (caps.global && row[1].as<std::int64_t>() >= caps.global->max) return "global_cap";
-  if (caps.cooldown && *caps.cooldown > 0 && row[2].as<bool>()) return "cooldown";
+  if (caps.per_customer && mine >= caps.per_customer->max) return "per_customer_cap";
+  if (caps.global && tx.exec1(kGlobalCount, tenant_id, rule.id, period(caps.global), timezone)[0]
+                             .as<std::int64_t>() >= caps.global->max) {
+    return "global_cap";
+  }
+  if (caps.cooldown && *caps.cooldown > 0 && cooling) return "cooldown";
   return "";
 }
 
-struct Outcome {
-  nlohmann::json issuances = nlohmann::json::array();
-  nlohmann::json not_issued = nlohmann::json::array();
-  std::vector<std::string> issuance_ids;
+/// The writes to rows that many events share — a reward's stock, a budget's counters — left
+/// for the end of the event's transaction, since each locks its row until the commit.
+struct SharedRowWrites {
+  struct Reservation {
+    std::string budget_id, issuance_id, currency;
+    MinorUnits cost = 0;
+  };
+  std::vector<std::string> stock_rewards;  ///< one item of stock taken from each
+  std::vector<Reservation> reservations;
 };
 
-/// Tries to issue one rule's reward inside a savepoint; returns the issuance id, or sets `why`.
+/// Tries to issue one rule's reward; returns the issuance id, or sets `why`. What may have to be
+/// undone (stock, a pool code, the budget) runs inside a savepoint. With `deferred`, the stock and
+/// budget writes are not made but appended there, for the caller to make at the end.
 std::optional<std::string> issue_reward(db::Tx& tx, const std::string& tenant_id,
                                         const rulesets::ActiveRule& rule,
                                         const std::string& customer_id, const std::string& event_id,
-                                        std::string& why) {
+                                        std::string& why, SharedRowWrites* deferred) {
   auto reward = tx.exec(kReward, tenant_id, rule.reward_id);
   if (reward.empty()) {
     why = "reward_missing";
@@ -219,15 +234,20 @@ std::optional<std::string> issue_reward(db::Tx& tx, const std::string& tenant_id
   std::string currency = reward[0][3].as<std::string>();
   bool has_stock = reward[0][5].as<bool>();
 
-  tx.exec_raw("SAVEPOINT issue_reward");
+  bool take_stock_now = type == "physical" && has_stock && !deferred;
+  bool reserve_now = rule.budget_id && !deferred;
+  bool may_undo = take_stock_now || type == "voucher" || reserve_now;
+  if (may_undo) tx.exec_raw("SAVEPOINT issue_reward");
   auto undo = [&](const char* reason) {
     tx.exec_raw("ROLLBACK TO SAVEPOINT issue_reward");
     why = reason;
     return std::optional<std::string>();
   };
-  if (type == "physical" && has_stock && tx.exec(kTakeStock, tenant_id, rule.reward_id).empty()) {
+  if (take_stock_now && tx.exec(kTakeStock, tenant_id, rule.reward_id).empty()) {
     return undo("out_of_stock");
   }
+  if (deferred && type == "physical" && has_stock)
+    deferred->stock_rewards.push_back(rule.reward_id);
   auto inserted = tx.exec(kInsertIssuance, tenant_id, customer_id, event_id, rule.id,
                           rule.budget_id, rule.campaign_id, rule.reward_id);
   std::string issuance_id = inserted[0][0].as<std::string>();
@@ -250,13 +270,32 @@ std::optional<std::string> issue_reward(db::Tx& tx, const std::string& tenant_id
       }
     }
   }
-  if (rule.budget_id) {
+  if (reserve_now) {
     auto reservation = budgets::reserve(tx, tenant_id, *rule.budget_id, cost, currency, issuance_id,
                                         Actor::system());
     if (reservation.status == budgets::ReserveStatus::exhausted) return undo("budget_exhausted");
+  } else if (rule.budget_id) {
+    deferred->reservations.push_back({*rule.budget_id, issuance_id, currency, cost});
   }
-  tx.exec_raw("RELEASE SAVEPOINT issue_reward");
+  if (may_undo) tx.exec_raw("RELEASE SAVEPOINT issue_reward");
   return issuance_id;
+}
+
+/// Makes the deferred writes; false, with some perhaps made, when stock ran out or a budget is
+/// exhausted.
+bool write_shared_rows(db::Tx& tx, const std::string& tenant_id, SharedRowWrites& writes) {
+  std::sort(writes.stock_rewards.begin(), writes.stock_rewards.end());
+  for (const auto& reward_id : writes.stock_rewards) {
+    if (tx.exec(kTakeStock, tenant_id, reward_id).empty()) return false;
+  }
+  std::stable_sort(writes.reservations.begin(), writes.reservations.end(),
+                   [](const auto& a, const auto& b) { return a.budget_id < b.budget_id; });
+  for (const auto& r : writes.reservations) {
+    auto reservation = budgets::reserve(tx, tenant_id, r.budget_id, r.cost, r.currency,
+                                        r.issuance_id, Actor::system());
+    if (reservation.status == budgets::ReserveStatus::exhausted) return false;
+  }
+  return true;
 }
 
 nlohmann::json refund(db::Tx& tx, const std::string& tenant_id, const EventRequest& req,
@@ -358,6 +397,11 @@ EventResponse process_event(db::Database& database, RulesCache& cache, const std
       return out;
     }
     std::string event_id = inserted[0][0].as<std::string>();
+    auto finish = [&](const nlohmann::json& response) {
+      out.response.status = 201;
+      out.response.body = response.dump();
+      tx.exec(kFinish, tenant_id, event_id, out.response.status, out.response.body);
+    };
 
     nlohmann::json response = {{"event",
                                 {{"id", event_id},
@@ -387,35 +431,61 @@ EventResponse process_event(db::Database& database, RulesCache& cache, const std
       DbHistory history(tx, tenant_id, customer->id, event_id, customer->occurred_utc, tz,
                         customer->view, customer->local_time);
       thread_local rules::Evaluator evaluator;
-      std::vector<std::string> issued_ids;
-      for (std::size_t i = 0; i < rules.size(); ++i) {
-        const auto& rule = rules[i];
-        if (rule.definition.event_type != req.type) continue;
-        if (!evaluator.matches(compiled[i], data, &history)) continue;
-        nlohmann::json rule_ref = {{"rule_id", rule.id}, {"rule", rule.definition.name}};
-        std::string why = check_caps(tx, tenant_id, rule, customer->id, tz);
-        std::optional<std::string> issuance_id;
-        if (why.empty())
-          issuance_id = issue_reward(tx, tenant_id, rule, customer->id, event_id, why);
-        if (issuance_id) {
-          issued_ids.push_back(*issuance_id);
-        } else {
-          rule_ref["reason"] = why;
-          response["not_issued"].push_back(rule_ref);
+      auto apply_rules = [&](SharedRowWrites* deferred) {
+        response["issuances"] = nlohmann::json::array();
+        response["not_issued"] = nlohmann::json::array();
+        std::vector<std::string> issued_ids;
+        for (std::size_t i = 0; i < rules.size(); ++i) {
+          const auto& rule = rules[i];
+          if (rule.definition.event_type != req.type) continue;
+          if (!evaluator.matches(compiled[i], data, &history)) continue;
+          nlohmann::json rule_ref = {{"rule_id", rule.id}, {"rule", rule.definition.name}};
+          std::string why = check_caps(tx, tenant_id, rule, customer->id, tz);
+          std::optional<std::string> issuance_id;
+          if (why.empty())
+            issuance_id = issue_reward(tx, tenant_id, rule, customer->id, event_id, why, deferred);
+          if (issuance_id) {
+            issued_ids.push_back(*issuance_id);
+          } else {
+            rule_ref["reason"] = why;
+            response["not_issued"].push_back(rule_ref);
+          }
+          if (rule.definition.stop_processing) break;
         }
-        if (rule.definition.stop_processing) break;
-      }
-      if (!issued_ids.empty()) {
-        jobs::enqueue(tx, tenant_id, jobs::kIssueEvent, {{"event_id", event_id}});
-      }
-      response["issuances"] = nlohmann::json::array();
-      for (const auto& id : issued_ids) {
-        response["issuances"].push_back(issuances::to_json(issuances::load_in(tx, tenant_id, id)));
+        if (!issued_ids.empty()) {
+          jobs::enqueue(tx, tenant_id, jobs::kIssueEvent, {{"event_id", event_id}});
+        }
+        for (const auto& id : issued_ids) {
+          response["issuances"].push_back(
+              issuances::to_json(issuances::load_in(tx, tenant_id, id)));
+        }
+      };
+      bool any_rule = std::any_of(rules.begin(), rules.end(), [&](const auto& rule) {
+        return rule.definition.event_type == req.type;
+      });
+      if (!any_rule) {
+        apply_rules(nullptr);
+      } else {
+        // 4. Stock and budgets last. Taking stock or reserving from a budget locks that row until
+        //    the commit, so every rewarding event of the tenant queues on it: writing them after
+        //    everything else, just before the commit, holds the locks for the fewest round trips
+        //    (and in one order, stock then budgets, each by id, two events cannot deadlock).
+        //    Should stock run out or a budget be exhausted, the rules run again from the
+        //    savepoint, writing as they issue (a lower-priority reward may then still be given),
+        //    exactly as without the deferral.
+        SharedRowWrites writes;
+        tx.exec_raw("SAVEPOINT apply_rules");
+        apply_rules(&writes);
+        finish(response);
+        if (!write_shared_rows(tx, tenant_id, writes)) {
+          tx.exec_raw("ROLLBACK TO SAVEPOINT apply_rules");
+          apply_rules(nullptr);
+          finish(response);
+        }
+        return out;
       }
     }
-    out.response.status = 201;
-    out.response.body = response.dump();
-    tx.exec(kFinish, tenant_id, event_id, out.response.status, out.response.body);
+    finish(response);
     return out;
   });
 
