@@ -8,6 +8,9 @@
 #include <loyalty/core/uuid.hpp>
 #include <loyalty/issuances/issuances.hpp>
 
+#include <algorithm>
+#include <vector>
+
 namespace loyalty::issuances {
 
 namespace {
@@ -478,11 +481,16 @@ ExpiryReport expire_due(db::Database& database, const std::string& tenant_id, bo
 int issue_event(db::Database& database, const std::string& tenant_id, const std::string& event_id) {
   return db::with_tenant(database, tenant_id, [&](db::Tx& tx) {
     auto rows = tx.exec(kIssue, tenant_id, event_id);
+    struct Charge {
+      std::string budget, issuance;
+      long long cost;
+    };
+    std::vector<Charge> charges;
     for (const auto& r : rows) {
       std::string id = r[0].as<std::string>(), customer = r[1].as<std::string>(),
                   budget = r[2].as<std::string>();
       long long cost = r[3].as<long long>(), points = r[4].as<long long>();
-      if (!budget.empty()) budgets::charge(tx, tenant_id, budget, cost, id, Actor::system());
+      if (!budget.empty()) charges.push_back({budget, id, cost});
       if (points > 0) tx.exec(kCreditPoints, tenant_id, customer, points, id);
       Issuance issued = load(tx, tenant_id, id);
       auto payload = event_payload(issued);
@@ -497,6 +505,13 @@ int issue_event(db::Database& database, const std::string& tenant_id, const std:
         message["pin"] = pin;
       }
       tx.exec(kNotify, tenant_id, customer, "reward_issued", message.dump());
+    }
+    // Budgets last and in id order, after the customer rows: the event pipeline's lock order,
+    // so the two never deadlock on a customer and a budget.
+    std::sort(charges.begin(), charges.end(),
+              [](const Charge& a, const Charge& b) { return a.budget < b.budget; });
+    for (const auto& c : charges) {
+      budgets::charge(tx, tenant_id, c.budget, c.cost, c.issuance, Actor::system());
     }
     return static_cast<int>(rows.size());
   });
