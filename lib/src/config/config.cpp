@@ -102,7 +102,8 @@ const std::vector<Option>& options() {
       {"worker-lease", "LOYALTY_WORKER_LEASE", "60",
        "seconds a claimed job is held; a dead daemon's jobs are taken again after it", true},
       {"http-threads", "LOYALTY_HTTP_THREADS", "32", "HTTP worker threads", true},
-      {"pool-size", "LOYALTY_POOL_SIZE", "16", "database connections per process"},
+      {"pool-size", "LOYALTY_POOL_SIZE", "0",
+       "database connections per process; 0 = 3 per CPU core, at least 4"},
       {"log-level", "LOYALTY_LOG_LEVEL", "info", "trace, debug, info, warn, error"},
       {"jwt-secrets", "LOYALTY_JWT_SECRETS", "",
        "JSON {\"kid\":\"secret\"} of JWT signing secrets (>= 32 bytes each); empty = generated "
