@@ -2,6 +2,7 @@
 #include "budgets/ledger_ops.hpp"
 #include "db/tx.hpp"
 #include "events/cache.hpp"
+#include "events/customer_view.hpp"
 #include "events/history.hpp"
 #include "events/request.hpp"
 #include "issuances/internal.hpp"
@@ -21,13 +22,6 @@ namespace loyalty::events {
 namespace {
 
 using db::Query;
-
-constexpr const char* kCustomerColumns =
-    "id::text, status, coalesce(birthday::text, ''), to_char(enrolled_at AT TIME ZONE $3, "
-    "'YYYY-MM-DD'), attributes::text, array_to_json(tags)::text, "
-    "array_to_json(segments)::text, to_char(coalesce($4::timestamptz, now()) AT TIME ZONE $3, "
-    "'YYYY-MM-DD HH24:MI:SS'), to_char(coalesce($4::timestamptz, now()) AT TIME ZONE 'UTC', "
-    "'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')";
 
 const std::string kLockByIdSql = std::string("SELECT ") + kCustomerColumns +
                                  " FROM customers WHERE tenant_id = $1::uuid AND id::text = $2 "
@@ -125,31 +119,11 @@ const Query kPartialPoints{
 
 const char* kCodeAlphabet = "ABCDEFGHJKMNPQRSTUVWXYZ23456789";  // no 0/O, 1/I/L
 
-struct Customer {
-  std::string id, status, local_time, occurred_utc;
-  nlohmann::json view;  ///< what rules see as `customer`
+struct Customer : CustomerView {
   bool enrolled_now = false;
 };
 
-Customer row_to_customer(const pqxx::row& r) {
-  Customer c;
-  c.id = r[0].as<std::string>();
-  c.status = r[1].as<std::string>();
-  nlohmann::json attributes = nlohmann::json::parse(r[4].as<std::string>());
-  nlohmann::json view = attributes.is_object() ? attributes : nlohmann::json::object();
-  view["id"] = c.id;
-  view["status"] = c.status;
-  view["attributes"] = attributes;
-  view["tags"] = nlohmann::json::parse(r[5].as<std::string>());
-  view["segments"] = nlohmann::json::parse(r[6].as<std::string>());
-  view["enrolled_local"] = r[3].as<std::string>();
-  view["enrolled_at"] = r[3].as<std::string>();
-  if (!r[2].as<std::string>().empty()) view["birthday"] = r[2].as<std::string>();
-  c.view = view;
-  c.local_time = r[7].as<std::string>();
-  c.occurred_utc = r[8].as<std::string>();
-  return c;
-}
+Customer row_to_customer(const pqxx::row& r) { return {read_customer_view(r)}; }
 
 std::optional<Customer> lock_customer(db::Tx& tx, const std::string& tenant_id,
                                       const CustomerRef& ref, const std::string& tz,

@@ -1,14 +1,14 @@
 // Reading events back, and simulating one without writing.
 #include "db/tx.hpp"
 #include "events/cache.hpp"
+#include "events/customer_view.hpp"
 #include "events/history.hpp"
 #include "events/request.hpp"
 #include "issuances/internal.hpp"
 
 #include <loyalty/core/error.hpp>
+#include <loyalty/core/uuid.hpp>
 #include <loyalty/events/events.hpp>
-
-#include <regex>
 
 namespace loyalty::events {
 
@@ -32,9 +32,6 @@ const std::string kListSql =
     "occurred_at < $5::timestamptz) AND ($6 = '' OR (created_at, id) < ($6::timestamptz, "
     "$7::uuid)) ORDER BY created_at DESC, id DESC LIMIT $8";
 const Query kList{"evq_list", kListSql.c_str()};
-
-const std::regex kUuid(
-    "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$");
 
 nlohmann::json row_to_json(const pqxx::row& r) {
   nlohmann::json response = nlohmann::json::parse(r[7].as<std::string>());
@@ -68,14 +65,11 @@ void attach_issuances(db::Tx& tx, const std::string& tenant_id,
   }
 }
 
-const Query kSimCustomer{
-    "evq_sim_customer",
-    "SELECT id::text, status, coalesce(birthday::text, ''), to_char(enrolled_at AT TIME ZONE $3, "
-    "'YYYY-MM-DD'), attributes::text, array_to_json(tags)::text, array_to_json(segments)::text, "
-    "to_char(coalesce($4::timestamptz, now()) AT TIME ZONE $3, 'YYYY-MM-DD HH24:MI:SS'), "
-    "to_char(coalesce($4::timestamptz, now()) AT TIME ZONE 'UTC', "
-    "'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"') FROM customers WHERE tenant_id = $1::uuid AND "
-    "(id::text = $2 OR phone = $2 OR external_ref = $2)"};
+const std::string kSimCustomerSql =
+    std::string("SELECT ") + kCustomerColumns +
+    " FROM customers WHERE tenant_id = $1::uuid AND (id::text = $2 OR phone = $2 OR "
+    "external_ref = $2)";
+const Query kSimCustomer{"evq_sim_customer", kSimCustomerSql.c_str()};
 const Query kSimCaps{
     "evq_sim_caps",
     "SELECT count(*) FILTER (WHERE customer_id::text = $3 AND created_at >= coalesce("
@@ -114,7 +108,7 @@ std::string period_name(const std::optional<rules::Cap>& cap) {
 
 nlohmann::json get_event(db::Database& database, const std::string& tenant_id,
                          const std::string& id) {
-  if (!std::regex_match(id, kUuid)) throw_not_found("event");
+  if (!is_uuid(id)) throw_not_found("event");
   return db::with_tenant(database, tenant_id, [&](db::Tx& tx) {
     auto rows = tx.exec(kGet, tenant_id, id);
     if (rows.empty()) throw_not_found("event");
@@ -127,7 +121,7 @@ nlohmann::json get_event(db::Database& database, const std::string& tenant_id,
 Page<nlohmann::json> list_events(db::Database& database, const std::string& tenant_id,
                                  const EventFilter& filter, const PageRequest& page) {
   std::vector<FieldError> errors;
-  if (!filter.customer_id.empty() && !std::regex_match(filter.customer_id, kUuid)) {
+  if (!filter.customer_id.empty() && !is_uuid(filter.customer_id)) {
     errors.push_back({"/customer_id", "must be a uuid"});
   }
   for (auto [name, value] : {std::pair{"/from", &filter.from}, std::pair{"/to", &filter.to}}) {
@@ -139,8 +133,7 @@ Page<nlohmann::json> list_events(db::Database& database, const std::string& tena
   CursorPosition after;
   if (!page.cursor.empty()) {
     after = decode_cursor(page.cursor);
-    if (!std::regex_match(after.id, kUuid))
-      throw_invalid("the cursor is not valid", {{"/cursor", "not a cursor"}});
+    if (!is_uuid(after.id)) throw_invalid("the cursor is not valid", {{"/cursor", "not a cursor"}});
   }
   return db::with_tenant(database, tenant_id, [&](db::Tx& tx) {
     Page<nlohmann::json> out;
@@ -182,19 +175,11 @@ nlohmann::json simulate_event(db::Database& database, const std::string& tenant_
     auto rows = tx.exec(kSimCustomer, tenant_id, ref, entry->timezone, occurred);
     bool known = !rows.empty();
     if (known) {
-      const auto& r = rows[0];
-      customer_id = r[0].as<std::string>();
-      auto attributes = nlohmann::json::parse(r[4].as<std::string>());
-      customer_view = attributes.is_object() ? attributes : nlohmann::json::object();
-      customer_view["id"] = customer_id;
-      customer_view["status"] = r[1].as<std::string>();
-      customer_view["attributes"] = attributes;
-      customer_view["tags"] = nlohmann::json::parse(r[5].as<std::string>());
-      customer_view["segments"] = nlohmann::json::parse(r[6].as<std::string>());
-      customer_view["enrolled_local"] = r[3].as<std::string>();
-      if (!r[2].as<std::string>().empty()) customer_view["birthday"] = r[2].as<std::string>();
-      local = r[7].as<std::string>();
-      utc = r[8].as<std::string>();
+      auto found = read_customer_view(rows[0]);
+      customer_id = found.id;
+      customer_view = std::move(found.view);
+      local = found.local_time;
+      utc = found.occurred_utc;
     } else if (!entry->settings.value("auto_enrol", true)) {
       throw Error(ErrorCode::invalid, "unknown-customer", "no such customer",
                   {{"/customer", "unknown customer"}});

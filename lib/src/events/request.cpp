@@ -3,6 +3,7 @@
 #include <loyalty/core/crypto.hpp>
 #include <loyalty/core/error.hpp>
 #include <loyalty/core/phone.hpp>
+#include <loyalty/core/uuid.hpp>
 #include <loyalty/rules/definition.hpp>
 
 #include <regex>
@@ -11,8 +12,6 @@ namespace loyalty::events {
 
 namespace {
 
-const std::regex kUuid(
-    "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$");
 const std::regex kType("^[a-z][a-z0-9_.]{0,63}$");
 
 }  // namespace
@@ -49,7 +48,7 @@ EventRequest parse_event_request(const nlohmann::json& body, const std::string& 
         req.customer.phone = try_normalize_phone(v);
         if (!req.customer.phone) errors.push_back({"/customer/phone", "not a valid phone number"});
       } else if (key == "id") {
-        if (!std::regex_match(v, kUuid)) errors.push_back({"/customer/id", "must be a uuid"});
+        if (!is_uuid(v)) errors.push_back({"/customer/id", "must be a uuid"});
         req.customer.id = v;
       } else {
         if (v.size() > 200) errors.push_back({"/customer/external_ref", "at most 200 characters"});
@@ -110,7 +109,7 @@ EventRequest parse_event_request(const nlohmann::json& body, const std::string& 
       }
       if (req.data.contains("original_event_id")) {
         const auto& o = req.data["original_event_id"];
-        if (!o.is_string() || !std::regex_match(o.get<std::string>(), kUuid)) {
+        if (!o.is_string() || !is_uuid(o.get<std::string>())) {
           errors.push_back({"/data/original_event_id", "must be the id of an earlier event"});
         } else {
           req.original_event_id = o.get<std::string>();

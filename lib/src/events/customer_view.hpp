@@ -1,0 +1,26 @@
+#pragma once
+// Private: the customer as the rules see it, read the same way by the pipeline and by
+// `rules simulate`.
+
+#include <nlohmann/json.hpp>
+#include <pqxx/pqxx>
+
+#include <string>
+
+namespace loyalty::events {
+
+/// The select list of a customer row for the rules; $3 is the tenant's time zone and $4 the
+/// event's instant (null: now).
+extern const char* const kCustomerColumns;
+
+/// A customer row read with kCustomerColumns.
+struct CustomerView {
+  std::string id, status;
+  std::string local_time;    ///< the event's local "YYYY-MM-DD HH:MM:SS"
+  std::string occurred_utc;  ///< the event's instant, RFC 3339 with microseconds
+  nlohmann::json view;       ///< what rules see as `customer`
+};
+
+CustomerView read_customer_view(const pqxx::row& row);
+
+}  // namespace loyalty::events
