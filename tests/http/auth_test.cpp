@@ -163,9 +163,9 @@ TEST_CASE("auth: a revoked API key is refused at once", "[http]") {
   auto first = api.get(base + "/api-keys?limit=1", creds.admin_token);
   REQUIRE(first.body["items"].size() == 1);
   REQUIRE(first.body["next_cursor"].is_string());
-  auto second = api.get(base + "/api-keys?limit=1&cursor=" +
-                            first.body["next_cursor"].get<std::string>(),
-                        creds.admin_token);
+  auto second =
+      api.get(base + "/api-keys?limit=1&cursor=" + first.body["next_cursor"].get<std::string>(),
+              creds.admin_token);
   REQUIRE(second.body["items"].size() == 1);
   CHECK(second.body["items"][0]["id"] == created.body["id"]);
   CHECK(second.body["next_cursor"].is_null());

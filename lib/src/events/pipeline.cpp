@@ -2,6 +2,7 @@
 #include "budgets/ledger_ops.hpp"
 #include "db/tx.hpp"
 #include "events/cache.hpp"
+#include "events/caps.hpp"
 #include "events/customer_view.hpp"
 #include "events/history.hpp"
 #include "events/request.hpp"
@@ -139,40 +140,25 @@ std::optional<Customer> lock_customer(db::Tx& tx, const std::string& tenant_id,
   return row_to_customer(rows[0]);
 }
 
-std::string cap_period_name(rules::CapPeriod p) {
-  switch (p) {
-    case rules::CapPeriod::day:
-      return "daily";
-    case rules::CapPeriod::week:
-      return "weekly";
-    case rules::CapPeriod::month:
-      return "monthly";
-    case rules::CapPeriod::lifetime:
-      return "none";
-  }
-  return "none";
-}
-
 /// Why a matching rule gave nothing, or empty when it may issue.
 std::string check_caps(db::Tx& tx, const std::string& tenant_id, const rulesets::ActiveRule& rule,
                        const std::string& customer_id, const std::string& timezone) {
   const auto& caps = rule.definition.caps;
   if (!caps.per_customer && !caps.global && !caps.cooldown) return "";
   if (caps.global) tx.exec(kGlobalLock, rule.id);
-  auto period = [](const std::optional<rules::Cap>& cap) {
-    return cap ? cap_period_name(cap->period) : std::string("none");
-  };
   std::int64_t mine = 0;
   bool cooling = false;
   if (caps.per_customer || caps.cooldown) {
-    auto row = tx.exec1(kCustomerCaps, tenant_id, rule.id, customer_id, period(caps.per_customer),
-                        timezone, caps.cooldown.value_or(0));
+    auto row =
+        tx.exec1(kCustomerCaps, tenant_id, rule.id, customer_id,
+                 cap_period_sql_name(caps.per_customer), timezone, caps.cooldown.value_or(0));
     mine = row[0].as<std::int64_t>();
     cooling = row[1].as<bool>();
   }
   if (caps.per_customer && mine >= caps.per_customer->max) return "per_customer_cap";
-  if (caps.global && tx.exec1(kGlobalCount, tenant_id, rule.id, period(caps.global), timezone)[0]
-                             .as<std::int64_t>() >= caps.global->max) {
+  if (caps.global &&
+      tx.exec1(kGlobalCount, tenant_id, rule.id, cap_period_sql_name(caps.global), timezone)[0]
+              .as<std::int64_t>() >= caps.global->max) {
     return "global_cap";
   }
   if (caps.cooldown && *caps.cooldown > 0 && cooling) return "cooldown";

@@ -1,6 +1,7 @@
 // Reading events back, and simulating one without writing.
 #include "db/tx.hpp"
 #include "events/cache.hpp"
+#include "events/caps.hpp"
 #include "events/customer_view.hpp"
 #include "events/history.hpp"
 #include "events/request.hpp"
@@ -88,21 +89,6 @@ const Query kSimPool{"evq_sim_pool",
                      "r.tenant_id AND c.reward_id = r.id AND c.status = 'available'), "
                      "r.type = 'physical' AND r.stock = 0 FROM rewards r WHERE r.tenant_id = "
                      "$1::uuid AND r.id = $2::uuid"};
-
-std::string period_name(const std::optional<rules::Cap>& cap) {
-  if (!cap) return "none";
-  switch (cap->period) {
-    case rules::CapPeriod::day:
-      return "daily";
-    case rules::CapPeriod::week:
-      return "weekly";
-    case rules::CapPeriod::month:
-      return "monthly";
-    case rules::CapPeriod::lifetime:
-      return "none";
-  }
-  return "none";
-}
 
 }  // namespace
 
@@ -208,8 +194,9 @@ nlohmann::json simulate_event(db::Database& database, const std::string& tenant_
       if (matches) {
         std::string why;
         const auto& caps = rule.definition.caps;
-        auto c = tx.exec1(kSimCaps, tenant_id, rule.id, customer_id, period_name(caps.per_customer),
-                          period_name(caps.global), caps.cooldown.value_or(0), entry->timezone);
+        auto c = tx.exec1(kSimCaps, tenant_id, rule.id, customer_id,
+                          cap_period_sql_name(caps.per_customer), cap_period_sql_name(caps.global),
+                          caps.cooldown.value_or(0), entry->timezone);
         if (caps.per_customer && c[0].as<std::int64_t>() >= caps.per_customer->max)
           why = "per_customer_cap";
         else if (caps.global && c[1].as<std::int64_t>() >= caps.global->max)

@@ -166,10 +166,6 @@ Issuance row_to_issuance(const pqxx::row& r) {
   return i;
 }
 
-Issuance load(db::Tx& tx, const std::string& tenant_id, const std::string& id) {
-  return load_in(tx, tenant_id, id);
-}
-
 Error invalid_transition(const std::string& action, const std::string& state) {
   return Error(ErrorCode::conflict, "invalid-transition",
                "cannot " + action + " an issuance that is " + state)
@@ -204,7 +200,7 @@ struct Redemption {
 Redemption redeem_in(db::Tx& tx, const std::string& tenant_id, const std::string& id,
                      const std::optional<std::string>& code, const std::optional<std::string>& pin,
                      const Actor& actor) {
-  Issuance before = load(tx, tenant_id, id);
+  Issuance before = load_in(tx, tenant_id, id);
   if (before.pin_required && before.state == "issued") {
     if (!pin) {
       throw Error(ErrorCode::invalid, "pin-required",
@@ -224,7 +220,7 @@ Redemption redeem_in(db::Tx& tx, const std::string& tenant_id, const std::string
                   "points are credited to the customer, not redeemed");
     }
     // Read the state again: a concurrent redemption may have won since `before` was read.
-    Issuance now = load(tx, tenant_id, id);
+    Issuance now = load_in(tx, tenant_id, id);
     if (now.state != "issued") throw invalid_transition("redeem", now.state);
     if (tx.exec1(kIsExpired, tenant_id, id)[0].as<bool>()) {
       throw Error(ErrorCode::conflict, "issuance-expired", "the reward has expired");
@@ -246,7 +242,7 @@ Redemption redeem_in(db::Tx& tx, const std::string& tenant_id, const std::string
     budgets::spend(tx, tenant_id, before.budget_id, before.cost_minor, id, actor);
   }
   tx.exec(kCodeRedeemed, tenant_id, id);
-  Issuance after = load(tx, tenant_id, id);
+  Issuance after = load_in(tx, tenant_id, id);
   tx.exec(kOutbox, tenant_id, "reward.redeemed", event_payload(after).dump());
   audit::record(tx, tenant_id, actor, "issuance.redeem", "issuance", id, {{"state", before.state}},
                 {{"state", after.state}});
@@ -314,7 +310,8 @@ nlohmann::json to_json(const Issuance& i) {
 
 Issuance get_issuance(db::Database& database, const std::string& tenant_id, const std::string& id) {
   if (!is_uuid(id)) throw_not_found("issuance");
-  return db::with_tenant(database, tenant_id, [&](db::Tx& tx) { return load(tx, tenant_id, id); });
+  return db::with_tenant(database, tenant_id,
+                         [&](db::Tx& tx) { return load_in(tx, tenant_id, id); });
 }
 
 Page<Issuance> list_issuances(db::Database& database, const std::string& tenant_id,
@@ -381,7 +378,7 @@ Issuance redeem_by_code(db::Database& database, const std::string& tenant_id,
         throw Error(ErrorCode::conflict, "code-expired", "this code has expired");
       }
       if (e.type() == "invalid-transition") {
-        std::string state = load(tx, tenant_id, found.id).state;
+        std::string state = load_in(tx, tenant_id, found.id).state;
         if (state == "redeemed") {
           throw Error(ErrorCode::conflict, "code-already-redeemed",
                       "this code was already redeemed");
@@ -399,7 +396,7 @@ Issuance redeem_by_code(db::Database& database, const std::string& tenant_id,
 
 Issuance cancel_in(db::Tx& tx, const std::string& tenant_id, const std::string& id,
                    const std::string& reason, const Actor& actor) {
-  Issuance before = load(tx, tenant_id, id);
+  Issuance before = load_in(tx, tenant_id, id);
   auto rows = tx.exec(kCancel, tenant_id, id, reason);
   if (rows.empty()) throw invalid_transition("cancel", before.state);
   std::string old_state = rows[0][0].as<std::string>();
@@ -417,7 +414,7 @@ Issuance cancel_in(db::Tx& tx, const std::string& tenant_id, const std::string& 
             std::optional<long long>());
   }
   tx.exec(kReturnStock, tenant_id, before.reward_id);
-  Issuance after = load(tx, tenant_id, id);
+  Issuance after = load_in(tx, tenant_id, id);
   tx.exec(kOutbox, tenant_id, "reward.cancelled", event_payload(after).dump());
   audit::record(tx, tenant_id, actor, "issuance.cancel", "issuance", id, {{"state", old_state}},
                 {{"state", "cancelled"}, {"reason", reason}});
@@ -454,7 +451,7 @@ ExpiryReport expire_due(db::Database& database, const std::string& tenant_id, bo
                            budgets::ReleaseFrom::utilized, Actor::system());
         }
         tx.exec(kOutbox, tenant_id, "reward.expired",
-                event_payload(load(tx, tenant_id, id)).dump());
+                event_payload(load_in(tx, tenant_id, id)).dump());
       }
       return static_cast<long long>(rows.size());
     });
@@ -492,7 +489,7 @@ int issue_event(db::Database& database, const std::string& tenant_id, const std:
       long long cost = r[3].as<long long>(), points = r[4].as<long long>();
       if (!budget.empty()) charges.push_back({budget, id, cost});
       if (points > 0) tx.exec(kCreditPoints, tenant_id, customer, points, id);
-      Issuance issued = load(tx, tenant_id, id);
+      Issuance issued = load_in(tx, tenant_id, id);
       auto payload = event_payload(issued);
       tx.exec(kOutbox, tenant_id, "reward.issued", payload.dump());
       // The code and the PIN travel only in the customer's own notification, never in webhooks
