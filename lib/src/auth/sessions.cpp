@@ -225,7 +225,7 @@ std::optional<ApiKeyPrincipal> authenticate_api_key(db::Database& database,
     std::string id, tenant, hash, scopes;
     bool usable = false;
   };
-  auto row = db::with_tx(database, [&](db::Tx& tx) {
+  auto row = db::read_once(database, [&](db::Tx& tx) {
     Row r;
     auto rows = tx.exec(kFindKey, parsed->prefix);
     if (rows.empty()) return r;

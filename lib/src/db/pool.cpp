@@ -92,6 +92,22 @@ void set_tenant(Tx& tx, const std::string& tenant_id) {
   tx.exec(kSetTenant, tenant_id);
 }
 
+void begin_for_tenant(Tx& tx, const std::string& tenant_id) {
+  tx.exec_raw("BEGIN; SELECT set_config('app.tenant_id', " + tx.work().quote(tenant_id) +
+              ", true)");
+}
+
+void abandon(Tx& tx, PooledConnection& pc) noexcept {
+  try {
+    if (pc.conn && pc.conn->is_open()) {
+      tx.exec_raw("ROLLBACK");
+      return;
+    }
+  } catch (const std::exception&) {
+  }
+  pc.broken = true;
+}
+
 void backoff(int attempt) {
   thread_local std::mt19937 rng{std::random_device{}()};
   std::uniform_int_distribution<int> jitter(0, 5 * attempt);

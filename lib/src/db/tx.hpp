@@ -71,7 +71,7 @@ class Pool {
 /// One transaction on a pooled connection.
 class Tx {
  public:
-  Tx(PooledConnection& pc, pqxx::work& work) : pc_(pc), work_(work) {}
+  Tx(PooledConnection& pc, pqxx::transaction_base& work) : pc_(pc), work_(work) {}
 
   /// Runs a named statement with parameters.
   template <typename... Args>
@@ -88,7 +88,7 @@ class Tx {
   /// Runs ad-hoc SQL without parameters (DDL, migrations).
   pqxx::result exec_raw(const std::string& sql) { return work_.exec(sql); }
 
-  pqxx::work& work() { return work_; }
+  pqxx::transaction_base& work() { return work_; }
   pqxx::connection& connection() { return *pc_.conn; }
 
  private:
@@ -96,7 +96,7 @@ class Tx {
     if (pc_.prepared.insert(q.name).second) pc_.conn->prepare(q.name, q.sql);
   }
   PooledConnection& pc_;
-  pqxx::work& work_;
+  pqxx::transaction_base& work_;
 };
 
 /// Maps a database exception to loyalty::Error (the one place SQLSTATEs are interpreted).
@@ -106,29 +106,53 @@ bool is_retryable(const std::exception& e);
 
 namespace detail {
 void set_tenant(Tx& tx, const std::string& tenant_id);
+/// BEGIN and set_tenant in one round trip (the caller ends it with COMMIT or ROLLBACK).
+void begin_for_tenant(Tx& tx, const std::string& tenant_id);
+/// After a failure inside an explicit BEGIN: rolls back, or marks the connection broken.
+void abandon(Tx& tx, PooledConnection& pc) noexcept;
 void backoff(int attempt);
 }  // namespace detail
 
 inline constexpr int kMaxTxAttempts = 5;
 
-/// Runs `fn(Tx&)` in one transaction and commits; serialization failures and deadlocks are
-/// retried up to kMaxTxAttempts times, a dead pooled connection once on a fresh one; every other
-/// failure rolls back and is thrown as Error.
-template <typename Fn>
-auto with_tx(Database& db, Fn&& fn) -> decltype(fn(std::declval<Tx&>())) {
+namespace detail {
+/// The retry loop of with_tx, read_once and with_tenant: `Work` is the libpqxx transaction
+/// type; with a tenant, the transaction is an explicit BEGIN on a nontransaction, which sets the
+/// tenant in the same round trip.
+template <typename Work, typename Fn>
+auto run(Database& db, const std::string* tenant, Fn&& fn) -> decltype(fn(std::declval<Tx&>())) {
   for (int attempt = 1;; ++attempt) {
     auto lease = db.pool().acquire();
     try {
-      pqxx::work work(*lease->conn);
+      Work work(*lease->conn);
       Tx tx(*lease, work);
-      if constexpr (std::is_void_v<decltype(fn(tx))>) {
-        fn(tx);
+      const bool explicit_tx = tenant != nullptr;
+      auto finish = [&] {
+        if (explicit_tx) {
+          try {
+            tx.exec_raw("COMMIT");
+          } catch (const pqxx::broken_connection&) {
+            // Committed or not, nobody can tell: never run it again (pqxx::work's rule).
+            lease->broken = true;
+            throw pqxx::in_doubt_error("the connection was lost during COMMIT");
+          }
+        }
         work.commit();
-        return;
-      } else {
-        auto result = fn(tx);
-        work.commit();
-        return result;
+      };
+      try {
+        if (tenant) begin_for_tenant(tx, *tenant);
+        if constexpr (std::is_void_v<decltype(fn(tx))>) {
+          fn(tx);
+          finish();
+          return;
+        } else {
+          auto result = fn(tx);
+          finish();
+          return result;
+        }
+      } catch (...) {
+        if (explicit_tx) abandon(tx, *lease);
+        throw;
       }
     } catch (const loyalty::Error&) {
       throw;
@@ -140,7 +164,7 @@ auto with_tx(Database& db, Fn&& fn) -> decltype(fn(std::declval<Tx&>())) {
       rethrow_as_error(e);
     } catch (const std::exception& e) {
       if (is_retryable(e) && attempt < kMaxTxAttempts) {
-        detail::backoff(attempt);
+        backoff(attempt);
         continue;
       }
       if (lease->conn && !lease->conn->is_open()) lease->broken = true;
@@ -148,17 +172,30 @@ auto with_tx(Database& db, Fn&& fn) -> decltype(fn(std::declval<Tx&>())) {
     }
   }
 }
+}  // namespace detail
+
+/// Runs `fn(Tx&)` in one transaction and commits; serialization failures and deadlocks are
+/// retried up to kMaxTxAttempts times, a dead pooled connection once on a fresh one; every other
+/// failure rolls back and is thrown as Error.
+template <typename Fn>
+auto with_tx(Database& db, Fn&& fn) -> decltype(fn(std::declval<Tx&>())) {
+  return detail::run<pqxx::work>(db, nullptr, std::forward<Fn>(fn));
+}
+
+/// Runs `fn(Tx&)` without a transaction: for one read-only statement on the hot path, where
+/// BEGIN and COMMIT would be two of its three round trips.
+template <typename Fn>
+auto read_once(Database& db, Fn&& fn) -> decltype(fn(std::declval<Tx&>())) {
+  return detail::run<pqxx::nontransaction>(db, nullptr, std::forward<Fn>(fn));
+}
 
 /// Like with_tx, with the tenant set for row-level security by
 /// set_config('app.tenant_id', id, true) — transaction-local, so a pooled connection never
-/// carries one request's tenant into the next.
+/// carries one request's tenant into the next. BEGIN and the setting travel in one round trip.
 template <typename Fn>
 auto with_tenant(Database& db, const std::string& tenant_id, Fn&& fn)
     -> decltype(fn(std::declval<Tx&>())) {
-  return with_tx(db, [&](Tx& tx) {
-    detail::set_tenant(tx, tenant_id);
-    return fn(tx);
-  });
+  return detail::run<pqxx::nontransaction>(db, &tenant_id, std::forward<Fn>(fn));
 }
 
 }  // namespace loyalty::db
