@@ -268,3 +268,40 @@ TEST_CASE("jobs: the daemon's role reaches the queue only through the definer fu
                   "SELECT has_function_privilege('public', "
                   "'jobs_claim(text, integer, integer)', 'EXECUTE')") == "f");
 }
+
+TEST_CASE("jobs: a batch runs in one transaction and a bad job in it fails alone", "[pg]") {
+  TestDatabase db;
+  auto tenant = make_tenant(db, "shop");
+  enqueue(db, tenant, "test.batch", 40, 2);
+  auto pool = loyalty::db::Database::open_url(db.app_url(), 4);
+  std::atomic<int> batches{0}, largest{0};
+  Invocations alone;
+  auto is_bad = [](const jobs::Job& job) { return job.payload.value("n", 0) == 7; };
+  jobs::Worker worker(*pool, fast(1));
+  worker.on("test.batch", [&](loyalty::db::Database&, const jobs::Job& job) {
+    if (is_bad(job)) throw std::runtime_error("seven is bad");
+    alone.record(job.id);
+  });
+  worker.on_batch("test.batch", [&](loyalty::db::Tx&, const std::string& tenant_id,
+                                    const std::vector<jobs::Job>& jobs) {
+    CHECK(tenant_id == tenant);
+    ++batches;
+    largest = std::max(largest.load(), static_cast<int>(jobs.size()));
+    for (const auto& job : jobs) {
+      if (is_bad(job)) throw std::runtime_error("seven is bad");
+    }
+  });
+  worker.start();
+  wait_for_value(db.owner(), "SELECT count(*) FROM jobs WHERE status = 'done'", "39");
+  wait_for_value(db.owner(),
+                 "SELECT status || ' ' || last_error FROM jobs WHERE payload->>'n' = '7'",
+                 "dead seven is bad");
+  worker.stop();
+  CHECK(largest > 1);
+  CHECK(batches >= 40 / 16);
+  // Only the bad job's batch ran again job by job: its other jobs once each, the rest never.
+  CHECK(alone.size() > 0);
+  CHECK(alone.size() < 16);
+  CHECK(worker.stats().done == 39);
+  CHECK(worker.stats().dead == 1);
+}

@@ -2,6 +2,8 @@
 
 #include "catalog/fields.hpp"
 
+#include <algorithm>
+
 namespace loyalty::budgets {
 
 namespace {
@@ -13,6 +15,13 @@ const db::Query kReserve{
 const db::Query kSettle{"budget_settle",
                         "SELECT status, movement_id FROM budget_settle($1::uuid, $2::uuid, $3, $4, "
                         "$5, $6::bigint, nullif($7, '')::uuid, $8)"};
+// budget_settle 'charge' for each element of the parallel arrays $2 (budgets), $3 (amounts),
+// $4 (issuances), in their order.
+const db::Query kChargeAll{
+    "budget_charge_all",
+    "SELECT s.status FROM unnest($2::uuid[], $3::bigint[], $4::uuid[]) WITH ORDINALITY AS "
+    "u(budget_id, amount, issuance_id, n) CROSS JOIN LATERAL budget_settle($1::uuid, u.budget_id, "
+    "'charge', 'reserved', 'utilized', u.amount, u.issuance_id, $5) AS s ORDER BY u.n"};
 const db::Query kClock{"budget_set_clock", "SELECT set_config('app.now', $1, true)"};
 
 void check_amount(MinorUnits amount) {
@@ -66,6 +75,32 @@ Settlement charge(db::Tx& tx, const std::string& tenant_id, const std::string& b
                   MinorUnits amount, const std::string& issuance_id, const Actor& actor) {
   return settle(tx, tenant_id, budget_id, "charge", "reserved", "utilized", amount, issuance_id,
                 actor);
+}
+
+void charge_all(db::Tx& tx, const std::string& tenant_id, std::vector<Charge> charges,
+                const Actor& actor) {
+  if (charges.empty()) return;
+  std::stable_sort(charges.begin(), charges.end(),
+                   [](const Charge& a, const Charge& b) { return a.budget_id < b.budget_id; });
+  std::string budgets = "{", amounts = "{", issuances = "{";
+  for (std::size_t i = 0; i < charges.size(); ++i) {
+    check_amount(charges[i].amount);
+    const char* sep = i ? "," : "";
+    budgets += sep + charges[i].budget_id;
+    amounts += sep + std::to_string(charges[i].amount);
+    issuances += sep + charges[i].issuance_id;
+  }
+  auto rows = tx.exec(kChargeAll, tenant_id, budgets + "}", amounts + "}", issuances + "}",
+                      catalog::actor_label(actor));
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    auto status = rows[i][0].as<std::string>();
+    if (status == "not_found") throw_not_found("budget '" + charges[i].budget_id + "'");
+    if (status == "insufficient") {
+      throw_conflict("budget-counter-underflow", "cannot charge " +
+                                                     format_amount(charges[i].amount) +
+                                                     ": the budget's reserved counter holds less");
+    }
+  }
 }
 
 Settlement spend(db::Tx& tx, const std::string& tenant_id, const std::string& budget_id,

@@ -21,6 +21,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace loyalty::budgets {
 
@@ -61,6 +62,18 @@ struct Settlement {
 Settlement charge(db::Tx& tx, const std::string& tenant_id, const std::string& budget_id,
                   MinorUnits amount, const std::string& issuance_id,
                   const Actor& actor = Actor::system());
+
+/// One issuance's charge, for charge_all.
+struct Charge {
+  std::string budget_id;
+  MinorUnits amount = 0;
+  std::string issuance_id;
+};
+
+/// charge for several issuances in one round trip, budget by budget in id order (the event
+/// pipeline's lock order). Throws as charge does; closed periods are skipped, as charge reports.
+void charge_all(db::Tx& tx, const std::string& tenant_id, std::vector<Charge> charges,
+                const Actor& actor = Actor::system());
 
 /// utilized -> spent (the issuance was redeemed). Throws as charge does.
 Settlement spend(db::Tx& tx, const std::string& tenant_id, const std::string& budget_id,

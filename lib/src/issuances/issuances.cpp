@@ -9,6 +9,7 @@
 #include <loyalty/issuances/issuances.hpp>
 
 #include <algorithm>
+#include <set>
 #include <vector>
 
 namespace loyalty::issuances {
@@ -30,6 +31,13 @@ constexpr const char* kColumns =
                           "'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), r.requires_pin, i.pin_attempts";
 #undef LOYALTY_TS
 
+/// A PostgreSQL array literal of ids (uuids need no quoting).
+std::string uuid_array(const std::vector<std::string>& ids) {
+  std::string array = "{";
+  for (const auto& id : ids) array += (array.size() > 1 ? "," : "") + id;
+  return array + "}";
+}
+
 std::string select_sql(const std::string& where) {
   return std::string("SELECT ") + kColumns +
          " FROM issuances i JOIN rewards r ON r.tenant_id = i.tenant_id AND r.id = i.reward_id " +
@@ -50,32 +58,46 @@ const std::string kListSql = select_sql(
     "ORDER BY i.created_at DESC, i.id DESC LIMIT $8");
 const Query kList{"iss_list", kListSql.c_str()};
 
-// reserved -> issued for every reserved issuance of an event.
-const Query kIssue{"iss_issue",
+// reserved -> issued for every reserved issuance of some events.
+const Query kLockIssueCustomers{
+    "iss_lock_issue_customers",
+    "SELECT 1 FROM customers WHERE tenant_id = $1::uuid AND id IN (SELECT customer_id FROM "
+    "issuances WHERE tenant_id = $1::uuid AND event_id = ANY($2::uuid[]) AND state = "
+    "'reserved') ORDER BY id FOR NO KEY UPDATE"};
+const Query kIssue{"iss_issue_events",
                    "UPDATE issuances SET state = 'issued', issued_at = app_now(), updated_at = "
-                   "now() WHERE tenant_id = $1::uuid AND event_id = $2::uuid AND state = "
+                   "now() WHERE tenant_id = $1::uuid AND event_id = ANY($2::uuid[]) AND state = "
                    "'reserved' RETURNING id::text, customer_id::text, coalesce(budget_id::text, "
-                   "''), cost_minor, coalesce(points, 0), reward_id::text, "
-                   "expires_at IS NOT NULL"};
+                   "''), cost_minor, coalesce(points, 0)"};
 const Query kSetPin{"iss_set_pin",
                     "UPDATE issuances SET pin_hash = $3, pin_attempts = 0 WHERE tenant_id = "
                     "$1::uuid AND id = $2::uuid"};
+// Points earned by issuances ($2 customers, $3 points, $4 issuances: parallel arrays).
 const Query kCreditPoints{
-    "iss_credit_points",
-    "WITH c AS (UPDATE customers SET points_balance = points_balance + $3, updated_at = now() "
-    "WHERE tenant_id = $1::uuid AND id = $2::uuid RETURNING id) "
+    "iss_credit_points_all",
+    "WITH p AS (SELECT * FROM unnest($2::uuid[], $3::bigint[], $4::uuid[]) AS p(customer_id, "
+    "points, issuance_id)), c AS (UPDATE customers SET points_balance = points_balance + "
+    "s.points, updated_at = now() FROM (SELECT customer_id, sum(points) AS points FROM p GROUP "
+    "BY customer_id) s WHERE customers.tenant_id = $1::uuid AND customers.id = s.customer_id "
+    "RETURNING customers.id) "
     "INSERT INTO points_ledger (tenant_id, customer_id, kind, points, issuance_id, event_id, "
-    "expires_at) SELECT $1::uuid, $2::uuid, 'earn', $3, $4::uuid, i.event_id, i.expires_at "
-    "FROM issuances i WHERE i.tenant_id = $1::uuid AND i.id = $4::uuid"};
+    "expires_at) SELECT $1::uuid, p.customer_id, 'earn', p.points, p.issuance_id, i.event_id, "
+    "i.expires_at FROM p JOIN issuances i ON i.tenant_id = $1::uuid AND i.id = p.issuance_id"};
+// One outbox row per element of the JSON array $3.
 const Query kOutbox{"iss_outbox",
                     "INSERT INTO outbox (tenant_id, event_type, payload) VALUES ($1::uuid, $2, "
                     "$3::jsonb)"};
+const Query kOutboxAll{"iss_outbox_all",
+                       "INSERT INTO outbox (tenant_id, event_type, payload) SELECT $1::uuid, $2, "
+                       "p FROM jsonb_array_elements($3::jsonb) p"};
+// One notification per element of the JSON array $3, to its customer_id, when the customer can
+// be reached.
 const Query kNotify{
-    "iss_notify",
+    "iss_notify_all",
     "INSERT INTO notifications (tenant_id, customer_id, channel, template, payload) "
-    "SELECT c.tenant_id, c.id, 'whatsapp', $3, $4::jsonb FROM customers c WHERE c.tenant_id = "
-    "$1::uuid AND c.id = $2::uuid AND c.phone IS NOT NULL AND c.status = 'active' AND "
-    "c.consent_at IS NOT NULL"};
+    "SELECT c.tenant_id, c.id, 'whatsapp', $2, m FROM jsonb_array_elements($3::jsonb) m JOIN "
+    "customers c ON c.tenant_id = $1::uuid AND c.id = (m->>'customer_id')::uuid WHERE "
+    "c.phone IS NOT NULL AND c.status = 'active' AND c.consent_at IS NOT NULL"};
 
 const Query kRedeem{
     "iss_redeem",
@@ -275,10 +297,7 @@ std::map<std::string, std::vector<Issuance>> load_for_events(db::Tx& tx,
                                                              const std::vector<std::string>& ids) {
   std::map<std::string, std::vector<Issuance>> out;
   if (ids.empty()) return out;
-  std::string array = "{";
-  for (const auto& id : ids) array += (array.size() > 1 ? "," : "") + id;
-  array += "}";
-  for (const auto& r : tx.exec(kForEvents, tenant_id, array)) {
+  for (const auto& r : tx.exec(kForEvents, tenant_id, uuid_array(ids))) {
     Issuance i = row_to_issuance(r);
     out[i.event_id].push_back(std::move(i));
   }
@@ -475,43 +494,65 @@ ExpiryReport expire_due(db::Database& database, const std::string& tenant_id, bo
   return report;
 }
 
-int issue_event(db::Database& database, const std::string& tenant_id, const std::string& event_id) {
-  return db::with_tenant(database, tenant_id, [&](db::Tx& tx) {
-    auto rows = tx.exec(kIssue, tenant_id, event_id);
-    struct Charge {
-      std::string budget, issuance;
-      long long cost;
-    };
-    std::vector<Charge> charges;
-    for (const auto& r : rows) {
-      std::string id = r[0].as<std::string>(), customer = r[1].as<std::string>(),
-                  budget = r[2].as<std::string>();
-      long long cost = r[3].as<long long>(), points = r[4].as<long long>();
-      if (!budget.empty()) charges.push_back({budget, id, cost});
-      if (points > 0) tx.exec(kCreditPoints, tenant_id, customer, points, id);
-      Issuance issued = load_in(tx, tenant_id, id);
-      auto payload = event_payload(issued);
-      tx.exec(kOutbox, tenant_id, "reward.issued", payload.dump());
+int issue_events(db::Tx& tx, const std::string& tenant_id,
+                 const std::vector<std::string>& event_ids) {
+  if (event_ids.empty()) return 0;
+  std::string events = uuid_array(event_ids);
+  // The customers first, in id order (the event pipeline locks its customer before anything
+  // else): two workers, or a worker and a refund, then never wait on each other in a circle.
+  tx.exec(kLockIssueCustomers, tenant_id, events);
+  auto rows = tx.exec(kIssue, tenant_id, events);
+  if (rows.empty()) return 0;
+  std::vector<budgets::Charge> charges;
+  std::vector<std::string> points_customers, points_issuances;
+  std::vector<long long> points;
+  std::set<std::string> issued_ids;
+  for (const auto& r : rows) {
+    std::string id = r[0].as<std::string>(), budget = r[2].as<std::string>();
+    issued_ids.insert(id);
+    if (!budget.empty()) charges.push_back({budget, r[3].as<long long>(), id});
+    if (r[4].as<long long>() > 0) {
+      points_customers.push_back(r[1].as<std::string>());
+      points_issuances.push_back(id);
+      points.push_back(r[4].as<long long>());
+    }
+  }
+  if (!points.empty()) {
+    std::string amounts = "{";
+    for (std::size_t i = 0; i < points.size(); ++i)
+      amounts += (i ? "," : "") + std::to_string(points[i]);
+    tx.exec(kCreditPoints, tenant_id, uuid_array(points_customers), amounts + "}",
+            uuid_array(points_issuances));
+  }
+  nlohmann::json outbox = nlohmann::json::array(), messages = nlohmann::json::array();
+  for (const auto& [event, issued] : load_for_events(tx, tenant_id, event_ids)) {
+    for (const auto& issuance : issued) {
+      if (!issued_ids.count(issuance.id)) continue;
+      auto payload = event_payload(issuance);
+      outbox.push_back(payload);
       // The code and the PIN travel only in the customer's own notification, never in webhooks
       // or logs; the database keeps the PIN's hash.
       nlohmann::json message = payload;
-      if (!issued.code.empty()) message["code"] = issued.code;
-      if (issued.pin_required) {
+      if (!issuance.code.empty()) message["code"] = issuance.code;
+      if (issuance.pin_required) {
         std::string pin = crypto::random_string(6, "0123456789");
-        tx.exec(kSetPin, tenant_id, id, pin_hash(id, pin));
+        tx.exec(kSetPin, tenant_id, issuance.id, pin_hash(issuance.id, pin));
         message["pin"] = pin;
       }
-      tx.exec(kNotify, tenant_id, customer, "reward_issued", message.dump());
+      messages.push_back(std::move(message));
     }
-    // Budgets last and in id order, after the customer rows: the event pipeline's lock order,
-    // so the two never deadlock on a customer and a budget.
-    std::sort(charges.begin(), charges.end(),
-              [](const Charge& a, const Charge& b) { return a.budget < b.budget; });
-    for (const auto& c : charges) {
-      budgets::charge(tx, tenant_id, c.budget, c.cost, c.issuance, Actor::system());
-    }
-    return static_cast<int>(rows.size());
-  });
+  }
+  tx.exec(kOutboxAll, tenant_id, "reward.issued", outbox.dump());
+  tx.exec(kNotify, tenant_id, "reward_issued", messages.dump());
+  // Budgets last and in id order, after the customer rows: the event pipeline's lock order,
+  // so the two never deadlock on a customer and a budget.
+  budgets::charge_all(tx, tenant_id, charges, Actor::system());
+  return static_cast<int>(rows.size());
+}
+
+int issue_event(db::Database& database, const std::string& tenant_id, const std::string& event_id) {
+  return db::with_tenant(database, tenant_id,
+                         [&](db::Tx& tx) { return issue_events(tx, tenant_id, {event_id}); });
 }
 
 }  // namespace loyalty::issuances

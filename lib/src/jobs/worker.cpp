@@ -1,9 +1,11 @@
 #include <loyalty/jobs/worker.hpp>
 
 #include "db/tx.hpp"
+#include "issuances/internal.hpp"
 #include "jobs/queue.hpp"
 
 #include <spdlog/spdlog.h>
+#include <loyalty/core/uuid.hpp>
 #include <loyalty/issuances/issuances.hpp>
 
 #include <unistd.h>
@@ -22,6 +24,9 @@ const db::Query kClaim{"jobs_claim",
                        "SELECT id, tenant_id::text, kind, payload::text, attempts, max_attempts "
                        "FROM jobs_claim($1, $2, $3)"};
 const db::Query kFinish{"jobs_finish", "SELECT jobs_finish($1, $2)"};
+const db::Query kFinishAll{"jobs_finish_all",
+                           "SELECT count(*) FILTER (WHERE jobs_finish(id, $2)) FROM "
+                           "unnest($1::bigint[]) AS id"};
 const db::Query kFail{"jobs_fail", "SELECT jobs_fail($1, $2, $3, $4, $5, $6)"};
 const db::Query kRelease{"jobs_release", "SELECT jobs_release($2, $1::bigint[])"};
 
@@ -71,6 +76,11 @@ Worker::~Worker() { stop(); }
 void Worker::on(const std::string& kind, Handler handler) {
   if (state_->started) throw std::logic_error("jobs::Worker::on after start");
   handlers_[kind] = std::move(handler);
+}
+
+void Worker::on_batch(const std::string& kind, BatchHandler handler) {
+  if (state_->started) throw std::logic_error("jobs::Worker::on_batch after start");
+  batch_handlers_[kind] = std::move(handler);
 }
 
 void Worker::start() {
@@ -156,10 +166,24 @@ bool Worker::run_batch(int index, const std::string& thread_name) {
     }
     return claimed;
   });
-  for (std::size_t i = 0; i < jobs.size(); ++i) {
+  // Jobs with a batch handler run together by kind and tenant; the others one by one. Each
+  // entry of `units` is one batch or one job, in the order of the first claimed job.
+  std::vector<std::vector<Job>> units;
+  std::map<std::pair<std::string, std::string>, std::size_t> batch_of;
+  for (auto& job : jobs) {
+    if (!batch_handlers_.count(job.kind) || job.payload.is_discarded()) {
+      units.push_back({std::move(job)});
+      continue;
+    }
+    auto [at, fresh] = batch_of.try_emplace({job.kind, job.tenant_id}, units.size());
+    if (fresh) units.emplace_back();
+    units[at->second].push_back(std::move(job));
+  }
+  for (std::size_t u = 0; u < units.size(); ++u) {
     if (state_->stopping) {
       std::vector<long long> rest;
-      for (std::size_t j = i; j < jobs.size(); ++j) rest.push_back(jobs[j].id);
+      for (std::size_t v = u; v < units.size(); ++v)
+        for (const auto& job : units[v]) rest.push_back(job.id);
       try {
         int n = db::with_tx(db_, [&](db::Tx& tx) {
           return tx.exec1(kRelease, id_array(rest), thread_name)[0].as<int>();
@@ -175,9 +199,41 @@ bool Worker::run_batch(int index, const std::string& thread_name) {
       break;
     }
     state_->beats[index] = now_ms();
-    process(jobs[i], thread_name);
+    if (units[u].size() > 1 || batch_handlers_.count(units[u][0].kind)) {
+      if (process_batch(units[u], thread_name)) continue;
+    }
+    for (const auto& job : units[u]) {
+      state_->beats[index] = now_ms();
+      process(job, thread_name);
+    }
   }
   return !jobs.empty();
+}
+
+bool Worker::process_batch(const std::vector<Job>& jobs, const std::string& thread_name) {
+  auto started = std::chrono::steady_clock::now();
+  const auto& handler = batch_handlers_.at(jobs[0].kind);
+  std::vector<long long> ids;
+  for (const auto& job : jobs) ids.push_back(job.id);
+  try {
+    int held = db::with_tenant(db_, jobs[0].tenant_id, [&](db::Tx& tx) {
+      handler(tx, jobs[0].tenant_id, jobs);
+      return tx.exec1(kFinishAll, id_array(ids), thread_name)[0].as<int>();
+    });
+    state_->done += static_cast<long long>(jobs.size());
+    auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                  std::chrono::steady_clock::now() - started)
+                  .count();
+    spdlog::debug(
+        R"("msg":"jobs.done","kind":"{}","tenant":"{}","jobs":{},"duration_ms":{},"leases_held":{})",
+        jobs[0].kind, jobs[0].tenant_id, jobs.size(), ms, held);
+    return true;
+  } catch (const std::exception& e) {
+    // Each job runs alone now, so that one bad job fails only itself.
+    spdlog::debug(R"("msg":"jobs.batch_failed","kind":"{}","tenant":"{}","jobs":{},"error":"{}")",
+                  jobs[0].kind, jobs[0].tenant_id, jobs.size(), e.what());
+    return false;
+  }
 }
 
 void Worker::process(const Job& job, const std::string& thread_name) {
@@ -236,11 +292,24 @@ void Worker::process(const Job& job, const std::string& thread_name) {
 void register_standard_handlers(Worker& worker) {
   worker.on(kIssueEvent, [](db::Database& db, const Job& job) {
     auto event = job.payload.find("event_id");
-    if (event == job.payload.end() || !event->is_string()) {
+    if (event == job.payload.end() || !event->is_string() || !is_uuid(event->get<std::string>())) {
       throw PermanentFailure("payload has no event_id");
     }
     int issued = issuances::issue_event(db, job.tenant_id, event->get<std::string>());
     spdlog::debug(R"("msg":"event.issued","tenant":"{}","issuances":{})", job.tenant_id, issued);
+  });
+  worker.on_batch(kIssueEvent, [](db::Tx& tx, const std::string& tenant_id,
+                                  const std::vector<Job>& jobs) {
+    std::vector<std::string> events;
+    for (const auto& job : jobs) {
+      auto event = job.payload.find("event_id");
+      if (event == job.payload.end() || !event->is_string() || !is_uuid(event->get<std::string>()))
+        throw PermanentFailure("payload has no event_id");
+      events.push_back(event->get<std::string>());
+    }
+    int issued = issuances::issue_events(tx, tenant_id, events);
+    spdlog::debug(R"("msg":"events.issued","tenant":"{}","events":{},"issuances":{})", tenant_id,
+                  events.size(), issued);
   });
 }
 

@@ -25,7 +25,8 @@
 
 namespace loyalty::db {
 class Database;
-}
+class Tx;
+}  // namespace loyalty::db
 
 namespace loyalty::jobs {
 
@@ -43,6 +44,12 @@ struct Job {
 /// dead-letters the job at once.
 using Handler = std::function<void(db::Database& db, const Job& job)>;
 
+/// Runs several jobs of one kind and one tenant inside a transaction the worker opened for that
+/// tenant and in which it also marks them done: one commit for the lot. Should it throw, the
+/// transaction rolls back and each job runs alone through the kind's Handler.
+using BatchHandler =
+    std::function<void(db::Tx& tx, const std::string& tenant_id, const std::vector<Job>& jobs)>;
+
 /// A failure that retrying cannot fix (a malformed payload, an unknown kind).
 class PermanentFailure : public std::runtime_error {
  public:
@@ -51,7 +58,7 @@ class PermanentFailure : public std::runtime_error {
 
 struct WorkerOptions {
   int threads = 2;
-  int batch = 4;  ///< jobs claimed per round trip by one thread
+  int batch = 16;  ///< jobs claimed per round trip by one thread
   std::chrono::seconds lease{60};
   std::chrono::milliseconds idle_poll{150};      ///< sleep when the queue has nothing due
   std::chrono::milliseconds backoff_base{2000};  ///< delay after the first failure, doubling
@@ -81,6 +88,8 @@ class Worker {
   /// Registers the handler of a job kind. Call before start(). Jobs of kinds without a handler
   /// are dead-lettered with "no handler for job kind ...".
   void on(const std::string& kind, Handler handler);
+  /// Registers, besides its Handler, how a job kind runs in batches (see BatchHandler).
+  void on_batch(const std::string& kind, BatchHandler handler);
 
   /// Starts the threads. Throws std::logic_error when already started.
   void start();
@@ -102,11 +111,15 @@ class Worker {
   void run(int index);
   bool run_batch(int index, const std::string& thread_name);
   void process(const Job& job, const std::string& thread_name);
+  /// Runs jobs of one kind and tenant with its batch handler; false when that failed (nothing
+  /// was written).
+  bool process_batch(const std::vector<Job>& jobs, const std::string& thread_name);
 
   db::Database& db_;
   WorkerOptions options_;
   std::string name_;
   std::map<std::string, Handler> handlers_;
+  std::map<std::string, BatchHandler> batch_handlers_;
   std::vector<std::thread> threads_;
   std::unique_ptr<State> state_;
 };
