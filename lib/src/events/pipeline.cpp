@@ -55,16 +55,17 @@ const Query kExisting{"ev_existing",
                       "SELECT request_hash, status, coalesce(response_status, 0), "
                       "coalesce(response::text, '') FROM events WHERE tenant_id = $1::uuid AND "
                       "idempotency_key = $2"};
+// The answer stored for replays, and (when $5 names a job kind) the job that issues the event's
+// rewards, in one round trip.
 const Query kFinish{"ev_finish",
+                    "WITH job AS (INSERT INTO jobs (tenant_id, kind, payload) SELECT $1::uuid, $5::text, "
+                    "jsonb_build_object('event_id', $2::text) WHERE $5::text IS NOT NULL) "
                     "UPDATE events SET status = 'processed', response_status = $3, response = "
                     "$4::jsonb WHERE tenant_id = $1::uuid AND id = $2::uuid"};
 const Query kOriginal{"ev_original",
                       "SELECT customer_id::text, coalesce(amount_minor, 0), type FROM events "
                       "WHERE tenant_id = $1::uuid AND id = $2::uuid"};
 
-const Query kReward{"ev_reward",
-                    "SELECT type, config::text, cost_minor, currency, coalesce(points, 0), "
-                    "stock IS NOT NULL FROM rewards WHERE tenant_id = $1::uuid AND id = $2::uuid"};
 // The customer's own issuances from a rule: an index range of issuances_caps, however many
 // the rule has given to everyone else.
 const Query kCustomerCaps{
@@ -79,20 +80,25 @@ const Query kGlobalCount{
     "<> 'cancelled' AND created_at >= coalesce(budget_period_start($3, $4, app_now()), "
     "'-infinity')"};
 const Query kGlobalLock{"ev_global_lock", "SELECT pg_advisory_xact_lock(hashtextextended($1, 7))"};
+// The issuance, with a code from the reward's pool when it is a pooled voucher (each code to
+// exactly one issuance); and what the pipeline needs of the reward. The first column is null when
+// nothing was inserted: the reward is gone (no row at all) or its pool is empty.
 const Query kInsertIssuance{
     "ev_insert_issuance",
-    "INSERT INTO issuances (tenant_id, customer_id, event_id, rule_id, reward_id, budget_id, "
-    "campaign_id, cost_minor, currency, points, expires_at) SELECT $1::uuid, $2::uuid, $3::uuid, "
-    "$4::uuid, r.id, $5::uuid, $6::uuid, r.cost_minor, r.currency, r.points, CASE WHEN "
-    "r.validity_days IS NOT NULL THEN app_now() + r.validity_days * interval '1 day' ELSE "
-    "r.valid_until END FROM rewards r WHERE r.tenant_id = $1::uuid AND r.id = $7::uuid "
-    "RETURNING id::text"};
-const Query kAllocateCode{
-    "ev_allocate_code",
-    "UPDATE reward_codes SET status = 'assigned', issuance_id = $3::uuid, assigned_at = now() "
-    "WHERE tenant_id = $1::uuid AND code = (SELECT code FROM reward_codes WHERE tenant_id = "
-    "$1::uuid AND reward_id = $2::uuid AND status = 'available' LIMIT 1 FOR UPDATE SKIP LOCKED) "
-    "RETURNING code"};
+    "WITH r AS (SELECT *, type = 'voucher' AND coalesce(config->>'source', 'pool') = 'pool' AS "
+    "pooled FROM rewards WHERE tenant_id = $1::uuid AND id = $7::uuid), "
+    "c AS (SELECT code FROM reward_codes WHERE tenant_id = $1::uuid AND reward_id = $7::uuid AND "
+    "status = 'available' AND (SELECT pooled FROM r) LIMIT 1 FOR UPDATE SKIP LOCKED), "
+    "i AS (INSERT INTO issuances (tenant_id, customer_id, event_id, rule_id, reward_id, "
+    "budget_id, campaign_id, cost_minor, currency, points, expires_at, code) SELECT $1::uuid, "
+    "$2::uuid, $3::uuid, $4::uuid, r.id, $5::uuid, $6::uuid, r.cost_minor, r.currency, r.points, "
+    "CASE WHEN r.validity_days IS NOT NULL THEN app_now() + r.validity_days * interval '1 day' "
+    "ELSE r.valid_until END, (SELECT code FROM c) FROM r WHERE NOT r.pooled OR EXISTS (SELECT 1 "
+    "FROM c) RETURNING id, code), "
+    "a AS (UPDATE reward_codes x SET status = 'assigned', issuance_id = i.id, assigned_at = now() "
+    "FROM i WHERE x.tenant_id = $1::uuid AND x.code = i.code AND (SELECT pooled FROM r)) "
+    "SELECT (SELECT id::text FROM i), r.type, r.config::text, r.cost_minor, r.currency, "
+    "r.stock IS NOT NULL, r.pooled FROM r"};
 const Query kSetCode{"ev_set_code",
                      "UPDATE issuances SET code = $3 WHERE tenant_id = $1::uuid AND id = $2::uuid"};
 const Query kCodeTaken{"ev_code_taken",
@@ -174,76 +180,73 @@ struct SharedRowWrites {
   };
   std::vector<std::string> stock_rewards;  ///< one item of stock taken from each
   std::vector<Reservation> reservations;
+  bool failed = false;  ///< an issuance could not be completed and must be undone
 };
 
-/// Tries to issue one rule's reward; returns the issuance id, or sets `why`. What may have to be
-/// undone (stock, a pool code, the budget) runs inside a savepoint. With `deferred`, the stock and
-/// budget writes are not made but appended there, for the caller to make at the end.
+/// Tries to issue one rule's reward; returns the issuance id, or sets `why`. With `deferred`, the
+/// stock and budget writes are not made but appended there, for the caller to make at the end
+/// (should a generated code fail, it is marked failed, and the caller starts again without).
+/// Without, it runs inside a savepoint, undone when stock, the pool or the budget runs out.
 std::optional<std::string> issue_reward(db::Tx& tx, const std::string& tenant_id,
                                         const rulesets::ActiveRule& rule,
                                         const std::string& customer_id, const std::string& event_id,
                                         std::string& why, SharedRowWrites* deferred) {
-  auto reward = tx.exec(kReward, tenant_id, rule.reward_id);
-  if (reward.empty()) {
-    why = "reward_missing";
-    return std::nullopt;
-  }
-  std::string type = reward[0][0].as<std::string>();
-  nlohmann::json config = nlohmann::json::parse(reward[0][1].as<std::string>());
-  MinorUnits cost = reward[0][2].as<std::int64_t>();
-  std::string currency = reward[0][3].as<std::string>();
-  bool has_stock = reward[0][5].as<bool>();
-
-  bool take_stock_now = type == "physical" && has_stock && !deferred;
-  bool reserve_now = rule.budget_id && !deferred;
-  bool may_undo = take_stock_now || type == "voucher" || reserve_now;
-  if (may_undo) tx.exec_raw("SAVEPOINT issue_reward");
+  // Issuances are never deleted: one that cannot be completed goes with the savepoint.
+  if (!deferred) tx.exec_raw("SAVEPOINT issue_reward");
   auto undo = [&](const char* reason) {
-    tx.exec_raw("ROLLBACK TO SAVEPOINT issue_reward");
+    if (!deferred) tx.exec_raw("ROLLBACK TO SAVEPOINT issue_reward");
     why = reason;
     return std::optional<std::string>();
   };
-  if (take_stock_now && tx.exec(kTakeStock, tenant_id, rule.reward_id).empty()) {
-    return undo("out_of_stock");
-  }
-  if (deferred && type == "physical" && has_stock)
-    deferred->stock_rewards.push_back(rule.reward_id);
   auto inserted = tx.exec(kInsertIssuance, tenant_id, customer_id, event_id, rule.id,
                           rule.budget_id, rule.campaign_id, rule.reward_id);
+  if (inserted.empty()) return undo("reward_missing");
+  if (inserted[0][0].is_null()) return undo("pool_empty");
   std::string issuance_id = inserted[0][0].as<std::string>();
-  if (type == "voucher") {
-    std::string source = config.value("source", "pool");
-    if (source == "pool") {
-      auto code = tx.exec(kAllocateCode, tenant_id, rule.reward_id, issuance_id);
-      if (code.empty()) return undo("pool_empty");
-      tx.exec(kSetCode, tenant_id, issuance_id, code[0][0].as<std::string>());
-    } else {
-      std::size_t length = config.value("length", 10);
-      std::string prefix = config.value("prefix", "");
-      for (int attempt = 0;; ++attempt) {
-        std::string code = prefix + crypto::random_string(length, kCodeAlphabet);
-        if (!tx.exec1(kCodeTaken, tenant_id, code)[0].as<bool>()) {
-          tx.exec(kSetCode, tenant_id, issuance_id, code);
-          break;
-        }
-        if (attempt > 5) return undo("code_generation_failed");
+  std::string type = inserted[0][1].as<std::string>();
+  nlohmann::json config = nlohmann::json::parse(inserted[0][2].as<std::string>());
+  MinorUnits cost = inserted[0][3].as<std::int64_t>();
+  std::string currency = inserted[0][4].as<std::string>();
+  bool has_stock = type == "physical" && inserted[0][5].as<bool>();
+  bool pooled = inserted[0][6].as<bool>();
+
+  bool generate = type == "voucher" && !pooled;
+  if (has_stock) {
+    if (deferred)
+      deferred->stock_rewards.push_back(rule.reward_id);
+    else if (tx.exec(kTakeStock, tenant_id, rule.reward_id).empty())
+      return undo("out_of_stock");
+  }
+  if (generate) {
+    std::size_t length = config.value("length", 10);
+    std::string prefix = config.value("prefix", "");
+    for (int attempt = 0;; ++attempt) {
+      std::string code = prefix + crypto::random_string(length, kCodeAlphabet);
+      if (!tx.exec1(kCodeTaken, tenant_id, code)[0].as<bool>()) {
+        tx.exec(kSetCode, tenant_id, issuance_id, code);
+        break;
+      }
+      if (attempt > 5) {
+        if (deferred) deferred->failed = true;
+        return undo("code_generation_failed");
       }
     }
   }
-  if (reserve_now) {
+  if (rule.budget_id && deferred) {
+    deferred->reservations.push_back({*rule.budget_id, issuance_id, currency, cost});
+  } else if (rule.budget_id) {
     auto reservation = budgets::reserve(tx, tenant_id, *rule.budget_id, cost, currency, issuance_id,
                                         Actor::system());
     if (reservation.status == budgets::ReserveStatus::exhausted) return undo("budget_exhausted");
-  } else if (rule.budget_id) {
-    deferred->reservations.push_back({*rule.budget_id, issuance_id, currency, cost});
   }
-  if (may_undo) tx.exec_raw("RELEASE SAVEPOINT issue_reward");
+  if (!deferred) tx.exec_raw("RELEASE SAVEPOINT issue_reward");
   return issuance_id;
 }
 
-/// Makes the deferred writes; false, with some perhaps made, when stock ran out or a budget is
-/// exhausted.
+/// Makes the deferred writes; false, with some perhaps made, when stock ran out, a budget is
+/// exhausted, or an issuance failed.
 bool write_shared_rows(db::Tx& tx, const std::string& tenant_id, SharedRowWrites& writes) {
+  if (writes.failed) return false;
   std::sort(writes.stock_rewards.begin(), writes.stock_rewards.end());
   for (const auto& reward_id : writes.stock_rewards) {
     if (tx.exec(kTakeStock, tenant_id, reward_id).empty()) return false;
@@ -357,10 +360,12 @@ EventResponse process_event(db::Database& database, RulesCache& cache, const std
       return out;
     }
     std::string event_id = inserted[0][0].as<std::string>();
+    bool queue_job = false;  // rewards were reserved: the worker issues them
     auto finish = [&](const nlohmann::json& response) {
       out.response.status = 201;
       out.response.body = response.dump();
-      tx.exec(kFinish, tenant_id, event_id, out.response.status, out.response.body);
+      tx.exec(kFinish, tenant_id, event_id, out.response.status, out.response.body,
+              queue_job ? std::optional<std::string>(jobs::kIssueEvent) : std::nullopt);
     };
 
     nlohmann::json response = {{"event",
@@ -412,12 +417,15 @@ EventResponse process_event(db::Database& database, RulesCache& cache, const std
           }
           if (rule.definition.stop_processing) break;
         }
-        if (!issued_ids.empty()) {
-          jobs::enqueue(tx, tenant_id, jobs::kIssueEvent, {{"event_id", event_id}});
-        }
-        for (const auto& id : issued_ids) {
-          response["issuances"].push_back(
-              issuances::to_json(issuances::load_in(tx, tenant_id, id)));
+        queue_job = !issued_ids.empty();
+        if (queue_job) {
+          // As the API shows them, in the order of the rules that gave them.
+          auto loaded = issuances::load_for_events(tx, tenant_id, {event_id})[event_id];
+          for (const auto& id : issued_ids) {
+            auto found = std::find_if(loaded.begin(), loaded.end(),
+                                      [&](const auto& i) { return i.id == id; });
+            if (found != loaded.end()) response["issuances"].push_back(issuances::to_json(*found));
+          }
         }
       };
       bool any_rule = std::any_of(rules.begin(), rules.end(), [&](const auto& rule) {
