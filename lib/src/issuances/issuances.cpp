@@ -58,12 +58,14 @@ const std::string kListSql = select_sql(
     "ORDER BY i.created_at DESC, i.id DESC LIMIT $8");
 const Query kList{"iss_list", kListSql.c_str()};
 
-// reserved -> issued for every reserved issuance of some events.
+// reserved -> issued for every reserved issuance of some events. The customers are found by
+// their ids (an InitPlan, then the primary key), a plan that stays good on tables whose
+// statistics are not yet gathered.
 const Query kLockIssueCustomers{
     "iss_lock_issue_customers",
-    "SELECT 1 FROM customers WHERE tenant_id = $1::uuid AND id IN (SELECT customer_id FROM "
-    "issuances WHERE tenant_id = $1::uuid AND event_id = ANY($2::uuid[]) AND state = "
-    "'reserved') ORDER BY id FOR NO KEY UPDATE"};
+    "SELECT 1 FROM customers WHERE tenant_id = $1::uuid AND id = ANY(ARRAY(SELECT customer_id "
+    "FROM issuances WHERE tenant_id = $1::uuid AND event_id = ANY($2::uuid[]) AND state = "
+    "'reserved')) ORDER BY id FOR NO KEY UPDATE"};
 const Query kIssue{"iss_issue_events",
                    "UPDATE issuances SET state = 'issued', issued_at = app_now(), updated_at = "
                    "now() WHERE tenant_id = $1::uuid AND event_id = ANY($2::uuid[]) AND state = "
@@ -72,17 +74,19 @@ const Query kIssue{"iss_issue_events",
 const Query kSetPin{"iss_set_pin",
                     "UPDATE issuances SET pin_hash = $3, pin_attempts = 0 WHERE tenant_id = "
                     "$1::uuid AND id = $2::uuid"};
-// Points earned by issuances ($2 customers, $3 points, $4 issuances: parallel arrays).
+// Points earned by issuances ($2 customers, $3 points, $4 issuances: parallel arrays). Rows are
+// reached by their ids (= ANY of an array: the primary key), a plan that stays good on tables
+// whose statistics are not yet gathered.
 const Query kCreditPoints{
     "iss_credit_points_all",
     "WITH p AS (SELECT * FROM unnest($2::uuid[], $3::bigint[], $4::uuid[]) AS p(customer_id, "
     "points, issuance_id)), c AS (UPDATE customers SET points_balance = points_balance + "
-    "s.points, updated_at = now() FROM (SELECT customer_id, sum(points) AS points FROM p GROUP "
-    "BY customer_id) s WHERE customers.tenant_id = $1::uuid AND customers.id = s.customer_id "
-    "RETURNING customers.id) "
+    "(SELECT sum(p.points) FROM p WHERE p.customer_id = customers.id), updated_at = now() WHERE "
+    "tenant_id = $1::uuid AND id = ANY($2::uuid[]) RETURNING id) "
     "INSERT INTO points_ledger (tenant_id, customer_id, kind, points, issuance_id, event_id, "
     "expires_at) SELECT $1::uuid, p.customer_id, 'earn', p.points, p.issuance_id, i.event_id, "
-    "i.expires_at FROM p JOIN issuances i ON i.tenant_id = $1::uuid AND i.id = p.issuance_id"};
+    "i.expires_at FROM issuances i JOIN p ON p.issuance_id = i.id WHERE i.tenant_id = $1::uuid "
+    "AND i.id = ANY($4::uuid[])"};
 // One outbox row per element of the JSON array $3.
 const Query kOutbox{"iss_outbox",
                     "INSERT INTO outbox (tenant_id, event_type, payload) VALUES ($1::uuid, $2, "
