@@ -57,11 +57,12 @@ const Query kExisting{"ev_existing",
                       "idempotency_key = $2"};
 // The answer stored for replays, and (when $5 names a job kind) the job that issues the event's
 // rewards, in one round trip.
-const Query kFinish{"ev_finish",
-                    "WITH job AS (INSERT INTO jobs (tenant_id, kind, payload) SELECT $1::uuid, $5::text, "
-                    "jsonb_build_object('event_id', $2::text) WHERE $5::text IS NOT NULL) "
-                    "UPDATE events SET status = 'processed', response_status = $3, response = "
-                    "$4::jsonb WHERE tenant_id = $1::uuid AND id = $2::uuid"};
+const Query kFinish{
+    "ev_finish",
+    "WITH job AS (INSERT INTO jobs (tenant_id, kind, payload) SELECT $1::uuid, $5::text, "
+    "jsonb_build_object('event_id', $2::text) WHERE $5::text IS NOT NULL) "
+    "UPDATE events SET status = 'processed', response_status = $3, response = "
+    "$4::jsonb WHERE tenant_id = $1::uuid AND id = $2::uuid"};
 const Query kOriginal{"ev_original",
                       "SELECT customer_id::text, coalesce(amount_minor, 0), type FROM events "
                       "WHERE tenant_id = $1::uuid AND id = $2::uuid"};

@@ -145,16 +145,20 @@ const Query kDebitPoints{
     "SELECT $1::uuid, $2::uuid, $4, -d.debited, $5::uuid, $6::bigint FROM d WHERE d.debited > 0 "
     "RETURNING -points"};
 
+// The predicate of the issuances_expiry index (migrations/0040): not yet redeemed, cancelled or
+// expired.
+#define LOYALTY_OPEN "redeemed_at IS NULL AND cancelled_at IS NULL AND expired_at IS NULL"
 const Query kExpireDue{
     "iss_expire_due",
     "WITH due AS (SELECT id FROM issuances WHERE tenant_id = $1::uuid AND state = 'issued' AND "
-    "expires_at <= app_now() ORDER BY expires_at LIMIT 500 FOR UPDATE SKIP LOCKED) "
+    "expires_at <= app_now() AND " LOYALTY_OPEN
+    " ORDER BY expires_at LIMIT 500 FOR UPDATE SKIP LOCKED) "
     "UPDATE issuances i SET state = 'expired', expired_at = app_now(), updated_at = now() FROM "
     "due WHERE i.id = due.id RETURNING i.id::text, coalesce(i.budget_id::text, ''), "
     "i.cost_minor, i.customer_id::text, i.reward_id::text, coalesce(i.points, 0)"};
 const Query kCountDue{"iss_count_due",
                       "SELECT count(*) FROM issuances WHERE tenant_id = $1::uuid AND state = "
-                      "'issued' AND expires_at <= app_now()"};
+                      "'issued' AND expires_at <= app_now() AND " LOYALTY_OPEN};
 const Query kPointsDue{
     "iss_points_due",
     "WITH due AS (SELECT id FROM points_ledger WHERE tenant_id = $1::uuid AND points > 0 AND NOT "
@@ -165,6 +169,8 @@ const Query kCountPointsDue{"iss_count_points_due",
                             "SELECT count(*), coalesce(sum(points), 0) FROM points_ledger WHERE "
                             "tenant_id = $1::uuid AND points > 0 AND NOT expired AND expires_at "
                             "<= app_now()"};
+
+#undef LOYALTY_OPEN
 
 Issuance row_to_issuance(const pqxx::row& r) {
   Issuance i;
