@@ -82,16 +82,16 @@ void charge_all(db::Tx& tx, const std::string& tenant_id, std::vector<Charge> ch
   if (charges.empty()) return;
   std::stable_sort(charges.begin(), charges.end(),
                    [](const Charge& a, const Charge& b) { return a.budget_id < b.budget_id; });
-  std::string budgets = "{", amounts = "{", issuances = "{";
-  for (std::size_t i = 0; i < charges.size(); ++i) {
-    check_amount(charges[i].amount);
-    const char* sep = i ? "," : "";
-    budgets += sep + charges[i].budget_id;
-    amounts += sep + std::to_string(charges[i].amount);
-    issuances += sep + charges[i].issuance_id;
+  std::vector<std::string> budgets, issuances;
+  std::vector<MinorUnits> amounts;
+  for (const auto& c : charges) {
+    check_amount(c.amount);
+    budgets.push_back(c.budget_id);
+    amounts.push_back(c.amount);
+    issuances.push_back(c.issuance_id);
   }
-  auto rows = tx.exec(kChargeAll, tenant_id, budgets + "}", amounts + "}", issuances + "}",
-                      catalog::actor_label(actor));
+  auto rows = tx.exec(kChargeAll, tenant_id, db::array_literal(budgets), db::array_literal(amounts),
+                      db::array_literal(issuances), catalog::actor_label(actor));
   for (std::size_t i = 0; i < rows.size(); ++i) {
     auto status = rows[i][0].as<std::string>();
     if (status == "not_found") throw_not_found("budget '" + charges[i].budget_id + "'");

@@ -12,8 +12,10 @@
 #include <functional>
 #include <mutex>
 #include <string>
+#include <type_traits>
 #include <unordered_set>
 #include <utility>
+#include <vector>
 
 namespace loyalty::db {
 
@@ -22,6 +24,21 @@ struct Query {
   const char* name;
   const char* sql;
 };
+
+/// A PostgreSQL array literal of values that need no quoting (uuids, integers), for a parameter
+/// such as `$2::uuid[]`.
+template <typename T>
+std::string array_literal(const std::vector<T>& values) {
+  std::string out = "{";
+  for (std::size_t i = 0; i < values.size(); ++i) {
+    if (i) out += ',';
+    if constexpr (std::is_arithmetic_v<T>)
+      out += std::to_string(values[i]);
+    else
+      out += values[i];
+  }
+  return out + "}";
+}
 
 /// A pooled connection and the statements prepared on it.
 struct PooledConnection {

@@ -31,13 +31,6 @@ constexpr const char* kColumns =
                           "'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), r.requires_pin, i.pin_attempts";
 #undef LOYALTY_TS
 
-/// A PostgreSQL array literal of ids (uuids need no quoting).
-std::string uuid_array(const std::vector<std::string>& ids) {
-  std::string array = "{";
-  for (const auto& id : ids) array += (array.size() > 1 ? "," : "") + id;
-  return array + "}";
-}
-
 std::string select_sql(const std::string& where) {
   return std::string("SELECT ") + kColumns +
          " FROM issuances i JOIN rewards r ON r.tenant_id = i.tenant_id AND r.id = i.reward_id " +
@@ -307,7 +300,7 @@ std::map<std::string, std::vector<Issuance>> load_for_events(db::Tx& tx,
                                                              const std::vector<std::string>& ids) {
   std::map<std::string, std::vector<Issuance>> out;
   if (ids.empty()) return out;
-  for (const auto& r : tx.exec(kForEvents, tenant_id, uuid_array(ids))) {
+  for (const auto& r : tx.exec(kForEvents, tenant_id, db::array_literal(ids))) {
     Issuance i = row_to_issuance(r);
     out[i.event_id].push_back(std::move(i));
   }
@@ -507,7 +500,7 @@ ExpiryReport expire_due(db::Database& database, const std::string& tenant_id, bo
 int issue_events(db::Tx& tx, const std::string& tenant_id,
                  const std::vector<std::string>& event_ids) {
   if (event_ids.empty()) return 0;
-  std::string events = uuid_array(event_ids);
+  std::string events = db::array_literal(event_ids);
   // The customers first, in id order (the event pipeline locks its customer before anything
   // else): two workers, or a worker and a refund, then never wait on each other in a circle.
   tx.exec(kLockIssueCustomers, tenant_id, events);
@@ -528,11 +521,8 @@ int issue_events(db::Tx& tx, const std::string& tenant_id,
     }
   }
   if (!points.empty()) {
-    std::string amounts = "{";
-    for (std::size_t i = 0; i < points.size(); ++i)
-      amounts += (i ? "," : "") + std::to_string(points[i]);
-    tx.exec(kCreditPoints, tenant_id, uuid_array(points_customers), amounts + "}",
-            uuid_array(points_issuances));
+    tx.exec(kCreditPoints, tenant_id, db::array_literal(points_customers),
+            db::array_literal(points), db::array_literal(points_issuances));
   }
   nlohmann::json outbox = nlohmann::json::array(), messages = nlohmann::json::array();
   for (const auto& [event, issued] : load_for_events(tx, tenant_id, event_ids)) {

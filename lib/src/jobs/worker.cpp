@@ -43,12 +43,6 @@ long long now_ms() {
       .count();
 }
 
-std::string id_array(const std::vector<long long>& ids) {
-  std::string out = "{";
-  for (std::size_t i = 0; i < ids.size(); ++i) out += (i ? "," : "") + std::to_string(ids[i]);
-  return out + "}";
-}
-
 }  // namespace
 
 struct Worker::State {
@@ -186,7 +180,7 @@ bool Worker::run_batch(int index, const std::string& thread_name) {
         for (const auto& job : units[v]) rest.push_back(job.id);
       try {
         int n = db::with_tx(db_, [&](db::Tx& tx) {
-          return tx.exec1(kRelease, id_array(rest), thread_name)[0].as<int>();
+          return tx.exec1(kRelease, db::array_literal(rest), thread_name)[0].as<int>();
         });
         state_->released += n;
         spdlog::debug(R"("msg":"worker.released","worker":"{}","jobs":{})", thread_name, n);
@@ -218,7 +212,7 @@ bool Worker::process_batch(const std::vector<Job>& jobs, const std::string& thre
   try {
     int held = db::with_tenant(db_, jobs[0].tenant_id, [&](db::Tx& tx) {
       handler(tx, jobs[0].tenant_id, jobs);
-      return tx.exec1(kFinishAll, id_array(ids), thread_name)[0].as<int>();
+      return tx.exec1(kFinishAll, db::array_literal(ids), thread_name)[0].as<int>();
     });
     state_->done += static_cast<long long>(jobs.size());
     auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -289,28 +283,29 @@ void Worker::process(const Job& job, const std::string& thread_name) {
   }
 }
 
+namespace {
+/// The event an "event.issue" job names; PermanentFailure when the payload names none.
+std::string event_of(const Job& job) {
+  auto event = job.payload.find("event_id");
+  if (event == job.payload.end() || !event->is_string() || !is_uuid(event->get<std::string>()))
+    throw PermanentFailure("payload has no event_id");
+  return event->get<std::string>();
+}
+}  // namespace
+
 void register_standard_handlers(Worker& worker) {
   worker.on(kIssueEvent, [](db::Database& db, const Job& job) {
-    auto event = job.payload.find("event_id");
-    if (event == job.payload.end() || !event->is_string() || !is_uuid(event->get<std::string>())) {
-      throw PermanentFailure("payload has no event_id");
-    }
-    int issued = issuances::issue_event(db, job.tenant_id, event->get<std::string>());
+    int issued = issuances::issue_event(db, job.tenant_id, event_of(job));
     spdlog::debug(R"("msg":"event.issued","tenant":"{}","issuances":{})", job.tenant_id, issued);
   });
-  worker.on_batch(kIssueEvent, [](db::Tx& tx, const std::string& tenant_id,
-                                  const std::vector<Job>& jobs) {
-    std::vector<std::string> events;
-    for (const auto& job : jobs) {
-      auto event = job.payload.find("event_id");
-      if (event == job.payload.end() || !event->is_string() || !is_uuid(event->get<std::string>()))
-        throw PermanentFailure("payload has no event_id");
-      events.push_back(event->get<std::string>());
-    }
-    int issued = issuances::issue_events(tx, tenant_id, events);
-    spdlog::debug(R"("msg":"events.issued","tenant":"{}","events":{},"issuances":{})", tenant_id,
-                  events.size(), issued);
-  });
+  worker.on_batch(
+      kIssueEvent, [](db::Tx& tx, const std::string& tenant_id, const std::vector<Job>& jobs) {
+        std::vector<std::string> events;
+        for (const auto& job : jobs) events.push_back(event_of(job));
+        int issued = issuances::issue_events(tx, tenant_id, events);
+        spdlog::debug(R"("msg":"events.issued","tenant":"{}","events":{},"issuances":{})",
+                      tenant_id, events.size(), issued);
+      });
 }
 
 }  // namespace loyalty::jobs
