@@ -24,9 +24,7 @@ const db::Query kClaim{"jobs_claim",
                        "SELECT id, tenant_id::text, kind, payload::text, attempts, max_attempts "
                        "FROM jobs_claim($1, $2, $3)"};
 const db::Query kFinish{"jobs_finish", "SELECT jobs_finish($1, $2)"};
-const db::Query kFinishAll{"jobs_finish_all",
-                           "SELECT count(*) FILTER (WHERE jobs_finish(id, $2)) FROM "
-                           "unnest($1::bigint[]) AS id"};
+const db::Query kFinishAll{"jobs_finish_all", "SELECT jobs_finish_all($1::bigint[], $2)"};
 const db::Query kFail{"jobs_fail", "SELECT jobs_fail($1, $2, $3, $4, $5, $6)"};
 const db::Query kRelease{"jobs_release", "SELECT jobs_release($2, $1::bigint[])"};
 
