@@ -6,6 +6,7 @@
 #include <catch2/catch.hpp>
 #include <loyalty/budgets/budgets.hpp>
 #include <loyalty/core/error.hpp>
+#include <loyalty/rewards/rewards.hpp>
 #include <loyalty/tenants/tenants.hpp>
 
 #include <atomic>
@@ -274,6 +275,99 @@ TEST_CASE("budgets: charge, spend and release move money between accounts and ba
       loyalty::db::with_tenant(
           db.app(), tenant, [&](Tx& tx) { budgets::reserve(tx, tenant, budget.id, 1, "ZWG", ""); }),
       loyalty::Error);
+  require_verified(db, tenant);
+}
+
+TEST_CASE("budgets: charge_all charges each budget once and skips a period that has closed",
+          "[pg]") {
+  TestDatabase db;
+  auto tenant = make_tenant(db, "batch", "Africa/Harare");
+  auto actor = Actor::operator_cli();
+  auto monthly = budgets::create_budget(
+      db.app(), tenant, actor,
+      {{"name", "monthly"}, {"currency", "USD"}, {"total", "100.00"}, {"period", "monthly"}});
+  auto flat = budgets::create_budget(db.app(), tenant, actor,
+                                     {{"name", "flat"}, {"currency", "USD"}, {"total", "50.00"}});
+  auto reward = loyalty::rewards::create_reward(
+      db.owner(), tenant, actor,
+      {{"name", "dollar-off"},
+       {"type", "discount"},
+       {"cost", "1.00"},
+       {"currency", "USD"},
+       {"config", {{"kind", "fixed"}, {"amount", "1.00"}}}});
+  auto customer = sql_value(db.owner(), "INSERT INTO customers (tenant_id, phone) VALUES ('" +
+                                            tenant + "', '+263771000001') RETURNING id");
+  auto issuance = [&](const std::string& budget) {
+    return sql_value(db.owner(),
+                     "INSERT INTO issuances (tenant_id, customer_id, reward_id, budget_id, "
+                     "cost_minor, currency) VALUES ('" +
+                         tenant + "', '" + customer + "', '" + reward.id + "', '" + budget +
+                         "', 100, 'USD') RETURNING id");
+  };
+  // January: one reservation on the monthly budget; February: another, and two on the flat one.
+  auto january = issuance(monthly.id);
+  auto february = issuance(monthly.id);
+  auto flat1 = issuance(flat.id);
+  auto flat2 = issuance(flat.id);
+  loyalty::db::with_tenant(db.app(), tenant, [&](Tx& tx) {
+    budgets::set_clock(tx, "2099-01-15T10:00:00Z");
+    budgets::reserve(tx, tenant, monthly.id, 300, "USD", january);
+  });
+  loyalty::db::with_tenant(db.app(), tenant, [&](Tx& tx) {
+    budgets::set_clock(tx, "2099-02-15T10:00:00Z");
+    budgets::reserve(tx, tenant, monthly.id, 200, "USD", february);
+    budgets::reserve(tx, tenant, flat.id, 150, "USD", flat1);
+    budgets::reserve(tx, tenant, flat.id, 250, "USD", flat2);
+  });
+
+  // In February, January's reservation was closed by the rollover: its charge moves nothing.
+  loyalty::db::with_tenant(db.app(), tenant, [&](Tx& tx) {
+    budgets::set_clock(tx, "2099-02-16T10:00:00Z");
+    budgets::charge_all(tx, tenant,
+                        {{flat.id, 250, flat2},
+                         {monthly.id, 300, january},
+                         {flat.id, 150, flat1},
+                         {monthly.id, 200, february}});
+  });
+  auto m = budgets::get_budget(db.app(), tenant, monthly.id);
+  CHECK(m.reserved == 0);
+  CHECK(m.utilized == 200);
+  auto f = budgets::get_budget(db.app(), tenant, flat.id);
+  CHECK(f.reserved == 0);
+  CHECK(f.utilized == 400);
+  // One movement per issuance charged, in the order given within each budget.
+  CHECK(count_of(db, "SELECT string_agg(amount_minor::text, ',' ORDER BY id) FROM "
+                     "ledger_movements WHERE kind = 'charge' AND budget_id = '" +
+                         flat.id + "'") == "250,150");
+  CHECK(count_of(db, "SELECT string_agg(issuance_id::text, ',') FROM ledger_movements WHERE "
+                     "kind = 'charge' AND budget_id = '" +
+                         monthly.id + "'") == february);
+  require_verified(db, tenant);
+
+  // Charging more than a budget holds reserved writes nothing, for any of the budgets.
+  auto more = issuance(flat.id);
+  auto march = issuance(monthly.id);
+  loyalty::db::with_tenant(db.app(), tenant, [&](Tx& tx) {
+    budgets::set_clock(tx, "2099-02-17T10:00:00Z");
+    budgets::reserve(tx, tenant, flat.id, 100, "USD", more);
+    budgets::reserve(tx, tenant, monthly.id, 100, "USD", march);
+  });
+  auto movements = count_of(db, "SELECT count(*) FROM ledger_movements");
+  CHECK_THROWS_MATCHES(
+      loyalty::db::with_tenant(db.app(), tenant,
+                               [&](Tx& tx) {
+                                 budgets::set_clock(tx, "2099-02-18T10:00:00Z");
+                                 budgets::charge_all(tx, tenant,
+                                                     {{monthly.id, 100, march},
+                                                      {flat.id, 100, more},
+                                                      {flat.id, 1, more}});
+                               }),
+      loyalty::Error, Catch::Predicate<loyalty::Error>([](const loyalty::Error& e) {
+        return e.type() == "budget-counter-underflow";
+      }));
+  CHECK(count_of(db, "SELECT count(*) FROM ledger_movements") == movements);
+  CHECK(budgets::get_budget(db.app(), tenant, monthly.id).reserved == 100);
+  CHECK(budgets::get_budget(db.app(), tenant, flat.id).reserved == 100);
   require_verified(db, tenant);
 }
 

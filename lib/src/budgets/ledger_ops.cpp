@@ -15,13 +15,10 @@ const db::Query kReserve{
 const db::Query kSettle{"budget_settle",
                         "SELECT status, movement_id FROM budget_settle($1::uuid, $2::uuid, $3, $4, "
                         "$5, $6::bigint, nullif($7, '')::uuid, $8)"};
-// budget_settle 'charge' for each element of the parallel arrays $2 (budgets), $3 (amounts),
-// $4 (issuances), in their order.
-const db::Query kChargeAll{
-    "budget_charge_all",
-    "SELECT s.status FROM unnest($2::uuid[], $3::bigint[], $4::uuid[]) WITH ORDINALITY AS "
-    "u(budget_id, amount, issuance_id, n) CROSS JOIN LATERAL budget_settle($1::uuid, u.budget_id, "
-    "'charge', 'reserved', 'utilized', u.amount, u.issuance_id, $5) AS s ORDER BY u.n"};
+// Charges for several issuances of budget $2: amounts $3, issuances $4 (parallel arrays).
+const db::Query kChargeAll{"budget_charge_all",
+                           "SELECT budget_charge_all($1::uuid, $2::uuid, $3::bigint[], "
+                           "$4::uuid[], $5)"};
 const db::Query kClock{"budget_set_clock", "SELECT set_config('app.now', $1, true)"};
 
 void check_amount(MinorUnits amount) {
@@ -79,27 +76,31 @@ Settlement charge(db::Tx& tx, const std::string& tenant_id, const std::string& b
 
 void charge_all(db::Tx& tx, const std::string& tenant_id, std::vector<Charge> charges,
                 const Actor& actor) {
-  if (charges.empty()) return;
   std::stable_sort(charges.begin(), charges.end(),
                    [](const Charge& a, const Charge& b) { return a.budget_id < b.budget_id; });
-  std::vector<std::string> budgets, issuances;
-  std::vector<MinorUnits> amounts;
-  for (const auto& c : charges) {
-    check_amount(c.amount);
-    budgets.push_back(c.budget_id);
-    amounts.push_back(c.amount);
-    issuances.push_back(c.issuance_id);
-  }
-  auto rows = tx.exec(kChargeAll, tenant_id, db::array_literal(budgets), db::array_literal(amounts),
-                      db::array_literal(issuances), catalog::actor_label(actor));
-  for (std::size_t i = 0; i < rows.size(); ++i) {
-    auto status = rows[i][0].as<std::string>();
-    if (status == "not_found") throw_not_found("budget '" + charges[i].budget_id + "'");
-    if (status == "insufficient") {
-      throw_conflict("budget-counter-underflow", "cannot charge " +
-                                                     format_amount(charges[i].amount) +
-                                                     ": the budget's reserved counter holds less");
+  // One call per budget, in id order.
+  for (auto first = charges.begin(); first != charges.end();) {
+    auto last = std::find_if(first, charges.end(),
+                             [&](const Charge& c) { return c.budget_id != first->budget_id; });
+    std::vector<std::string> issuances;
+    std::vector<MinorUnits> amounts;
+    MinorUnits total = 0;
+    for (auto c = first; c != last; ++c) {
+      check_amount(c->amount);
+      amounts.push_back(c->amount);
+      issuances.push_back(c->issuance_id);
+      total += c->amount;
     }
+    auto status = tx.exec1(kChargeAll, tenant_id, first->budget_id, db::array_literal(amounts),
+                           db::array_literal(issuances), catalog::actor_label(actor))[0]
+                      .as<std::string>();
+    if (status == "not_found") throw_not_found("budget '" + first->budget_id + "'");
+    if (status == "insufficient") {
+      throw_conflict("budget-counter-underflow",
+                     "cannot charge " + format_amount(total) +
+                         ": the budget's reserved counter holds less");
+    }
+    first = last;
   }
 }
 

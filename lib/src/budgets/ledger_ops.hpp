@@ -70,7 +70,7 @@ struct Charge {
   std::string issuance_id;
 };
 
-/// charge for several issuances in one round trip, budget by budget in id order (the event
+/// charge for several issuances, one round trip per budget, in id order (the event
 /// pipeline's lock order). Throws as charge does; closed periods are skipped, as charge reports.
 void charge_all(db::Tx& tx, const std::string& tenant_id, std::vector<Charge> charges,
                 const Actor& actor = Actor::system());
