@@ -84,22 +84,27 @@ const Query kGlobalLock{"ev_global_lock", "SELECT pg_advisory_xact_lock(hashtext
 // The issuance, with a code from the reward's pool when it is a pooled voucher (each code to
 // exactly one issuance); and what the pipeline needs of the reward. The first column is null when
 // nothing was inserted: the reward is gone (no row at all) or its pool is empty.
-const Query kInsertIssuance{
-    "ev_insert_issuance",
-    "WITH r AS (SELECT *, type = 'voucher' AND coalesce(config->>'source', 'pool') = 'pool' AS "
-    "pooled FROM rewards WHERE tenant_id = $1::uuid AND id = $7::uuid), "
-    "c AS (SELECT code FROM reward_codes WHERE tenant_id = $1::uuid AND reward_id = $7::uuid AND "
-    "status = 'available' AND (SELECT pooled FROM r) LIMIT 1 FOR UPDATE SKIP LOCKED), "
-    "i AS (INSERT INTO issuances (tenant_id, customer_id, event_id, rule_id, reward_id, "
-    "budget_id, campaign_id, cost_minor, currency, points, expires_at, code) SELECT $1::uuid, "
-    "$2::uuid, $3::uuid, $4::uuid, r.id, $5::uuid, $6::uuid, r.cost_minor, r.currency, r.points, "
-    "CASE WHEN r.validity_days IS NOT NULL THEN app_now() + r.validity_days * interval '1 day' "
-    "ELSE r.valid_until END, (SELECT code FROM c) FROM r WHERE NOT r.pooled OR EXISTS (SELECT 1 "
-    "FROM c) RETURNING id, code), "
-    "a AS (UPDATE reward_codes x SET status = 'assigned', issuance_id = i.id, assigned_at = now() "
-    "FROM i WHERE x.tenant_id = $1::uuid AND x.code = i.code AND (SELECT pooled FROM r)) "
-    "SELECT (SELECT id::text FROM i), r.type, r.config::text, r.cost_minor, r.currency, "
-    "r.stock IS NOT NULL, r.pooled FROM r"};
+// The issuance with its reward and, for a pooled voucher, a code from the pool: the row as the API
+// shows it (kIssuanceColumns), then the reward's config, whether it has stock, and whether it is
+// pooled. No issuance (null id) when the pool is empty.
+const std::string kInsertIssuanceSql =
+    std::string(
+        "WITH r AS (SELECT *, type = 'voucher' AND coalesce(config->>'source', 'pool') = 'pool' "
+        "AS pooled FROM rewards WHERE tenant_id = $1::uuid AND id = $7::uuid), "
+        "c AS (SELECT code FROM reward_codes WHERE tenant_id = $1::uuid AND reward_id = $7::uuid "
+        "AND status = 'available' AND (SELECT pooled FROM r) LIMIT 1 FOR UPDATE SKIP LOCKED), "
+        "i AS (INSERT INTO issuances (tenant_id, customer_id, event_id, rule_id, reward_id, "
+        "budget_id, campaign_id, cost_minor, currency, points, expires_at, code) SELECT $1::uuid, "
+        "$2::uuid, $3::uuid, $4::uuid, r.id, $5::uuid, $6::uuid, r.cost_minor, r.currency, "
+        "r.points, CASE WHEN r.validity_days IS NOT NULL THEN app_now() + r.validity_days * "
+        "interval '1 day' ELSE r.valid_until END, (SELECT code FROM c) FROM r WHERE NOT r.pooled "
+        "OR EXISTS (SELECT 1 FROM c) RETURNING *), "
+        "a AS (UPDATE reward_codes x SET status = 'assigned', issuance_id = i.id, assigned_at = "
+        "now() FROM i WHERE x.tenant_id = $1::uuid AND x.code = i.code AND (SELECT pooled FROM "
+        "r)) SELECT ") +
+    issuances::kIssuanceColumns +
+    ", r.config::text, r.stock IS NOT NULL, r.pooled FROM r LEFT JOIN i ON true";
+const Query kInsertIssuance{"ev_insert_issuance", kInsertIssuanceSql.c_str()};
 const Query kSetCode{"ev_set_code",
                      "UPDATE issuances SET code = $3 WHERE tenant_id = $1::uuid AND id = $2::uuid"};
 const Query kCodeTaken{"ev_code_taken",
@@ -184,32 +189,36 @@ struct SharedRowWrites {
   bool failed = false;  ///< an issuance could not be completed and must be undone
 };
 
-/// Tries to issue one rule's reward; returns the issuance id, or sets `why`. With `deferred`, the
-/// stock and budget writes are not made but appended there, for the caller to make at the end
-/// (should a generated code fail, it is marked failed, and the caller starts again without).
-/// Without, it runs inside a savepoint, undone when stock, the pool or the budget runs out.
-std::optional<std::string> issue_reward(db::Tx& tx, const std::string& tenant_id,
-                                        const rulesets::ActiveRule& rule,
-                                        const std::string& customer_id, const std::string& event_id,
-                                        std::string& why, SharedRowWrites* deferred) {
+/// Tries to issue one rule's reward; returns the issuance as the API shows it, or sets `why`.
+/// With `deferred`, the stock and budget writes are not made but appended there, for the caller
+/// to make at the end (should a generated code fail, it is marked failed, and the caller starts
+/// again without). Without, it runs inside a savepoint, undone when stock, the pool or the
+/// budget runs out.
+std::optional<issuances::Issuance> issue_reward(db::Tx& tx, const std::string& tenant_id,
+                                                const rulesets::ActiveRule& rule,
+                                                const std::string& customer_id,
+                                                const std::string& event_id, std::string& why,
+                                                SharedRowWrites* deferred) {
   // Issuances are never deleted: one that cannot be completed goes with the savepoint.
   if (!deferred) tx.exec_raw("SAVEPOINT issue_reward");
   auto undo = [&](const char* reason) {
     if (!deferred) tx.exec_raw("ROLLBACK TO SAVEPOINT issue_reward");
     why = reason;
-    return std::optional<std::string>();
+    return std::optional<issuances::Issuance>();
   };
   auto inserted = tx.exec(kInsertIssuance, tenant_id, customer_id, event_id, rule.id,
                           rule.budget_id, rule.campaign_id, rule.reward_id);
   if (inserted.empty()) return undo("reward_missing");
   if (inserted[0][0].is_null()) return undo("pool_empty");
-  std::string issuance_id = inserted[0][0].as<std::string>();
-  std::string type = inserted[0][1].as<std::string>();
-  nlohmann::json config = nlohmann::json::parse(inserted[0][2].as<std::string>());
-  MinorUnits cost = inserted[0][3].as<std::int64_t>();
-  std::string currency = inserted[0][4].as<std::string>();
-  bool has_stock = type == "physical" && inserted[0][5].as<bool>();
-  bool pooled = inserted[0][6].as<bool>();
+  auto issuance = issuances::row_to_issuance(inserted[0]);
+  const std::string& issuance_id = issuance.id;
+  const std::string& type = issuance.reward_type;
+  constexpr int extra = issuances::kIssuanceColumnCount;
+  nlohmann::json config = nlohmann::json::parse(inserted[0][extra].as<std::string>());
+  MinorUnits cost = issuance.cost_minor;
+  const std::string& currency = issuance.currency;
+  bool has_stock = type == "physical" && inserted[0][extra + 1].as<bool>();
+  bool pooled = inserted[0][extra + 2].as<bool>();
 
   bool generate = type == "voucher" && !pooled;
   if (has_stock) {
@@ -225,6 +234,7 @@ std::optional<std::string> issue_reward(db::Tx& tx, const std::string& tenant_id
       std::string code = prefix + crypto::random_string(length, kCodeAlphabet);
       if (!tx.exec1(kCodeTaken, tenant_id, code)[0].as<bool>()) {
         tx.exec(kSetCode, tenant_id, issuance_id, code);
+        issuance.code = code;
         break;
       }
       if (attempt > 5) {
@@ -241,7 +251,7 @@ std::optional<std::string> issue_reward(db::Tx& tx, const std::string& tenant_id
     if (reservation.status == budgets::ReserveStatus::exhausted) return undo("budget_exhausted");
   }
   if (!deferred) tx.exec_raw("RELEASE SAVEPOINT issue_reward");
-  return issuance_id;
+  return issuance;
 }
 
 /// Makes the deferred writes; false, with some perhaps made, when stock ran out, a budget is
@@ -400,34 +410,27 @@ EventResponse process_event(db::Database& database, RulesCache& cache, const std
       auto apply_rules = [&](SharedRowWrites* deferred) {
         response["issuances"] = nlohmann::json::array();
         response["not_issued"] = nlohmann::json::array();
-        std::vector<std::string> issued_ids;
+        bool issued = false;
         for (std::size_t i = 0; i < rules.size(); ++i) {
           const auto& rule = rules[i];
           if (rule.definition.event_type != req.type) continue;
           if (!evaluator.matches(compiled[i], data, &history)) continue;
           nlohmann::json rule_ref = {{"rule_id", rule.id}, {"rule", rule.definition.name}};
           std::string why = check_caps(tx, tenant_id, rule, customer->id, tz);
-          std::optional<std::string> issuance_id;
+          std::optional<issuances::Issuance> issuance;
           if (why.empty())
-            issuance_id = issue_reward(tx, tenant_id, rule, customer->id, event_id, why, deferred);
-          if (issuance_id) {
-            issued_ids.push_back(*issuance_id);
+            issuance = issue_reward(tx, tenant_id, rule, customer->id, event_id, why, deferred);
+          if (issuance) {
+            // As the API shows it, in the order of the rules that gave them.
+            response["issuances"].push_back(issuances::to_json(*issuance));
+            issued = true;
           } else {
             rule_ref["reason"] = why;
             response["not_issued"].push_back(rule_ref);
           }
           if (rule.definition.stop_processing) break;
         }
-        queue_job = !issued_ids.empty();
-        if (queue_job) {
-          // As the API shows them, in the order of the rules that gave them.
-          auto loaded = issuances::load_for_events(tx, tenant_id, {event_id})[event_id];
-          for (const auto& id : issued_ids) {
-            auto found = std::find_if(loaded.begin(), loaded.end(),
-                                      [&](const auto& i) { return i.id == id; });
-            if (found != loaded.end()) response["issuances"].push_back(issuances::to_json(*found));
-          }
-        }
+        queue_job = issued;
       };
       bool any_rule = std::any_of(rules.begin(), rules.end(), [&](const auto& rule) {
         return rule.definition.event_type == req.type;

@@ -18,21 +18,9 @@ namespace {
 
 using db::Query;
 
-#define LOYALTY_TS(col) \
-  "coalesce(to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), '')"
-
-constexpr const char* kColumns =
-    "i.id::text, i.customer_id::text, coalesce(i.event_id::text, ''), coalesce(i.rule_id::text, "
-    "''), i.reward_id::text, r.name, r.type, coalesce(i.budget_id::text, ''), i.state, "
-    "i.cost_minor, i.currency, coalesce(i.code, ''), coalesce(i.points, 0), " LOYALTY_TS(
-        "i.expires_at") ", " LOYALTY_TS("i.issued_at") ", " LOYALTY_TS("i.redeemed_at") ", " LOYALTY_TS(
-        "i.cancelled_at") ", " LOYALTY_TS("i.expired_at") ", "
-                          "to_char(i.created_at AT TIME ZONE 'UTC', "
-                          "'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), r.requires_pin, i.pin_attempts";
-#undef LOYALTY_TS
 
 std::string select_sql(const std::string& where) {
-  return std::string("SELECT ") + kColumns +
+  return std::string("SELECT ") + kIssuanceColumns +
          " FROM issuances i JOIN rewards r ON r.tenant_id = i.tenant_id AND r.id = i.reward_id " +
          where;
 }
@@ -167,31 +155,6 @@ const Query kCountPointsDue{"iss_count_points_due",
 
 #undef LOYALTY_OPEN
 
-Issuance row_to_issuance(const pqxx::row& r) {
-  Issuance i;
-  i.id = r[0].as<std::string>();
-  i.customer_id = r[1].as<std::string>();
-  i.event_id = r[2].as<std::string>();
-  i.rule_id = r[3].as<std::string>();
-  i.reward_id = r[4].as<std::string>();
-  i.reward_name = r[5].as<std::string>();
-  i.reward_type = r[6].as<std::string>();
-  i.budget_id = r[7].as<std::string>();
-  i.state = r[8].as<std::string>();
-  i.cost_minor = r[9].as<long long>();
-  i.currency = r[10].as<std::string>();
-  i.code = r[11].as<std::string>();
-  i.points = r[12].as<long long>();
-  i.expires_at = r[13].as<std::string>();
-  i.issued_at = r[14].as<std::string>();
-  i.redeemed_at = r[15].as<std::string>();
-  i.cancelled_at = r[16].as<std::string>();
-  i.expired_at = r[17].as<std::string>();
-  i.created_at = r[18].as<std::string>();
-  i.pin_required = r[19].as<bool>();
-  i.pin_attempts = r[20].as<int>();
-  return i;
-}
 
 Error invalid_transition(const std::string& action, const std::string& state) {
   return Error(ErrorCode::conflict, "invalid-transition",
@@ -290,6 +253,32 @@ void check_pin_format(const std::optional<std::string>& pin) {
 }
 
 }  // namespace
+
+Issuance row_to_issuance(const pqxx::row& r) {
+  Issuance i;
+  i.id = r[0].as<std::string>();
+  i.customer_id = r[1].as<std::string>();
+  i.event_id = r[2].as<std::string>();
+  i.rule_id = r[3].as<std::string>();
+  i.reward_id = r[4].as<std::string>();
+  i.reward_name = r[5].as<std::string>();
+  i.reward_type = r[6].as<std::string>();
+  i.budget_id = r[7].as<std::string>();
+  i.state = r[8].as<std::string>();
+  i.cost_minor = r[9].as<long long>();
+  i.currency = r[10].as<std::string>();
+  i.code = r[11].as<std::string>();
+  i.points = r[12].as<long long>();
+  i.expires_at = r[13].as<std::string>();
+  i.issued_at = r[14].as<std::string>();
+  i.redeemed_at = r[15].as<std::string>();
+  i.cancelled_at = r[16].as<std::string>();
+  i.expired_at = r[17].as<std::string>();
+  i.created_at = r[18].as<std::string>();
+  i.pin_required = r[19].as<bool>();
+  i.pin_attempts = r[20].as<int>();
+  return i;
+}
 
 Issuance load_in(db::Tx& tx, const std::string& tenant_id, const std::string& id) {
   auto rows = tx.exec(kGet, tenant_id, id);
