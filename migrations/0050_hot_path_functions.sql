@@ -196,6 +196,33 @@ BEGIN
   RETURN QUERY SELECT 'reserved'::text, m, b.period_start, queued;
 END $$;
 
+-- An event's reservations in one statement that fails unless every one is made (SQLSTATE LB001,
+-- its effects undone with it): the event pipeline sends it in one round trip with its COMMIT,
+-- so the budget row is locked for no round trip more. On LB001 the pipeline rolls back to its
+-- savepoint and issues reward by reward, as budget_reserve answers.
+CREATE FUNCTION budget_reserve_all(p_tenant uuid, p_budgets uuid[], p_amounts bigint[],
+                                   p_currencies text[], p_issuances uuid[], p_actor text)
+  RETURNS void
+  LANGUAGE plpgsql
+  AS $$
+DECLARE
+  s text;
+BEGIN
+  FOR k IN 1 .. coalesce(array_length(p_budgets, 1), 0) LOOP
+    SELECT r.status INTO s
+      FROM budget_reserve(p_tenant, p_budgets[k], p_amounts[k], p_currencies[k], p_issuances[k],
+                          p_actor) r;
+    IF s IS DISTINCT FROM 'reserved' THEN
+      RAISE EXCEPTION 'budget % not reserved: %', p_budgets[k], s USING ERRCODE = 'LB001';
+    END IF;
+  END LOOP;
+END $$;
+
+REVOKE ALL ON FUNCTION budget_reserve_all(uuid, uuid[], bigint[], text[], uuid[], text)
+  FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION budget_reserve_all(uuid, uuid[], bigint[], text[], uuid[], text)
+  TO loyalty_app;
+
 -- 2. Rows that every rewarding event updates — a budget's counters, a physical reward's stock —
 --    on pages that are pruned at almost every visit. With the default fill factor a page holds
 --    some forty dead versions of such a row before it is pruned, and every reader walks that

@@ -121,6 +121,58 @@ TEST_CASE(
   require_ledger_ok(db);
 }
 
+TEST_CASE("events: once the budget runs out a lower-priority reward is still given", "[pg]") {
+  TestDatabase db;
+  auto shop = make_shop(db,
+                        {{"name", "dollar-off"},
+                         {"type", "discount"},
+                         {"cost", "1.00"},
+                         {"currency", "USD"},
+                         {"config", {{"kind", "fixed"}, {"amount", "1.00"}}}},
+                        "2.00", rule("dollar-off"));
+  auto actor = loyalty::Actor::operator_cli();
+  loyalty::rewards::create_reward(db.owner(), shop->tenant_id, actor,
+                                  {{"name", "points"},
+                                   {"type", "points"},
+                                   {"cost", "0.00"},
+                                   {"currency", "USD"},
+                                   {"config", {{"points", 10}}}});
+  auto budgeted = rule("dollar-off");
+  budgeted["priority"] = 50;
+  nlohmann::json points = {{"name", "points per purchase"},
+                           {"event_type", "purchase"},
+                           {"priority", 10},
+                           {"conditions", {{">", {{{"var", "event.amount"}}, 0}}}},
+                           {"reward", "points"}};
+  loyalty::rulesets::import_rules(db.owner(), shop->tenant_id, actor,
+                                  {{"rules", {budgeted, points}}}, {});
+  // Two events fit the budget; the next ones find it exhausted, each answered alike, whether
+  // its reservation failed with its commit or was made statement by statement.
+  for (int i = 0; i < 5; ++i) {
+    auto r = loyalty::events::process_event(*shop->app, shop->cache, shop->tenant_id,
+                                            purchase(phone(i), "k" + std::to_string(i)), "",
+                                            loyalty::Actor::system());
+    auto body = nlohmann::json::parse(r.body);
+    INFO(body.dump());
+    REQUIRE(r.status == 201);
+    std::vector<std::string> given;
+    for (const auto& issuance : body["issuances"]) given.push_back(issuance["reward"]["name"]);
+    if (i < 2) {
+      CHECK(given == std::vector<std::string>{"dollar-off", "points"});
+      CHECK(body["not_issued"].empty());
+    } else {
+      CHECK(given == std::vector<std::string>{"points"});
+      REQUIRE(body["not_issued"].size() == 1);
+      CHECK(body["not_issued"][0]["reason"] == "budget_exhausted");
+    }
+  }
+  CHECK(sql_value(db.owner(), "SELECT count(*) FROM issuances") == "7");
+  CHECK(sql_value(db.owner(), "SELECT reserved_minor FROM budgets") == "200");
+  CHECK(sql_value(db.owner(), "SELECT count(*) FROM ledger_movements WHERE kind = 'reserve'") ==
+        "2");
+  require_ledger_ok(db);
+}
+
 TEST_CASE("events: 50 concurrent posts with one idempotency key → one event, identical answers",
           "[pg]") {
   TestDatabase db;

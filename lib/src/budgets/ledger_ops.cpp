@@ -74,6 +74,25 @@ Settlement charge(db::Tx& tx, const std::string& tenant_id, const std::string& b
                 actor);
 }
 
+std::string reserve_all_sql(db::Tx& tx, const std::string& tenant_id,
+                            const std::vector<ReserveItem>& items, const Actor& actor) {
+  std::vector<std::string> budgets, currencies, issuances;
+  std::vector<MinorUnits> amounts;
+  for (const auto& item : items) {
+    check_amount(item.amount);
+    budgets.push_back(item.budget_id);
+    amounts.push_back(item.amount);
+    currencies.push_back(item.currency);  // USD or ZWG: no quoting inside the array
+    issuances.push_back(item.issuance_id.empty() ? "NULL" : item.issuance_id);
+  }
+  return "SELECT budget_reserve_all(" + tx.quote(tenant_id) + "::uuid, " +
+         tx.quote(db::array_literal(budgets)) + "::uuid[], " +
+         tx.quote(db::array_literal(amounts)) + "::bigint[], " +
+         tx.quote(db::array_literal(currencies)) + "::text[], " +
+         tx.quote(db::array_literal(issuances)) + "::uuid[], " +
+         tx.quote(catalog::actor_label(actor)) + ")";
+}
+
 void charge_all(db::Tx& tx, const std::string& tenant_id, std::vector<Charge> charges,
                 const Actor& actor) {
   std::stable_sort(charges.begin(), charges.end(),

@@ -46,6 +46,24 @@ Reservation reserve(db::Tx& tx, const std::string& tenant_id, const std::string&
                     MinorUnits amount, const std::string& currency, const std::string& issuance_id,
                     const Actor& actor = Actor::system());
 
+/// One issuance's reservation, for reserve_all_sql.
+struct ReserveItem {
+  std::string budget_id;
+  MinorUnits amount = 0;
+  std::string currency;
+  std::string issuance_id;
+};
+
+/// The SQLSTATE with which reserve_all_sql's statement fails when a reservation is not made.
+inline constexpr const char* kNotReservedState = "LB001";
+
+/// One SQL statement that makes reserve's reservations, in the order given, for
+/// Tx::exec_raw_and_commit. Should any not be made (exhausted, or anything reserve refuses), the
+/// statement fails with SQLSTATE kNotReservedState and writes nothing.
+std::string reserve_all_sql(db::Tx& tx, const std::string& tenant_id,
+                            const std::vector<ReserveItem>& items,
+                            const Actor& actor = Actor::system());
+
 enum class SettleStatus {
   settled,        ///< the movement was written (or the amount was zero)
   closed_period,  ///< reserved in a period that has closed: the rollover already settled it

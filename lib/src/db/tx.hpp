@@ -88,7 +88,8 @@ class Pool {
 /// One transaction on a pooled connection.
 class Tx {
  public:
-  Tx(PooledConnection& pc, pqxx::transaction_base& work) : pc_(pc), work_(work) {}
+  Tx(PooledConnection& pc, pqxx::transaction_base& work, bool explicit_tx = false)
+      : pc_(pc), work_(work), explicit_tx_(explicit_tx) {}
 
   /// Runs a named statement with parameters.
   template <typename... Args>
@@ -105,6 +106,16 @@ class Tx {
   /// Runs ad-hoc SQL without parameters (DDL, migrations).
   pqxx::result exec_raw(const std::string& sql) { return work_.exec(sql); }
 
+  /// Runs ad-hoc SQL (values quoted with quote()) and the COMMIT of a with_tenant transaction in
+  /// one round trip, for its last writes: row locks taken by `sql` are held for no round trip
+  /// after it. Should `sql` fail, the COMMIT is not run and the transaction can still roll back
+  /// to a savepoint. A connection lost meanwhile leaves the outcome unknown: in_doubt_error.
+  void exec_raw_and_commit(const std::string& sql);
+  /// True once exec_raw_and_commit committed: the transaction is over.
+  bool committed() const { return committed_; }
+  /// `value` as an SQL literal.
+  std::string quote(const std::string& value) { return work_.quote(value); }
+
   pqxx::transaction_base& work() { return work_; }
   pqxx::connection& connection() { return *pc_.conn; }
 
@@ -114,6 +125,8 @@ class Tx {
   }
   PooledConnection& pc_;
   pqxx::transaction_base& work_;
+  bool explicit_tx_ = false;
+  bool committed_ = false;
 };
 
 /// Maps a database exception to loyalty::Error (the one place SQLSTATEs are interpreted).
@@ -142,10 +155,10 @@ auto run(Database& db, const std::string* tenant, Fn&& fn) -> decltype(fn(std::d
     auto lease = db.pool().acquire();
     try {
       Work work(*lease->conn);
-      Tx tx(*lease, work);
       const bool explicit_tx = tenant != nullptr;
+      Tx tx(*lease, work, explicit_tx);
       auto finish = [&] {
-        if (explicit_tx) {
+        if (explicit_tx && !tx.committed()) {
           try {
             tx.exec_raw("COMMIT");
           } catch (const pqxx::broken_connection&) {
