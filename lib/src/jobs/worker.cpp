@@ -209,8 +209,12 @@ bool Worker::process_batch(const std::vector<Job>& jobs, const std::string& thre
   for (const auto& job : jobs) ids.push_back(job.id);
   try {
     int held = db::with_tenant(db_, jobs[0].tenant_id, [&](db::Tx& tx) {
+      // The jobs are marked done first, in the same transaction as their work: the handler's
+      // last writes (an event batch charges the tenant's budget row) are then followed by the
+      // COMMIT alone.
+      int n = tx.exec1(kFinishAll, db::array_literal(ids), thread_name)[0].as<int>();
       handler(tx, jobs[0].tenant_id, jobs);
-      return tx.exec1(kFinishAll, db::array_literal(ids), thread_name)[0].as<int>();
+      return n;
     });
     state_->done += static_cast<long long>(jobs.size());
     auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
