@@ -191,6 +191,40 @@ struct SharedRowWrites {
   bool failed = false;  ///< an issuance could not be completed and must be undone
 };
 
+/// Budgets found exhausted in the last few seconds, in this process. While one is, the events of
+/// its rules skip the deferral of shared-row writes (below), which would fail at the end and run
+/// the rules a second time, and never put an ERROR (SQLSTATE LB001) into the server's log.
+class RecentlyExhausted {
+ public:
+  template <typename Range, typename BudgetOf>
+  bool any(const Range& items, BudgetOf budget_of) {
+    std::lock_guard lock(mutex_);
+    auto now = std::chrono::steady_clock::now();
+    for (const auto& item : items) {
+      const std::string* budget = budget_of(item);
+      if (!budget) continue;
+      auto found = until_.find(*budget);
+      if (found == until_.end()) continue;
+      if (found->second > now) return true;
+      until_.erase(found);
+    }
+    return false;
+  }
+  void add(const std::string& budget_id) {
+    std::lock_guard lock(mutex_);
+    until_[budget_id] = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  }
+
+ private:
+  std::mutex mutex_;
+  std::unordered_map<std::string, std::chrono::steady_clock::time_point> until_;
+};
+
+RecentlyExhausted& recently_exhausted() {
+  static RecentlyExhausted budgets;
+  return budgets;
+}
+
 /// Tries to issue one rule's reward; returns the issuance as the API shows it, or sets `why`.
 /// With `deferred`, the stock and budget writes are not made but appended there, for the caller
 /// to make at the end (should a generated code fail, it is marked failed, and the caller starts
@@ -250,43 +284,15 @@ std::optional<issuances::Issuance> issue_reward(db::Tx& tx, const std::string& t
   } else if (rule.budget_id) {
     auto reservation = budgets::reserve(tx, tenant_id, *rule.budget_id, cost, currency, issuance_id,
                                         Actor::system());
-    if (reservation.status == budgets::ReserveStatus::exhausted) return undo("budget_exhausted");
+    if (reservation.status == budgets::ReserveStatus::exhausted) {
+      recently_exhausted().add(*rule.budget_id);
+      return undo("budget_exhausted");
+    }
   }
   if (!deferred) tx.exec_raw("RELEASE SAVEPOINT issue_reward");
   return issuance;
 }
 
-/// Budgets found exhausted in the last few seconds, in this process. Their events reserve
-/// statement by statement: the one-round-trip path fails with an ERROR (SQLSTATE LB001) in the
-/// server's log, which an exhausted budget would otherwise put there for every event.
-class RecentlyExhausted {
- public:
-  bool any(const std::vector<budgets::ReserveItem>& items) {
-    std::lock_guard lock(mutex_);
-    auto now = std::chrono::steady_clock::now();
-    for (const auto& item : items) {
-      auto found = until_.find(item.budget_id);
-      if (found == until_.end()) continue;
-      if (found->second > now) return true;
-      until_.erase(found);
-    }
-    return false;
-  }
-  void add(const std::vector<budgets::ReserveItem>& items) {
-    std::lock_guard lock(mutex_);
-    for (const auto& item : items)
-      until_[item.budget_id] = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-  }
-
- private:
-  std::mutex mutex_;
-  std::unordered_map<std::string, std::chrono::steady_clock::time_point> until_;
-};
-
-RecentlyExhausted& recently_exhausted() {
-  static RecentlyExhausted budgets;
-  return budgets;
-}
 
 /// The deferred reservations in lock order: by budget id.
 std::vector<budgets::ReserveItem> sorted_reservations(const SharedRowWrites& writes) {
@@ -476,7 +482,12 @@ EventResponse process_event(db::Database& database, RulesCache& cache, const std
       bool any_rule = std::any_of(rules.begin(), rules.end(), [&](const auto& rule) {
         return rule.definition.event_type == req.type;
       });
-      if (!any_rule) {
+      // A budget of these rules ran out a moment ago: the deferral would fail at the end.
+      bool exhausted = recently_exhausted().any(rules, [&](const rulesets::ActiveRule& rule) {
+        return rule.definition.event_type == req.type && rule.budget_id ? &*rule.budget_id
+                                                                        : nullptr;
+      });
+      if (!any_rule || exhausted) {
         apply_rules(nullptr);
       } else {
         // 4. Stock and budgets last. Taking stock or reserving from a budget locks that row until
@@ -494,14 +505,12 @@ EventResponse process_event(db::Database& database, RulesCache& cache, const std
         finish(response);
         bool written = false;
         auto reservations = sorted_reservations(writes);
-        if (!writes.failed && writes.stock_rewards.empty() && !reservations.empty() &&
-            !recently_exhausted().any(reservations)) {
+        if (!writes.failed && writes.stock_rewards.empty() && !reservations.empty()) {
           try {
             tx.exec_raw_and_commit(budgets::reserve_all_sql(tx, tenant_id, reservations));
             return out;
           } catch (const pqxx::sql_error& e) {
             if (e.sqlstate() != budgets::kNotReservedState) throw;
-            recently_exhausted().add(reservations);
           }
         } else if (!writes.failed) {
           written = write_shared_rows(tx, tenant_id, writes);
