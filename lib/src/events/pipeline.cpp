@@ -53,6 +53,24 @@ const Query kInsertEvent{
     "currency, idempotency_key, request_hash, status, original_event_id) VALUES ($1::uuid, "
     "$2::uuid, $3, $4::timestamptz, $5::jsonb, $6, $7, $8, $9, 'processing', $10::uuid) "
     "ON CONFLICT (tenant_id, idempotency_key) DO NOTHING RETURNING id::text"};
+// The customer locked and, when found, the event inserted under its idempotency key, in one
+// round trip: kCustomerColumns, then the new event's id (null when the key was used before).
+std::string lock_and_insert_sql(const char* where) {
+  return std::string("WITH c (c0, c1, c2, c3, c4, c5, c6, c7, c8, cid) AS (SELECT ") +
+         kCustomerColumns + ", id FROM customers WHERE tenant_id = $1::uuid AND " + where +
+         " FOR UPDATE), e AS (INSERT INTO events (tenant_id, customer_id, type, occurred_at, data, "
+         "amount_minor, currency, idempotency_key, request_hash, status, original_event_id) "
+         "SELECT $1::uuid, c.cid, $5::text, coalesce($4::timestamptz, now()), $6::jsonb, "
+         "$7::bigint, $8::text, $9::text, $10::text, 'processing', $11::uuid FROM c "
+         "ON CONFLICT (tenant_id, idempotency_key) DO NOTHING RETURNING id) "
+         "SELECT c0, c1, c2, c3, c4, c5, c6, c7, c8, (SELECT id::text FROM e) FROM c";
+}
+const std::string kLockInsertByIdSql = lock_and_insert_sql("id::text = $2 AND $2 <> ''");
+const Query kLockInsertById{"ev_lock_insert_id", kLockInsertByIdSql.c_str()};
+const std::string kLockInsertByPhoneSql = lock_and_insert_sql("phone = $2");
+const Query kLockInsertByPhone{"ev_lock_insert_phone", kLockInsertByPhoneSql.c_str()};
+const std::string kLockInsertByRefSql = lock_and_insert_sql("external_ref = $2");
+const Query kLockInsertByRef{"ev_lock_insert_ref", kLockInsertByRefSql.c_str()};
 const Query kExisting{"ev_existing",
                       "SELECT request_hash, status, coalesce(response_status, 0), "
                       "coalesce(response::text, '') FROM events WHERE tenant_id = $1::uuid AND "
@@ -152,6 +170,27 @@ std::optional<Customer> lock_customer(db::Tx& tx, const std::string& tenant_id,
     rows = tx.exec(kLockByRef, tenant_id, *ref.external_ref, tz, occurred);
   if (rows.empty()) return std::nullopt;
   return row_to_customer(rows[0]);
+}
+
+/// The customer, locked, and the event inserted for them: the new event's id, or nothing when
+/// its idempotency key was used before. No customer when there is none.
+struct LockedCustomer {
+  std::optional<Customer> customer;
+  std::optional<std::string> event_id;
+};
+LockedCustomer lock_customer_and_insert(db::Tx& tx, const std::string& tenant_id,
+                                        const EventRequest& req, const std::string& tz,
+                                        const std::optional<std::string>& occurred) {
+  const auto& ref = req.customer;
+  const Query& q = ref.id ? kLockInsertById : ref.phone ? kLockInsertByPhone : kLockInsertByRef;
+  std::string key = ref.id ? *ref.id : ref.phone ? *ref.phone : ref.external_ref.value_or("");
+  auto rows = tx.exec(q, tenant_id, key, tz, occurred, req.type, req.data.dump(), req.amount,
+                      req.currency, req.idempotency_key, req.request_hash, req.original_event_id);
+  LockedCustomer out;
+  if (rows.empty()) return out;
+  out.customer = row_to_customer(rows[0]);
+  if (!rows[0][9].is_null()) out.event_id = rows[0][9].as<std::string>();
+  return out;
 }
 
 /// Why a matching rule gave nothing, or empty when it may issue.
@@ -379,8 +418,11 @@ EventResponse process_event(db::Database& database, RulesCache& cache, const std
   };
   auto result = db::with_tenant(database, tenant_id, [&](db::Tx& tx) {
     Result out;
-    // 1. The customer, locked so one customer's events serialize.
-    auto customer = lock_customer(tx, tenant_id, req.customer, tz, occurred);
+    // 1. The customer, locked so one customer's events serialize, and (2.) the event under its
+    //    idempotency key, in one round trip when the customer exists.
+    auto locked = lock_customer_and_insert(tx, tenant_id, req, tz, occurred);
+    auto& customer = locked.customer;
+    const bool inserted_with_lock = customer.has_value();
     if (!customer) {
       bool auto_enrol = rules_entry->settings.value("auto_enrol", true);
       if (!auto_enrol || req.customer.id) {
@@ -402,10 +444,13 @@ EventResponse process_event(db::Database& database, RulesCache& cache, const std
     }
 
     // 2. The event, under its idempotency key: a replay answers with the stored response.
-    auto inserted = tx.exec(kInsertEvent, tenant_id, customer->id, req.type, customer->occurred_utc,
-                            req.data.dump(), req.amount, req.currency, req.idempotency_key,
-                            req.request_hash, req.original_event_id);
-    if (inserted.empty()) {
+    if (!inserted_with_lock) {
+      auto inserted = tx.exec(kInsertEvent, tenant_id, customer->id, req.type,
+                              customer->occurred_utc, req.data.dump(), req.amount, req.currency,
+                              req.idempotency_key, req.request_hash, req.original_event_id);
+      if (!inserted.empty()) locked.event_id = inserted[0][0].as<std::string>();
+    }
+    if (!locked.event_id) {
       auto existing = tx.exec1(kExisting, tenant_id, req.idempotency_key);
       if (existing[0].as<std::string>() != req.request_hash) {
         throw Error(ErrorCode::invalid, "idempotency-key-reused",
@@ -417,7 +462,7 @@ EventResponse process_event(db::Database& database, RulesCache& cache, const std
       out.response.replayed = true;
       return out;
     }
-    std::string event_id = inserted[0][0].as<std::string>();
+    const std::string event_id = *locked.event_id;
     bool queue_job = false;  // rewards were reserved: the worker issues them
     auto finish = [&](const nlohmann::json& response) {
       out.response.status = 201;
