@@ -223,6 +223,27 @@ REVOKE ALL ON FUNCTION budget_reserve_all(uuid, uuid[], bigint[], text[], uuid[]
 GRANT EXECUTE ON FUNCTION budget_reserve_all(uuid, uuid[], bigint[], text[], uuid[], text)
   TO loyalty_app;
 
+-- One item of stock from each reward in p_rewards (a reward named twice gives two), in one
+-- statement that fails unless every one is taken (SQLSTATE LB001, nothing taken), sent with the
+-- event's COMMIT like budget_reserve_all.
+CREATE FUNCTION reward_take_stock_all(p_tenant uuid, p_rewards uuid[])
+  RETURNS void
+  LANGUAGE plpgsql
+  AS $$
+DECLARE
+  r uuid;
+BEGIN
+  FOREACH r IN ARRAY p_rewards LOOP
+    UPDATE rewards SET stock = stock - 1 WHERE tenant_id = p_tenant AND id = r AND stock > 0;
+    IF NOT FOUND THEN
+      RAISE EXCEPTION 'reward % is out of stock', r USING ERRCODE = 'LB001';
+    END IF;
+  END LOOP;
+END $$;
+
+REVOKE ALL ON FUNCTION reward_take_stock_all(uuid, uuid[]) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION reward_take_stock_all(uuid, uuid[]) TO loyalty_app;
+
 -- 2. Rows that every rewarding event updates — a budget's counters, a physical reward's stock —
 --    on pages that are pruned at almost every visit. With the default fill factor a page holds
 --    some forty dead versions of such a row before it is pruned, and every reader walks that

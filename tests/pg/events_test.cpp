@@ -173,6 +173,35 @@ TEST_CASE("events: once the budget runs out a lower-priority reward is still giv
   require_ledger_ok(db);
 }
 
+TEST_CASE("events: 20 concurrent events for a physical reward with 2 in stock → exactly 2", "[pg]") {
+  TestDatabase db;
+  auto shop = make_shop(db,
+                        {{"name", "tote bag"},
+                         {"type", "physical"},
+                         {"cost", "3.00"},
+                         {"currency", "USD"},
+                         {"config", {{"stock", 2}, {"sku", "TOTE-01"}}}},
+                        "100.00", rule("tote bag"));
+  std::atomic<int> issued{0}, out_of_stock{0};
+  concurrently(20, 8, [&](int i) {
+    auto r = loyalty::events::process_event(*shop->app, shop->cache, shop->tenant_id,
+                                            purchase(phone(i), "k" + std::to_string(i)), "",
+                                            loyalty::Actor::system());
+    auto body = nlohmann::json::parse(r.body);
+    issued += static_cast<int>(body["issuances"].size());
+    for (const auto& n : body["not_issued"]) {
+      if (n["reason"] == "out_of_stock") ++out_of_stock;
+    }
+  });
+  CHECK(issued == 2);
+  CHECK(out_of_stock == 18);
+  CHECK(sql_value(db.owner(), "SELECT stock FROM rewards") == "0");
+  CHECK(sql_value(db.owner(), "SELECT count(*) FROM issuances") == "2");
+  // Only the two issued rewards hold budget.
+  CHECK(sql_value(db.owner(), "SELECT reserved_minor FROM budgets") == "600");
+  require_ledger_ok(db);
+}
+
 TEST_CASE("events: 50 concurrent posts with one idempotency key → one event, identical answers",
           "[pg]") {
   TestDatabase db;

@@ -230,28 +230,26 @@ struct SharedRowWrites {
   bool failed = false;  ///< an issuance could not be completed and must be undone
 };
 
-/// Budgets found exhausted in the last few seconds, in this process. While one is, the events of
-/// its rules skip the deferral of shared-row writes (below), which would fail at the end and run
-/// the rules a second time, and never put an ERROR (SQLSTATE LB001) into the server's log.
-class RecentlyExhausted {
+/// Budgets found exhausted and rewards found out of stock in the last few seconds, in this
+/// process. While one is, the events of its rules skip the deferral of shared-row writes (below),
+/// which would fail at the end and run the rules a second time, and put an ERROR (SQLSTATE
+/// LB001) into the server's log for every event.
+class RecentlyRunOut {
  public:
-  template <typename Range, typename BudgetOf>
-  bool any(const Range& items, BudgetOf budget_of) {
+  bool any(const std::vector<std::string>& ids) {
     std::lock_guard lock(mutex_);
     auto now = std::chrono::steady_clock::now();
-    for (const auto& item : items) {
-      const std::string* budget = budget_of(item);
-      if (!budget) continue;
-      auto found = until_.find(*budget);
+    for (const auto& id : ids) {
+      auto found = until_.find(id);
       if (found == until_.end()) continue;
       if (found->second > now) return true;
       until_.erase(found);
     }
     return false;
   }
-  void add(const std::string& budget_id) {
+  void add(const std::string& id) {
     std::lock_guard lock(mutex_);
-    until_[budget_id] = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    until_[id] = std::chrono::steady_clock::now() + std::chrono::seconds(10);
   }
 
  private:
@@ -259,10 +257,11 @@ class RecentlyExhausted {
   std::unordered_map<std::string, std::chrono::steady_clock::time_point> until_;
 };
 
-RecentlyExhausted& recently_exhausted() {
-  static RecentlyExhausted budgets;
-  return budgets;
+RecentlyRunOut& recently_run_out() {
+  static RecentlyRunOut ids;
+  return ids;
 }
+
 
 /// Tries to issue one rule's reward; returns the issuance as the API shows it, or sets `why`.
 /// With `deferred`, the stock and budget writes are not made but appended there, for the caller
@@ -299,8 +298,10 @@ std::optional<issuances::Issuance> issue_reward(db::Tx& tx, const std::string& t
   if (has_stock) {
     if (deferred)
       deferred->stock_rewards.push_back(rule.reward_id);
-    else if (tx.exec(kTakeStock, tenant_id, rule.reward_id).empty())
+    else if (tx.exec(kTakeStock, tenant_id, rule.reward_id).empty()) {
+      recently_run_out().add(rule.reward_id);
       return undo("out_of_stock");
+    }
   }
   if (generate) {
     std::size_t length = config.value("length", 10);
@@ -324,7 +325,7 @@ std::optional<issuances::Issuance> issue_reward(db::Tx& tx, const std::string& t
     auto reservation = budgets::reserve(tx, tenant_id, *rule.budget_id, cost, currency, issuance_id,
                                         Actor::system());
     if (reservation.status == budgets::ReserveStatus::exhausted) {
-      recently_exhausted().add(*rule.budget_id);
+      recently_run_out().add(*rule.budget_id);
       return undo("budget_exhausted");
     }
   }
@@ -343,19 +344,23 @@ std::vector<budgets::ReserveItem> sorted_reservations(const SharedRowWrites& wri
   return items;
 }
 
-/// Makes the deferred writes, stock then budgets; false, with some perhaps made, when stock ran
-/// out or a budget is exhausted.
-bool write_shared_rows(db::Tx& tx, const std::string& tenant_id, SharedRowWrites& writes) {
-  std::sort(writes.stock_rewards.begin(), writes.stock_rewards.end());
-  for (const auto& reward_id : writes.stock_rewards) {
-    if (tx.exec(kTakeStock, tenant_id, reward_id).empty()) return false;
+/// The deferred writes as one SQL statement for Tx::exec_raw_and_commit, stock then budgets, each
+/// in id order (the lock order); it fails with SQLSTATE budgets::kNotReservedState when stock ran
+/// out or a budget is exhausted. Empty when there is nothing to write.
+std::string shared_rows_sql(db::Tx& tx, const std::string& tenant_id,
+                            const SharedRowWrites& writes) {
+  std::string sql;
+  if (!writes.stock_rewards.empty()) {
+    auto rewards = writes.stock_rewards;
+    std::sort(rewards.begin(), rewards.end());
+    sql = "SELECT reward_take_stock_all(" + tx.quote(tenant_id) + "::uuid, " +
+          tx.quote(db::array_literal(rewards)) + "::uuid[])";
   }
-  for (const auto& r : sorted_reservations(writes)) {
-    auto reservation = budgets::reserve(tx, tenant_id, r.budget_id, r.amount, r.currency,
-                                        r.issuance_id, Actor::system());
-    if (reservation.status == budgets::ReserveStatus::exhausted) return false;
+  if (!writes.reservations.empty()) {
+    if (!sql.empty()) sql += ";\n";
+    sql += budgets::reserve_all_sql(tx, tenant_id, sorted_reservations(writes));
   }
-  return true;
+  return sql;
 }
 
 nlohmann::json refund(db::Tx& tx, const std::string& tenant_id, const EventRequest& req,
@@ -527,11 +532,14 @@ EventResponse process_event(db::Database& database, RulesCache& cache, const std
       bool any_rule = std::any_of(rules.begin(), rules.end(), [&](const auto& rule) {
         return rule.definition.event_type == req.type;
       });
-      // A budget of these rules ran out a moment ago: the deferral would fail at the end.
-      bool exhausted = recently_exhausted().any(rules, [&](const rulesets::ActiveRule& rule) {
-        return rule.definition.event_type == req.type && rule.budget_id ? &*rule.budget_id
-                                                                        : nullptr;
-      });
+      // A budget or a stock of these rules ran out a moment ago: the deferral would fail.
+      std::vector<std::string> shared_rows;
+      for (const auto& rule : rules) {
+        if (rule.definition.event_type != req.type) continue;
+        shared_rows.push_back(rule.reward_id);
+        if (rule.budget_id) shared_rows.push_back(*rule.budget_id);
+      }
+      bool exhausted = recently_run_out().any(shared_rows);
       if (!any_rule || exhausted) {
         apply_rules(nullptr);
       } else {
@@ -542,23 +550,24 @@ EventResponse process_event(db::Database& database, RulesCache& cache, const std
         //    Should stock run out or a budget be exhausted, the rules run again from the
         //    savepoint, writing as they issue (a lower-priority reward may then still be given),
         //    exactly as without the deferral.
-        //    Without stock to take, the reservations travel with the COMMIT, in one round trip:
-        //    the budget row is then locked for no round trip more.
+        //    The stock and the reservations travel with the COMMIT, in one round trip: their
+        //    rows are locked for no round trip more.
         SharedRowWrites writes;
         tx.exec_raw("SAVEPOINT apply_rules");
         apply_rules(&writes);
         finish(response);
         bool written = false;
-        auto reservations = sorted_reservations(writes);
-        if (!writes.failed && writes.stock_rewards.empty() && !reservations.empty()) {
-          try {
-            tx.exec_raw_and_commit(budgets::reserve_all_sql(tx, tenant_id, reservations));
-            return out;
-          } catch (const pqxx::sql_error& e) {
-            if (e.sqlstate() != budgets::kNotReservedState) throw;
+        if (!writes.failed) {
+          auto sql = shared_rows_sql(tx, tenant_id, writes);
+          written = sql.empty();
+          if (!written) {
+            try {
+              tx.exec_raw_and_commit(sql);
+              return out;
+            } catch (const pqxx::sql_error& e) {
+              if (e.sqlstate() != budgets::kNotReservedState) throw;
+            }
           }
-        } else if (!writes.failed) {
-          written = write_shared_rows(tx, tenant_id, writes);
         }
         if (!written) {
           tx.exec_raw("ROLLBACK TO SAVEPOINT apply_rules");
