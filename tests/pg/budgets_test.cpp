@@ -288,13 +288,13 @@ TEST_CASE("budgets: charge_all charges each budget once and skips a period that 
       {{"name", "monthly"}, {"currency", "USD"}, {"total", "100.00"}, {"period", "monthly"}});
   auto flat = budgets::create_budget(db.app(), tenant, actor,
                                      {{"name", "flat"}, {"currency", "USD"}, {"total", "50.00"}});
-  auto reward = loyalty::rewards::create_reward(
-      db.owner(), tenant, actor,
-      {{"name", "dollar-off"},
-       {"type", "discount"},
-       {"cost", "1.00"},
-       {"currency", "USD"},
-       {"config", {{"kind", "fixed"}, {"amount", "1.00"}}}});
+  auto reward =
+      loyalty::rewards::create_reward(db.owner(), tenant, actor,
+                                      {{"name", "dollar-off"},
+                                       {"type", "discount"},
+                                       {"cost", "1.00"},
+                                       {"currency", "USD"},
+                                       {"config", {{"kind", "fixed"}, {"amount", "1.00"}}}});
   auto customer = sql_value(db.owner(), "INSERT INTO customers (tenant_id, phone) VALUES ('" +
                                             tenant + "', '+263771000001') RETURNING id");
   auto issuance = [&](const std::string& budget) {
@@ -336,12 +336,14 @@ TEST_CASE("budgets: charge_all charges each budget once and skips a period that 
   CHECK(f.reserved == 0);
   CHECK(f.utilized == 400);
   // One movement per issuance charged, in the order given within each budget.
-  CHECK(count_of(db, "SELECT string_agg(amount_minor::text, ',' ORDER BY id) FROM "
-                     "ledger_movements WHERE kind = 'charge' AND budget_id = '" +
-                         flat.id + "'") == "250,150");
-  CHECK(count_of(db, "SELECT string_agg(issuance_id::text, ',') FROM ledger_movements WHERE "
-                     "kind = 'charge' AND budget_id = '" +
-                         monthly.id + "'") == february);
+  CHECK(count_of(db,
+                 "SELECT string_agg(amount_minor::text, ',' ORDER BY id) FROM "
+                 "ledger_movements WHERE kind = 'charge' AND budget_id = '" +
+                     flat.id + "'") == "250,150");
+  CHECK(count_of(db,
+                 "SELECT string_agg(issuance_id::text, ',') FROM ledger_movements WHERE "
+                 "kind = 'charge' AND budget_id = '" +
+                     monthly.id + "'") == february);
   require_verified(db, tenant);
 
   // Charging more than a budget holds reserved writes nothing, for any of the budgets.
@@ -354,14 +356,13 @@ TEST_CASE("budgets: charge_all charges each budget once and skips a period that 
   });
   auto movements = count_of(db, "SELECT count(*) FROM ledger_movements");
   CHECK_THROWS_MATCHES(
-      loyalty::db::with_tenant(db.app(), tenant,
-                               [&](Tx& tx) {
-                                 budgets::set_clock(tx, "2099-02-18T10:00:00Z");
-                                 budgets::charge_all(tx, tenant,
-                                                     {{monthly.id, 100, march},
-                                                      {flat.id, 100, more},
-                                                      {flat.id, 1, more}});
-                               }),
+      loyalty::db::with_tenant(
+          db.app(), tenant,
+          [&](Tx& tx) {
+            budgets::set_clock(tx, "2099-02-18T10:00:00Z");
+            budgets::charge_all(
+                tx, tenant, {{monthly.id, 100, march}, {flat.id, 100, more}, {flat.id, 1, more}});
+          }),
       loyalty::Error, Catch::Predicate<loyalty::Error>([](const loyalty::Error& e) {
         return e.type() == "budget-counter-underflow";
       }));

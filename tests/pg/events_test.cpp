@@ -173,7 +173,8 @@ TEST_CASE("events: once the budget runs out a lower-priority reward is still giv
   require_ledger_ok(db);
 }
 
-TEST_CASE("events: 20 concurrent events for a physical reward with 2 in stock → exactly 2", "[pg]") {
+TEST_CASE("events: 20 concurrent events for a physical reward with 2 in stock → exactly 2",
+          "[pg]") {
   TestDatabase db;
   auto shop = make_shop(db,
                         {{"name", "tote bag"},

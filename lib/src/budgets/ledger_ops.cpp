@@ -115,9 +115,8 @@ void charge_all(db::Tx& tx, const std::string& tenant_id, std::vector<Charge> ch
                       .as<std::string>();
     if (status == "not_found") throw_not_found("budget '" + first->budget_id + "'");
     if (status == "insufficient") {
-      throw_conflict("budget-counter-underflow",
-                     "cannot charge " + format_amount(total) +
-                         ": the budget's reserved counter holds less");
+      throw_conflict("budget-counter-underflow", "cannot charge " + format_amount(total) +
+                                                     ": the budget's reserved counter holds less");
     }
     first = last;
   }

@@ -26,33 +26,13 @@ namespace {
 
 using db::Query;
 
-const std::string kLockByIdSql = std::string("SELECT ") + kCustomerColumns +
-                                 " FROM customers WHERE tenant_id = $1::uuid AND id::text = $2 "
-                                 "AND $2 <> '' FOR UPDATE";
-const Query kLockById{"ev_lock_id", kLockByIdSql.c_str()};
-const std::string kLockByPhoneSql = std::string("SELECT ") + kCustomerColumns +
-                                    " FROM customers WHERE tenant_id = $1::uuid AND phone = $2 "
-                                    "FOR UPDATE";
-const Query kLockByPhone{"ev_lock_phone", kLockByPhoneSql.c_str()};
-const std::string kLockByRefSql = std::string("SELECT ") + kCustomerColumns +
-                                  " FROM customers WHERE tenant_id = $1::uuid AND external_ref = "
-                                  "$2 FOR UPDATE";
-const Query kLockByRef{"ev_lock_ref", kLockByRefSql.c_str()};
-const std::string kEnrolSql = std::string(
-                                  "INSERT INTO customers (tenant_id, phone, external_ref) VALUES "
-                                  "($1::uuid, $2, $5) ON CONFLICT DO NOTHING RETURNING ") +
-                              kCustomerColumns;
-const Query kEnrol{"ev_enrol", kEnrolSql.c_str()};
+const Query kEnrol{"ev_enrol",
+                   "INSERT INTO customers (tenant_id, phone, external_ref) VALUES ($1::uuid, $2, "
+                   "$3) ON CONFLICT DO NOTHING RETURNING id::text"};
 const Query kEnrolledOutbox{"ev_enrolled_outbox",
                             "INSERT INTO outbox (tenant_id, event_type, payload) VALUES "
                             "($1::uuid, 'customer.enrolled', $2::jsonb)"};
 
-const Query kInsertEvent{
-    "ev_insert",
-    "INSERT INTO events (tenant_id, customer_id, type, occurred_at, data, amount_minor, "
-    "currency, idempotency_key, request_hash, status, original_event_id) VALUES ($1::uuid, "
-    "$2::uuid, $3, $4::timestamptz, $5::jsonb, $6, $7, $8, $9, 'processing', $10::uuid) "
-    "ON CONFLICT (tenant_id, idempotency_key) DO NOTHING RETURNING id::text"};
 // The customer locked and, when found, the event inserted under its idempotency key, in one
 // round trip: kCustomerColumns, then the new event's id (null when the key was used before).
 std::string lock_and_insert_sql(const char* where) {
@@ -158,20 +138,6 @@ struct Customer : CustomerView {
 
 Customer row_to_customer(const pqxx::row& r) { return {read_customer_view(r)}; }
 
-std::optional<Customer> lock_customer(db::Tx& tx, const std::string& tenant_id,
-                                      const CustomerRef& ref, const std::string& tz,
-                                      const std::optional<std::string>& occurred) {
-  pqxx::result rows;
-  if (ref.id)
-    rows = tx.exec(kLockById, tenant_id, *ref.id, tz, occurred);
-  else if (ref.phone)
-    rows = tx.exec(kLockByPhone, tenant_id, *ref.phone, tz, occurred);
-  else if (ref.external_ref)
-    rows = tx.exec(kLockByRef, tenant_id, *ref.external_ref, tz, occurred);
-  if (rows.empty()) return std::nullopt;
-  return row_to_customer(rows[0]);
-}
-
 /// The customer, locked, and the event inserted for them: the new event's id, or nothing when
 /// its idempotency key was used before. No customer when there is none.
 struct LockedCustomer {
@@ -221,12 +187,8 @@ std::string check_caps(db::Tx& tx, const std::string& tenant_id, const rulesets:
 /// The writes to rows that many events share — a reward's stock, a budget's counters — left
 /// for the end of the event's transaction, since each locks its row until the commit.
 struct SharedRowWrites {
-  struct Reservation {
-    std::string budget_id, issuance_id, currency;
-    MinorUnits cost = 0;
-  };
   std::vector<std::string> stock_rewards;  ///< one item of stock taken from each
-  std::vector<Reservation> reservations;
+  std::vector<budgets::ReserveItem> reservations;
   bool failed = false;  ///< an issuance could not be completed and must be undone
 };
 
@@ -261,7 +223,6 @@ RecentlyRunOut& recently_run_out() {
   static RecentlyRunOut ids;
   return ids;
 }
-
 
 /// Tries to issue one rule's reward; returns the issuance as the API shows it, or sets `why`.
 /// With `deferred`, the stock and budget writes are not made but appended there, for the caller
@@ -320,7 +281,7 @@ std::optional<issuances::Issuance> issue_reward(db::Tx& tx, const std::string& t
     }
   }
   if (rule.budget_id && deferred) {
-    deferred->reservations.push_back({*rule.budget_id, issuance_id, currency, cost});
+    deferred->reservations.push_back({*rule.budget_id, cost, currency, issuance_id});
   } else if (rule.budget_id) {
     auto reservation = budgets::reserve(tx, tenant_id, *rule.budget_id, cost, currency, issuance_id,
                                         Actor::system());
@@ -331,17 +292,6 @@ std::optional<issuances::Issuance> issue_reward(db::Tx& tx, const std::string& t
   }
   if (!deferred) tx.exec_raw("RELEASE SAVEPOINT issue_reward");
   return issuance;
-}
-
-
-/// The deferred reservations in lock order: by budget id.
-std::vector<budgets::ReserveItem> sorted_reservations(const SharedRowWrites& writes) {
-  std::vector<budgets::ReserveItem> items;
-  for (const auto& r : writes.reservations)
-    items.push_back({r.budget_id, r.cost, r.currency, r.issuance_id});
-  std::stable_sort(items.begin(), items.end(),
-                   [](const auto& a, const auto& b) { return a.budget_id < b.budget_id; });
-  return items;
 }
 
 /// The deferred writes as one SQL statement for Tx::exec_raw_and_commit, stock then budgets, each
@@ -357,8 +307,11 @@ std::string shared_rows_sql(db::Tx& tx, const std::string& tenant_id,
           tx.quote(db::array_literal(rewards)) + "::uuid[])";
   }
   if (!writes.reservations.empty()) {
+    auto reservations = writes.reservations;
+    std::stable_sort(reservations.begin(), reservations.end(),
+                     [](const auto& a, const auto& b) { return a.budget_id < b.budget_id; });
     if (!sql.empty()) sql += ";\n";
-    sql += budgets::reserve_all_sql(tx, tenant_id, sorted_reservations(writes));
+    sql += budgets::reserve_all_sql(tx, tenant_id, reservations);
   }
   return sql;
 }
@@ -423,38 +376,30 @@ EventResponse process_event(db::Database& database, RulesCache& cache, const std
   };
   auto result = db::with_tenant(database, tenant_id, [&](db::Tx& tx) {
     Result out;
-    // 1. The customer, locked so one customer's events serialize, and (2.) the event under its
-    //    idempotency key, in one round trip when the customer exists.
+    // 1. The customer, locked so one customer's events serialize, and 2. the event under its
+    //    idempotency key, in one round trip: a replay answers with the stored response.
     auto locked = lock_customer_and_insert(tx, tenant_id, req, tz, occurred);
-    auto& customer = locked.customer;
-    const bool inserted_with_lock = customer.has_value();
-    if (!customer) {
+    if (!locked.customer) {
       bool auto_enrol = rules_entry->settings.value("auto_enrol", true);
       if (!auto_enrol || req.customer.id) {
         throw Error(ErrorCode::invalid, "unknown-customer",
                     "no such customer, and this tenant does not enrol customers on the fly",
                     {{req.customer.id ? "/customer/id" : "/customer", "unknown customer"}});
       }
-      auto rows =
-          tx.exec(kEnrol, tenant_id, req.customer.phone, tz, occurred, req.customer.external_ref);
-      if (rows.empty()) {
-        customer = lock_customer(tx, tenant_id, req.customer, tz, occurred);  // enrolled meanwhile
-      } else {
-        customer = row_to_customer(rows[0]);
-        customer->enrolled_now = true;
-        tx.exec(kEnrolledOutbox, tenant_id,
-                nlohmann::json{{"customer_id", customer->id}, {"channel", "pos"}}.dump());
+      auto enrolled = tx.exec(kEnrol, tenant_id, req.customer.phone, req.customer.external_ref);
+      if (!enrolled.empty()) {
+        tx.exec(
+            kEnrolledOutbox, tenant_id,
+            nlohmann::json{{"customer_id", enrolled[0][0].as<std::string>()}, {"channel", "pos"}}
+                .dump());
       }
-      if (!customer) throw Error(ErrorCode::unavailable, "contention", "try again");
+      // Enrolled now, by this event or (no row inserted) by another one meanwhile.
+      locked = lock_customer_and_insert(tx, tenant_id, req, tz, occurred);
+      if (!locked.customer) throw Error(ErrorCode::unavailable, "contention", "try again");
+      locked.customer->enrolled_now = !enrolled.empty();
     }
+    auto& customer = locked.customer;
 
-    // 2. The event, under its idempotency key: a replay answers with the stored response.
-    if (!inserted_with_lock) {
-      auto inserted = tx.exec(kInsertEvent, tenant_id, customer->id, req.type,
-                              customer->occurred_utc, req.data.dump(), req.amount, req.currency,
-                              req.idempotency_key, req.request_hash, req.original_event_id);
-      if (!inserted.empty()) locked.event_id = inserted[0][0].as<std::string>();
-    }
     if (!locked.event_id) {
       auto existing = tx.exec1(kExisting, tenant_id, req.idempotency_key);
       if (existing[0].as<std::string>() != req.request_hash) {
@@ -529,18 +474,15 @@ EventResponse process_event(db::Database& database, RulesCache& cache, const std
         }
         queue_job = issued;
       };
-      bool any_rule = std::any_of(rules.begin(), rules.end(), [&](const auto& rule) {
-        return rule.definition.event_type == req.type;
-      });
-      // A budget or a stock of these rules ran out a moment ago: the deferral would fail.
+      // The rewards and budgets of the rules for this type of event: with none, or one that ran
+      // out a moment ago (the deferral would fail), the rules run writing as they issue.
       std::vector<std::string> shared_rows;
       for (const auto& rule : rules) {
         if (rule.definition.event_type != req.type) continue;
         shared_rows.push_back(rule.reward_id);
         if (rule.budget_id) shared_rows.push_back(*rule.budget_id);
       }
-      bool exhausted = recently_run_out().any(shared_rows);
-      if (!any_rule || exhausted) {
+      if (shared_rows.empty() || recently_run_out().any(shared_rows)) {
         apply_rules(nullptr);
       } else {
         // 4. Stock and budgets last. Taking stock or reserving from a budget locks that row until
@@ -556,24 +498,19 @@ EventResponse process_event(db::Database& database, RulesCache& cache, const std
         tx.exec_raw("SAVEPOINT apply_rules");
         apply_rules(&writes);
         finish(response);
-        bool written = false;
         if (!writes.failed) {
           auto sql = shared_rows_sql(tx, tenant_id, writes);
-          written = sql.empty();
-          if (!written) {
-            try {
-              tx.exec_raw_and_commit(sql);
-              return out;
-            } catch (const pqxx::sql_error& e) {
-              if (e.sqlstate() != budgets::kNotReservedState) throw;
-            }
+          if (sql.empty()) return out;
+          try {
+            tx.exec_raw_and_commit(sql);
+            return out;
+          } catch (const pqxx::sql_error& e) {
+            if (e.sqlstate() != budgets::kNotReservedState) throw;
           }
         }
-        if (!written) {
-          tx.exec_raw("ROLLBACK TO SAVEPOINT apply_rules");
-          apply_rules(nullptr);
-          finish(response);
-        }
+        tx.exec_raw("ROLLBACK TO SAVEPOINT apply_rules");
+        apply_rules(nullptr);
+        finish(response);
         return out;
       }
     }

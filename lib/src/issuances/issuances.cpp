@@ -18,7 +18,6 @@ namespace {
 
 using db::Query;
 
-
 std::string select_sql(const std::string& where) {
   return std::string("SELECT ") + kIssuanceColumns +
          " FROM issuances i JOIN rewards r ON r.tenant_id = i.tenant_id AND r.id = i.reward_id " +
@@ -154,7 +153,6 @@ const Query kCountPointsDue{"iss_count_points_due",
                             "<= app_now()"};
 
 #undef LOYALTY_OPEN
-
 
 Error invalid_transition(const std::string& action, const std::string& state) {
   return Error(ErrorCode::conflict, "invalid-transition",
