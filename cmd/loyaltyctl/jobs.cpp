@@ -1,4 +1,4 @@
-// loyaltyctl jobs list|retry: the background job queue, across tenants.
+// loyaltyctl jobs list|retry|purge: the background job queue, across tenants.
 #include "commands.hpp"
 
 #include <loyalty/jobs/admin.hpp>
@@ -12,7 +12,8 @@ namespace loyaltyctl {
 namespace {
 
 void add_jobs_commands(CLI::App& app, Context& ctx) {
-  auto* group = app.add_subcommand("jobs", "the background job queue: list jobs, retry dead ones");
+  auto* group = app.add_subcommand(
+      "jobs", "the background job queue: list jobs, retry dead ones, purge old done ones");
   group->require_subcommand(1);
 
   struct Options {
@@ -20,6 +21,8 @@ void add_jobs_commands(CLI::App& app, Context& ctx) {
     std::string tenant;
     int limit = 100;
     long long id = 0;
+    int older_than = 30;
+    bool dry_run = false;
   };
   auto o = std::make_shared<Options>();
   auto tenant_id = [&ctx](const std::string& ref) {
@@ -61,6 +64,25 @@ void add_jobs_commands(CLI::App& app, Context& ctx) {
       print_json({{"retried", n}});
     } else {
       std::cout << "retried " << n << " dead job" << (n == 1 ? "" : "s") << "\n";
+    }
+  });
+
+  auto* purge = group->add_subcommand(
+      "purge", "delete jobs done more than --older-than days ago (from cron; dead jobs stay)");
+  purge->add_option("--older-than", o->older_than, "age in days of the done jobs to delete")
+      ->capture_default_str();
+  purge->add_option("--tenant", o->tenant, "only this tenant's jobs (id or slug)");
+  purge->add_flag("--dry-run", o->dry_run, "count them and delete nothing");
+  add_json_flag(purge, ctx);
+  purge->callback([&ctx, o, tenant_id] {
+    auto n =
+        loyalty::jobs::purge_done(ctx.database(), o->older_than, tenant_id(o->tenant), o->dry_run);
+    if (ctx.json) {
+      print_json({{o->dry_run ? "would_purge" : "purged", n}, {"older_than_days", o->older_than}});
+    } else {
+      std::cout << (o->dry_run ? "would purge " : "purged ") << n << " done job"
+                << (n == 1 ? "" : "s") << " older than " << o->older_than << " day"
+                << (o->older_than == 1 ? "" : "s") << "\n";
     }
   });
 }

@@ -1,9 +1,11 @@
-// loyaltyctl jobs list|retry against a real PostgreSQL.
+// loyaltyctl jobs list|retry|purge against a real PostgreSQL.
 #include "support/pg.hpp"
 #include "support/process.hpp"
 
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
+
+#include <algorithm>
 
 using loyalty::test::loyaltyctl;
 using loyalty::test::sql_value;
@@ -45,4 +47,71 @@ TEST_CASE("cli: jobs list shows dead jobs with their error and jobs retry queues
   CHECK(sql_value(db.owner(), "SELECT count(*) FROM jobs WHERE status = 'done'") == "1");
 
   CHECK(loyaltyctl(db.owner_url(), {"jobs", "list", "--status", "stuck"}).exit_code == 2);
+}
+
+TEST_CASE("cli: jobs purge deletes only jobs done before the cutoff and --dry-run only counts",
+          "[cli]") {
+  TestDatabase db;
+  for (const char* slug : {"shop", "cafe"}) {
+    REQUIRE(loyaltyctl(db.owner_url(), {"tenant", "create", "--name", slug, "--slug", slug})
+                .exit_code == 0);
+  }
+  auto shop = sql_value(db.owner(), "SELECT id FROM tenants WHERE slug = 'shop'");
+  auto cafe = sql_value(db.owner(), "SELECT id FROM tenants WHERE slug = 'cafe'");
+  // 25,000 old done jobs of the shop span three ranges of ids; beside them, jobs that stay.
+  sql_value(db.owner(),
+            "INSERT INTO jobs (tenant_id, kind, status, created_at, updated_at) "
+            "SELECT '" +
+                shop +
+                "', 'event.issue', 'done', now() - interval '40 days', "
+                "now() - interval '40 days' FROM generate_series(1, 25000)");
+  sql_value(
+      db.owner(),
+      "INSERT INTO jobs (tenant_id, kind, status, created_at, updated_at) VALUES "
+      "('" +
+          cafe +
+          "', 'event.issue', 'done', now() - interval '40 days', now() - interval '40 days'), "
+          "('" +
+          shop +
+          "', 'event.issue', 'done', now() - interval '40 days', now() - interval '10 days'), "
+          "('" +
+          shop +
+          "', 'event.issue', 'dead', now() - interval '40 days', now() - interval '40 days'), "
+          "('" +
+          shop +
+          "', 'event.issue', 'pending', now() - interval '40 days', now() - interval '40 days'), "
+          "('" +
+          shop + "', 'event.issue', 'done', now(), now())");
+  auto count = [&] { return sql_value(db.owner(), "SELECT count(*) FROM jobs"); };
+
+  auto dry = loyaltyctl(db.owner_url(), {"jobs", "purge", "--dry-run", "--json"});
+  INFO(dry.err);
+  REQUIRE(dry.exit_code == 0);
+  CHECK(nlohmann::json::parse(dry.out)["would_purge"] == 25001);
+  CHECK(count() == "25005");
+
+  auto cafe_only = loyaltyctl(db.owner_url(), {"jobs", "purge", "--tenant", "cafe"});
+  REQUIRE(cafe_only.exit_code == 0);
+  CHECK(cafe_only.out == "purged 1 done job older than 30 days\n");
+  CHECK(count() == "25004");
+
+  auto all = loyaltyctl(db.owner_url(), {"jobs", "purge", "--json"});
+  REQUIRE(all.exit_code == 0);
+  CHECK(nlohmann::json::parse(all.out)["purged"] == 25000);
+  CHECK(sql_value(db.owner(),
+                  "SELECT string_agg(status || ' ' || (updated_at > now() - interval "
+                  "'11 days'), ', ' ORDER BY id) FROM jobs") ==
+        "done true, dead false, pending false, done true");
+  CHECK(loyaltyctl(db.owner_url(), {"jobs", "purge"}).out ==
+        "purged 0 done jobs older than 30 days\n");
+
+  auto younger = loyaltyctl(db.owner_url(), {"jobs", "purge", "--older-than", "5"});
+  CHECK(younger.out == "purged 1 done job older than 5 days\n");
+  CHECK(count() == "3");
+
+  auto bad = loyaltyctl(db.owner_url(), {"jobs", "purge", "--older-than", "-1"});
+  CHECK(bad.exit_code == 2);
+  CHECK(bad.err.find("--older-than") != std::string::npos);
+  CHECK(std::count(bad.err.begin(), bad.err.end(), '\n') == 1);
+  CHECK(count() == "3");
 }

@@ -5,6 +5,7 @@
 #include <loyalty/core/error.hpp>
 
 #include <algorithm>
+#include <tuple>
 
 namespace loyalty::jobs {
 
@@ -26,6 +27,22 @@ const db::Query kRetryAll{"jobs_admin_retry_all",
                           "UPDATE jobs SET status = 'pending', attempts = 0, run_at = now(), "
                           "locked_by = NULL, lease_until = NULL, updated_at = now() "
                           "WHERE status = 'dead' AND ($1 = '' OR tenant_id::text = $1)"};
+
+// Done jobs older than the cutoff ($1), of one tenant ($2) or all. Purged by ranges of ids
+// ($3 <= id < $4) up to the newest job created before the cutoff: ids grow with time, so the
+// ranges cover every job old enough, and each DELETE reads its range by primary key.
+#define LOYALTY_PURGEABLE \
+  "status = 'done' AND updated_at < $1::timestamptz AND ($2 = '' OR tenant_id::text = $2)"
+const db::Query kPurgeCount{"jobs_admin_purge_count",
+                            "SELECT count(*) FROM jobs WHERE " LOYALTY_PURGEABLE};
+const db::Query kPurgeBounds{
+    "jobs_admin_purge_bounds",
+    "SELECT now() - make_interval(days => $1), (SELECT min(id) FROM jobs), "
+    "(SELECT max(id) FROM jobs WHERE created_at < now() - make_interval(days => $1))"};
+const db::Query kPurgeRange{"jobs_admin_purge_range",
+                            "DELETE FROM jobs WHERE id >= $3 AND id < $4 AND " LOYALTY_PURGEABLE};
+#undef LOYALTY_PURGEABLE
+constexpr long long kPurgeRangeIds = 10000;
 
 }  // namespace
 
@@ -80,6 +97,33 @@ int retry_dead(db::Database& database, const std::optional<long long>& id,
     }
     return static_cast<int>(tx.exec(kRetryAll, tenant_id).affected_rows());
   });
+}
+
+long long purge_done(db::Database& database, int older_than_days, const std::string& tenant_id,
+                     bool dry_run) {
+  if (older_than_days < 0) {
+    throw Error(ErrorCode::invalid, "invalid-age", "--older-than must be 0 or more days");
+  }
+  auto bounds = db::with_tx(database, [&](db::Tx& tx) {
+    auto r = tx.exec1(kPurgeBounds, older_than_days);
+    return std::tuple{r[0].as<std::string>(), r[1].is_null() ? 0 : r[1].as<long long>(),
+                      r[2].is_null() ? -1 : r[2].as<long long>()};
+  });
+  const auto& [cutoff, first, last] = bounds;
+  if (dry_run) {
+    return db::with_tx(database, [&](db::Tx& tx) {
+      return tx.exec1(kPurgeCount, cutoff, tenant_id)[0].as<long long>();
+    });
+  }
+  long long purged = 0;
+  for (long long from = first; from <= last; from += kPurgeRangeIds) {
+    purged += db::with_tx(database, [&](db::Tx& tx) {
+      return static_cast<long long>(
+          tx.exec(kPurgeRange, cutoff, tenant_id, from, std::min(from + kPurgeRangeIds, last + 1))
+              .affected_rows());
+    });
+  }
+  return purged;
 }
 
 }  // namespace loyalty::jobs

@@ -1,6 +1,6 @@
 #pragma once
-// Operator views of the job queue (loyaltyctl jobs): listing jobs across tenants and putting
-// dead ones back. Needs the owner role, which sees every tenant's jobs.
+// Operator views of the job queue (loyaltyctl jobs): listing jobs across tenants, putting
+// dead ones back, purging old done ones. Needs the owner role, which sees every tenant's jobs.
 
 #include <nlohmann/json.hpp>
 
@@ -44,5 +44,13 @@ std::vector<JobRow> list_jobs(db::Database& db, const JobFilter& filter);
 /// (id empty) every dead job of the filter's tenant (all tenants when empty). Returns how many.
 /// Throws Error(not_found) when an id names no dead job.
 int retry_dead(db::Database& db, const std::optional<long long>& id, const std::string& tenant_id);
+
+/// Deletes the jobs done more than `older_than_days` days ago (of one tenant, or every tenant
+/// when tenant_id is empty) and returns how many; with dry_run, only counts them. Works through
+/// the table in ranges of ids, one transaction each, so a long history never makes one long
+/// transaction. Safe while daemons run: nothing touches a done job again. Throws Error(invalid)
+/// for a negative age.
+long long purge_done(db::Database& db, int older_than_days, const std::string& tenant_id,
+                     bool dry_run);
 
 }  // namespace loyalty::jobs
