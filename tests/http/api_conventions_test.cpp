@@ -210,3 +210,33 @@ TEST_CASE("api: customers list in stable cursor pages with filters", "[http]") {
   CHECK(api.get(path + "?cursor=garbage", creds.pos_key).status == 422);
   CHECK(api.get(path + "/" + ids[0], creds.pos_key).body["phone"] == "+263771000000");
 }
+
+TEST_CASE("api: lists filter through their indexes - a till finds one customer among thousands",
+          "[http]") {
+  TestDatabase db;
+  auto daemon = Daemon::over(db);
+  Api api(daemon.port());
+  auto creds = loyalty::test::seed_tenant(db, api, "big-shop");
+  sql_value(db.owner(), "INSERT INTO customers (tenant_id, phone) SELECT '" + creds.tenant_id +
+                            "', '+26377' || lpad(n::text, 7, '0') FROM generate_series(1, 5000) n");
+  sql_value(db.owner(), "ANALYZE customers");
+  // The daemon's statements are planned once for any values, except lists with filters: planned
+  // for the phone given, the lookup reads the phone's unique index. A plan made for any phone
+  // could not, and would scan every customer of the tenant at each till lookup.
+  const std::string scans =
+      "SELECT idx_scan FROM pg_stat_user_indexes WHERE indexrelname = 'customers_phone_key'";
+  long long before = std::stoll(sql_value(db.owner(), scans));
+  std::string path = "/v1/tenants/" + creds.tenant_id + "/customers";
+  for (const char* phone : {"%2B263770004321", "%2B263770000007", "%2B263779999999"}) {
+    auto found = api.get(path + "?phone=" + phone, creds.pos_key);
+    REQUIRE(found.status == 200);
+    CHECK(found.body["items"].size() == (std::string(phone) == "%2B263779999999" ? 0u : 1u));
+  }
+  auto one = api.get(path + "?phone=%2B263770004321", creds.pos_key);
+  CHECK(one.body["items"][0]["phone"] == "+263770004321");
+  // PostgreSQL publishes a backend's counters within a second or so of its going idle.
+  CHECK(loyalty::test::wait_for_value(
+            db.owner(),
+            "SELECT idx_scan >= " + std::to_string(before + 4) + " FROM (" + scans + ") s",
+            "t") == "t");
+}

@@ -167,6 +167,33 @@ TEST_CASE("events api: a POS posts a purchase, the worker issues the voucher, th
   REQUIRE(event.status == 200);
   CHECK(event.body["issuances"][0]["state"] == "issued");
 
+  // The issuances list, filtered as the dashboard or a till would.
+  std::string customer_id = first.body["customer"]["id"];
+  auto issued =
+      api.get(base + "/issuances?customer_id=" + customer_id + "&state=issued", c.viewer_token);
+  INFO(issued.raw);
+  REQUIRE(issued.status == 200);
+  REQUIRE(issued.body["items"].size() == 1);
+  CHECK(issued.body["items"][0]["id"] == issuance["id"]);
+  CHECK(issued.body["next_cursor"].is_null());
+  CHECK(api.get(base + "/issuances?customer_id=" + customer_id + "&state=redeemed", c.pos_key)
+            .body["items"]
+            .empty());
+  CHECK(api.get(base + "/issuances?event_id=" + first.body["event"]["id"].get<std::string>(),
+                c.pos_key)
+            .body["items"]
+            .size() == 1);
+  CHECK(api.get(base + "/issuances?event_id=" + no_reward.body["event"]["id"].get<std::string>(),
+                c.pos_key)
+            .body["items"]
+            .empty());
+  CHECK(api.get(base + "/issuances?reward_id=" + issuance["reward"]["id"].get<std::string>(),
+                c.pos_key)
+            .body["items"]
+            .size() == 1);
+  require_problem(api.get(base + "/issuances?customer_id=0771234567", c.pos_key), 422,
+                  "validation-failed");
+
   // At the till: redeem by code once; the second time and unknown codes are distinct problems.
   auto redeemed = api.post(base + "/redemptions", {{"code", code}}, c.pos_key);
   INFO(redeemed.raw);

@@ -41,7 +41,8 @@ const db::Query kList{
     "AND ($3 = '' OR l.kind = $3) "
     "AND l.created_at >= coalesce(nullif($4, '')::timestamptz, '-infinity') "
     "AND l.created_at < coalesce(nullif($5, '')::timestamptz, 'infinity') "
-    "AND ($6 = 0 OR l.id < $6) ORDER BY l.id DESC LIMIT $7"};
+    "AND ($6 = 0 OR l.id < $6) ORDER BY l.id DESC LIMIT $7",
+    db::Plan::per_call};
 
 const db::Query kExportSettings{
     "ledger_export_settings",

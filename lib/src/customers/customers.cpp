@@ -44,7 +44,7 @@ const std::string kListSql = select_sql(
     "WHERE tenant_id = $1::uuid AND ($2 = '' OR phone = $2) AND ($3 = '' OR external_ref = $3) "
     "AND ($4 = '' OR status = $4) AND ($5 = '' OR (created_at, id) > ($5::timestamptz, $6::uuid)) "
     "ORDER BY created_at, id LIMIT $7");
-const Query kList{"customers_list", kListSql.c_str()};
+const Query kList{"customers_list", kListSql.c_str(), db::Plan::per_call};
 const std::string kSetStatusSql =
     "UPDATE customers SET status = $3, updated_at = now(), "
     "consent_at = CASE WHEN $3 = 'opted_out' THEN NULL ELSE consent_at END "

@@ -28,11 +28,11 @@ const std::string kGetSql =
 const Query kGet{"evq_get", kGetSql.c_str()};
 const std::string kListSql =
     std::string("SELECT ") + kColumns +
-    " FROM events WHERE tenant_id = $1::uuid AND ($2 = '' OR customer_id::text = $2) AND ($3 = "
-    "'' OR type = $3) AND ($4 = '' OR occurred_at >= $4::timestamptz) AND ($5 = '' OR "
+    " FROM events WHERE tenant_id = $1::uuid AND ($2 = '' OR customer_id = nullif($2, '')::uuid) "
+    "AND ($3 = '' OR type = $3) AND ($4 = '' OR occurred_at >= $4::timestamptz) AND ($5 = '' OR "
     "occurred_at < $5::timestamptz) AND ($6 = '' OR (created_at, id) < ($6::timestamptz, "
     "$7::uuid)) ORDER BY created_at DESC, id DESC LIMIT $8";
-const Query kList{"evq_list", kListSql.c_str()};
+const Query kList{"evq_list", kListSql.c_str(), db::Plan::per_call};
 
 nlohmann::json row_to_json(const pqxx::row& r) {
   nlohmann::json response = nlohmann::json::parse(r[7].as<std::string>());

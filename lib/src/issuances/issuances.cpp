@@ -32,11 +32,12 @@ const std::string kForEventsSql = select_sql(
     "WHERE i.tenant_id = $1::uuid AND i.event_id = ANY($2::uuid[]) ORDER BY i.created_at, i.id");
 const Query kForEvents{"iss_for_events", kForEventsSql.c_str()};
 const std::string kListSql = select_sql(
-    "WHERE i.tenant_id = $1::uuid AND ($2 = '' OR i.customer_id::text = $2) AND ($3 = '' OR "
-    "i.state = $3) AND ($4 = '' OR i.event_id::text = $4) AND ($5 = '' OR i.reward_id::text = "
-    "$5) AND ($6 = '' OR (i.created_at, i.id) < ($6::timestamptz, $7::uuid)) "
+    "WHERE i.tenant_id = $1::uuid AND ($2 = '' OR i.customer_id = nullif($2, '')::uuid) AND "
+    "($3 = '' OR i.state = $3) AND ($4 = '' OR i.event_id = nullif($4, '')::uuid) AND "
+    "($5 = '' OR i.reward_id = nullif($5, '')::uuid) AND "
+    "($6 = '' OR (i.created_at, i.id) < ($6::timestamptz, $7::uuid)) "
     "ORDER BY i.created_at DESC, i.id DESC LIMIT $8");
-const Query kList{"iss_list", kListSql.c_str()};
+const Query kList{"iss_list", kListSql.c_str(), db::Plan::per_call};
 
 // reserved -> issued for every reserved issuance of some events. The customers are found by
 // their ids (an InitPlan, then the primary key), a plan that stays good on tables whose

@@ -18,7 +18,8 @@ const db::Query kList{
     "coalesce(locked_by, ''), coalesce(last_error, ''), "
     "to_char(updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), payload::text "
     "FROM jobs WHERE ($1 = '' OR status = $1) AND ($2 = '' OR tenant_id::text = $2) "
-    "ORDER BY id DESC LIMIT $3"};
+    "ORDER BY id DESC LIMIT $3",
+    db::Plan::per_call};
 const db::Query kRetryOne{"jobs_admin_retry_one",
                           "UPDATE jobs SET status = 'pending', attempts = 0, run_at = now(), "
                           "locked_by = NULL, lease_until = NULL, updated_at = now() "
