@@ -208,6 +208,10 @@ TEST_CASE("api: customers list in stable cursor pages with filters", "[http]") {
   CHECK(api.get(path + "?limit=0", creds.pos_key).status == 422);
   CHECK(api.get(path + "?limit=201", creds.pos_key).status == 422);
   CHECK(api.get(path + "?cursor=garbage", creds.pos_key).status == 422);
+  // "v1|2026-11-24T10:00:00.000000Z|not-a-uuid": one of our formats, not one of our cursors.
+  CHECK(api.get(path + "?cursor=djF8MjAyNi0xMS0yNFQxMDowMDowMC4wMDAwMDBafG5vdC1hLXV1aWQ",
+                creds.pos_key)
+            .status == 422);
   CHECK(api.get(path + "/" + ids[0], creds.pos_key).body["phone"] == "+263771000000");
 }
 

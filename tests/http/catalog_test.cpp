@@ -261,4 +261,9 @@ TEST_CASE("catalog api: the ledger lists movements and the audit log says who ch
   CHECK(audit.body["items"][1]["action"] == "budget.create");
   require_problem(api.get(shop.base + "/audit", c.manager_token), 403);
   require_problem(api.get(shop.base + "/audit", c.pos_key), 403);
+  // Cursors that decode but are not ours ("v1|abc|", "v1|-5|") are bad input, not a 500.
+  for (const char* forged : {"djF8YWJjfA", "djF8LTV8"}) {
+    require_problem(api.get(shop.base + "/audit?cursor=" + forged, c.admin_token), 422);
+    require_problem(api.get(shop.base + "/ledger?cursor=" + forged, c.viewer_token), 422);
+  }
 }

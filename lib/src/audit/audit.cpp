@@ -28,27 +28,23 @@ void record(db::Tx& tx, const std::string& tenant_id, const Actor& actor, const 
 
 Page<nlohmann::json> list_audit(db::Database& database, const std::string& tenant_id,
                                 const PageRequest& page) {
-  long long after_id = 0;
-  if (!page.cursor.empty()) after_id = std::stoll(decode_cursor(page.cursor).key);
+  long long after_id = decode_numeric_cursor(page.cursor);
   return db::with_tenant(database, tenant_id, [&](db::Tx& tx) {
-    Page<nlohmann::json> out;
-    auto rows = tx.exec(kList, tenant_id, after_id, page.limit + 1);
-    for (const auto& r : rows) {
-      if (static_cast<int>(out.items.size()) == page.limit) {
-        out.next_cursor = encode_cursor({out.items.back()["id"].dump(), ""});
-        break;
-      }
-      out.items.push_back({{"id", r[0].as<long long>()},
-                           {"actor_type", r[1].as<std::string>()},
-                           {"actor_id", r[2].as<std::string>()},
-                           {"action", r[3].as<std::string>()},
-                           {"entity_type", r[4].as<std::string>()},
-                           {"entity_id", r[5].as<std::string>()},
-                           {"before", nlohmann::json::parse(r[6].as<std::string>())},
-                           {"after", nlohmann::json::parse(r[7].as<std::string>())},
-                           {"created_at", r[8].as<std::string>()}});
-    }
-    return out;
+    auto to_json = [](const pqxx::row& r) {
+      return nlohmann::json{{"id", r[0].as<long long>()},
+                            {"actor_type", r[1].as<std::string>()},
+                            {"actor_id", r[2].as<std::string>()},
+                            {"action", r[3].as<std::string>()},
+                            {"entity_type", r[4].as<std::string>()},
+                            {"entity_id", r[5].as<std::string>()},
+                            {"before", nlohmann::json::parse(r[6].as<std::string>())},
+                            {"after", nlohmann::json::parse(r[7].as<std::string>())},
+                            {"created_at", r[8].as<std::string>()}};
+    };
+    return fill_page<nlohmann::json>(tx.exec(kList, tenant_id, after_id, page.limit + 1),
+                                     page.limit, to_json, [](const nlohmann::json& e) {
+                                       return CursorPosition{e["id"].dump(), ""};
+                                     });
   });
 }
 

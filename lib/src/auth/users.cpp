@@ -95,25 +95,20 @@ ApiKeyInfo row_to_key(const pqxx::row& r) {
 template <typename T, typename RowFn, typename IdFn>
 Page<T> list_page(db::Database& database, const std::string& tenant_id, const Query& query,
                   const PageRequest& page, RowFn to_item, IdFn id_of) {
-  CursorPosition after;
-  if (!page.cursor.empty()) {
-    after = decode_cursor(page.cursor);
-    if (!is_uuid(after.id)) throw_invalid("the cursor is not valid", {{"/cursor", "not a cursor"}});
-  }
+  auto after = decode_keyed_cursor(page.cursor);
   return db::with_tenant(database, tenant_id, [&](db::Tx& tx) {
-    Page<T> out;
-    std::string last_key;
+    std::string last_key;  // of the last row converted: the item does not carry it
     auto rows = tx.exec(query, tenant_id, after.key,
                         after.id.empty() ? std::optional<std::string>() : after.id, page.limit + 1);
-    for (const auto& r : rows) {
-      if (static_cast<int>(out.items.size()) == page.limit) {
-        out.next_cursor = encode_cursor({last_key, id_of(out.items.back())});
-        break;
-      }
-      out.items.push_back(to_item(r));
-      last_key = r[7].as<std::string>();
-    }
-    return out;
+    return fill_page<T>(
+        rows, page.limit,
+        [&](const pqxx::row& r) {
+          last_key = r[7].as<std::string>();
+          return to_item(r);
+        },
+        [&](const T& item) {
+          return CursorPosition{last_key, id_of(item)};
+        });
   });
 }
 

@@ -155,20 +155,13 @@ Budget get_budget(db::Database& database, const std::string& tenant_id,
 
 Page<Budget> list_budgets(db::Database& database, const std::string& tenant_id,
                           const PageRequest& page) {
-  CursorPosition after;
-  if (!page.cursor.empty()) after = decode_cursor(page.cursor);
-  if (!after.id.empty() && !catalog::looks_like_uuid(after.id)) catalog::throw_bad_cursor();
+  auto after = decode_keyed_cursor(page.cursor);
   return db::with_tenant(database, tenant_id, [&](db::Tx& tx) {
     tx.exec(kRollStale, tenant_id);
-    Page<Budget> out;
-    for (const auto& r : tx.exec(kList, tenant_id, after.key, after.id, page.limit + 1)) {
-      if (static_cast<int>(out.items.size()) == page.limit) {
-        out.next_cursor = encode_cursor({out.items.back().name, out.items.back().id});
-        break;
-      }
-      out.items.push_back(row_to_budget(r));
-    }
-    return out;
+    return fill_page<Budget>(tx.exec(kList, tenant_id, after.key, after.id, page.limit + 1),
+                             page.limit, row_to_budget, [](const Budget& b) {
+                               return CursorPosition{b.name, b.id};
+                             });
   });
 }
 

@@ -295,27 +295,14 @@ nlohmann::json to_json(const Movement& m) {
 Page<Movement> list_ledger(db::Database& database, const std::string& tenant_id,
                            const LedgerFilter& filter, const PageRequest& page) {
   check_filter(filter);
-  std::int64_t before_id = 0;
-  if (!page.cursor.empty()) {
-    auto key = decode_cursor(page.cursor).key;
-    try {
-      before_id = std::stoll(key);
-    } catch (const std::exception&) {
-      catalog::throw_bad_cursor();
-    }
-  }
+  std::int64_t before_id = decode_numeric_cursor(page.cursor);
   return db::with_tenant(database, tenant_id, [&](db::Tx& tx) {
     auto f = resolve(tx, tenant_id, filter);
-    Page<Movement> out;
-    for (const auto& r : tx.exec(kList, tenant_id, f.budget_id, f.kind, f.range.from, f.range.to,
-                                 before_id, page.limit + 1)) {
-      if (static_cast<int>(out.items.size()) == page.limit) {
-        out.next_cursor = encode_cursor({std::to_string(out.items.back().id), ""});
-        break;
-      }
-      out.items.push_back(row_to_movement(r));
-    }
-    return out;
+    return fill_page<Movement>(tx.exec(kList, tenant_id, f.budget_id, f.kind, f.range.from,
+                                       f.range.to, before_id, page.limit + 1),
+                               page.limit, row_to_movement, [](const Movement& m) {
+                                 return CursorPosition{std::to_string(m.id), ""};
+                               });
   });
 }
 

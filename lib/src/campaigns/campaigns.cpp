@@ -194,19 +194,13 @@ Page<Campaign> list_campaigns(db::Database& database, const std::string& tenant_
     throw_invalid("the status filter is not valid",
                   {{"/status", "must be one of draft, active, paused, ended"}});
   }
-  CursorPosition after;
-  if (!page.cursor.empty()) after = decode_cursor(page.cursor);
-  if (!after.id.empty() && !catalog::looks_like_uuid(after.id)) catalog::throw_bad_cursor();
+  auto after = decode_keyed_cursor(page.cursor);
   return db::with_tenant(database, tenant_id, [&](db::Tx& tx) {
-    Page<Campaign> out;
-    for (const auto& r : tx.exec(kList, tenant_id, status, after.key, after.id, page.limit + 1)) {
-      if (static_cast<int>(out.items.size()) == page.limit) {
-        out.next_cursor = encode_cursor({out.items.back().name, out.items.back().id});
-        break;
-      }
-      out.items.push_back(row_to_campaign(r));
-    }
-    return out;
+    return fill_page<Campaign>(
+        tx.exec(kList, tenant_id, status, after.key, after.id, page.limit + 1), page.limit,
+        row_to_campaign, [](const Campaign& c) {
+          return CursorPosition{c.name, c.id};
+        });
   });
 }
 

@@ -224,23 +224,6 @@ std::string actor_label(const Actor& actor) {
   return actor.id.empty() ? actor.type : actor.type + ":" + actor.id;
 }
 
-void throw_bad_cursor() {
-  throw_invalid("the cursor is not valid", {{"/cursor", "not a cursor from a previous page"}});
-}
-
-bool looks_like_uuid(std::string_view s) {
-  if (s.size() != 36) return false;
-  for (std::size_t i = 0; i < s.size(); ++i) {
-    char c = s[i];
-    if (i == 8 || i == 13 || i == 18 || i == 23) {
-      if (c != '-') return false;
-    } else if (!std::isxdigit(static_cast<unsigned char>(c))) {
-      return false;
-    }
-  }
-  return true;
-}
-
 void bump_rules_version(db::Tx& tx, const std::string& tenant_id) {
   static const db::Query kBump{"catalog_bump_rules_version",
                                "UPDATE tenants SET rules_version = rules_version + 1, "

@@ -73,12 +73,6 @@ std::optional<std::string> optional_text(const pqxx::field& f);
 /// How an actor is written in ledger rows: "operator", "user:<id>", "api_key:<prefix>".
 std::string actor_label(const Actor& actor);
 
-/// Throws Error(invalid) with pointer /cursor.
-[[noreturn]] void throw_bad_cursor();
-
-/// True for a canonical UUID.
-bool looks_like_uuid(std::string_view s);
-
 /// Makes the tenant's compiled-rule caches stale: every daemon reloads rules on the next event.
 void bump_rules_version(db::Tx& tx, const std::string& tenant_id);
 

@@ -232,23 +232,13 @@ Page<Customer> list_customers(db::Database& database, const std::string& tenant_
     throw_invalid("the status filter is not valid",
                   {{"/status", "must be active, suspended or opted_out"}});
   }
-  CursorPosition after;
-  if (!page.cursor.empty()) {
-    after = decode_cursor(page.cursor);
-    if (!is_uuid(after.id)) throw_invalid("the cursor is not valid", {{"/cursor", "not a cursor"}});
-  }
+  auto after = decode_keyed_cursor(page.cursor);
   return db::with_tenant(database, tenant_id, [&](db::Tx& tx) {
-    Page<Customer> out;
     auto rows = tx.exec(kList, tenant_id, phone, filter.external_ref, filter.status, after.key,
                         after.id.empty() ? std::optional<std::string>() : after.id, page.limit + 1);
-    for (const auto& r : rows) {
-      if (static_cast<int>(out.items.size()) == page.limit) {
-        out.next_cursor = encode_cursor({out.items.back().created_at, out.items.back().id});
-        break;
-      }
-      out.items.push_back(row_to_customer(r));
-    }
-    return out;
+    return fill_page<Customer>(rows, page.limit, row_to_customer, [](const Customer& c) {
+      return CursorPosition{c.created_at, c.id};
+    });
   });
 }
 

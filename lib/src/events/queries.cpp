@@ -116,23 +116,14 @@ Page<nlohmann::json> list_events(db::Database& database, const std::string& tena
     }
   }
   if (!errors.empty()) throw_invalid("the filters are not valid", errors);
-  CursorPosition after;
-  if (!page.cursor.empty()) {
-    after = decode_cursor(page.cursor);
-    if (!is_uuid(after.id)) throw_invalid("the cursor is not valid", {{"/cursor", "not a cursor"}});
-  }
+  auto after = decode_keyed_cursor(page.cursor);
   return db::with_tenant(database, tenant_id, [&](db::Tx& tx) {
-    Page<nlohmann::json> out;
     auto rows = tx.exec(kList, tenant_id, filter.customer_id, filter.type, filter.from, filter.to,
                         after.key, after.id.empty() ? std::optional<std::string>() : after.id,
                         page.limit + 1);
-    for (const auto& r : rows) {
-      if (static_cast<int>(out.items.size()) == page.limit) {
-        out.next_cursor = encode_cursor({out.items.back()["created_at"], out.items.back()["id"]});
-        break;
-      }
-      out.items.push_back(row_to_json(r));
-    }
+    auto out = fill_page<nlohmann::json>(rows, page.limit, row_to_json, [](const auto& e) {
+      return CursorPosition{e["created_at"], e["id"]};
+    });
     attach_issuances(tx, tenant_id, out.items);
     return out;
   });

@@ -341,24 +341,14 @@ Page<Issuance> list_issuances(db::Database& database, const std::string& tenant_
     if (!value->empty() && !is_uuid(*value)) errors.push_back({name, "must be a uuid"});
   }
   if (!errors.empty()) throw_invalid("the filters are not valid", errors);
-  CursorPosition after;
-  if (!page.cursor.empty()) {
-    after = decode_cursor(page.cursor);
-    if (!is_uuid(after.id)) throw_invalid("the cursor is not valid", {{"/cursor", "not a cursor"}});
-  }
+  auto after = decode_keyed_cursor(page.cursor);
   return db::with_tenant(database, tenant_id, [&](db::Tx& tx) {
-    Page<Issuance> out;
     auto rows = tx.exec(kList, tenant_id, filter.customer_id, filter.state, filter.event_id,
                         filter.reward_id, after.key,
                         after.id.empty() ? std::optional<std::string>() : after.id, page.limit + 1);
-    for (const auto& r : rows) {
-      if (static_cast<int>(out.items.size()) == page.limit) {
-        out.next_cursor = encode_cursor({out.items.back().created_at, out.items.back().id});
-        break;
-      }
-      out.items.push_back(row_to_issuance(r));
-    }
-    return out;
+    return fill_page<Issuance>(rows, page.limit, row_to_issuance, [](const Issuance& i) {
+      return CursorPosition{i.created_at, i.id};
+    });
   });
 }
 

@@ -331,21 +331,14 @@ Page<Reward> list_rewards(db::Database& database, const std::string& tenant_id,
     throw_invalid("the type filter is not valid",
                   {{"/type", "must be one of discount, voucher, points, physical"}});
   }
-  CursorPosition after;
-  if (!page.cursor.empty()) after = decode_cursor(page.cursor);
-  if (!after.id.empty() && !catalog::looks_like_uuid(after.id)) catalog::throw_bad_cursor();
+  auto after = decode_keyed_cursor(page.cursor);
   std::string active = filter.active ? (*filter.active ? "true" : "false") : "";
   return db::with_tenant(database, tenant_id, [&](db::Tx& tx) {
-    Page<Reward> out;
-    for (const auto& r :
-         tx.exec(kList, tenant_id, filter.type, active, after.key, after.id, page.limit + 1)) {
-      if (static_cast<int>(out.items.size()) == page.limit) {
-        out.next_cursor = encode_cursor({out.items.back().name, out.items.back().id});
-        break;
-      }
-      out.items.push_back(row_to_reward(r));
-    }
-    return out;
+    return fill_page<Reward>(
+        tx.exec(kList, tenant_id, filter.type, active, after.key, after.id, page.limit + 1),
+        page.limit, row_to_reward, [](const Reward& r) {
+          return CursorPosition{r.name, r.id};
+        });
   });
 }
 

@@ -389,25 +389,18 @@ StoredRule get_rule(db::Database& database, const std::string& tenant_id,
 
 Page<StoredRule> list_rules(db::Database& database, const std::string& tenant_id,
                             const RuleFilter& filter, const PageRequest& page) {
-  CursorPosition after;
-  if (!page.cursor.empty()) after = decode_cursor(page.cursor);
-  if (!after.id.empty() && !catalog::looks_like_uuid(after.id)) catalog::throw_bad_cursor();
+  auto after = decode_keyed_cursor(page.cursor);
   std::string active = filter.active ? (*filter.active ? "true" : "false") : "";
   return db::with_tenant(database, tenant_id, [&](db::Tx& tx) {
     std::string campaign_id;
     if (!filter.campaign.empty()) {
       campaign_id = catalog::require_id(tx, tenant_id, catalog::Entity::campaign, filter.campaign);
     }
-    Page<StoredRule> out;
-    for (const auto& r : tx.exec(kList, tenant_id, filter.event_type, campaign_id, active,
-                                 after.key, after.id, page.limit + 1)) {
-      if (static_cast<int>(out.items.size()) == page.limit) {
-        out.next_cursor = encode_cursor({out.items.back().definition.name, out.items.back().id});
-        break;
-      }
-      out.items.push_back(rule_from_row(r));
-    }
-    return out;
+    return fill_page<StoredRule>(tx.exec(kList, tenant_id, filter.event_type, campaign_id, active,
+                                         after.key, after.id, page.limit + 1),
+                                 page.limit, rule_from_row, [](const StoredRule& r) {
+                                   return CursorPosition{r.definition.name, r.id};
+                                 });
   });
 }
 
