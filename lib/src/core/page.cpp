@@ -19,11 +19,10 @@ Error bad_cursor() {
 }  // namespace
 
 CursorPosition decode_cursor(const std::string& cursor) {
-  auto fail = [] { return bad_cursor(); };
   auto text = crypto::base64url_decode(cursor);
-  if (!text || text->rfind("v1|", 0) != 0) throw fail();
+  if (!text || text->rfind("v1|", 0) != 0) throw bad_cursor();
   auto sep = text->find('|', 3);
-  if (sep == std::string::npos) throw fail();
+  if (sep == std::string::npos) throw bad_cursor();
   return {text->substr(3, sep - 3), text->substr(sep + 1)};
 }
 
