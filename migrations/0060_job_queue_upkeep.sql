@@ -15,10 +15,10 @@ ALTER TABLE jobs SET (
   autovacuum_analyze_threshold = 5000
 );
 
--- 2. A batch marked done by primary key, job by job. The one-statement form, id = ANY(p_ids)
---    with status = 'running', let the planner pick a bitmap scan of jobs_leased, which visits
---    every entry of a running job since the last vacuum (dead or not) and, unlike an index
---    scan, never marks the dead ones to be skipped next time.
+-- 2. A batch marked done by primary key, job by job, as jobs_finish marks one. The one-statement
+--    form, id = ANY(p_ids) with status = 'running', let the planner pick a bitmap scan of
+--    jobs_leased, which visits every entry of a running job since the last vacuum (dead or not)
+--    and, unlike an index scan, never marks the dead ones to be skipped next time.
 CREATE OR REPLACE FUNCTION jobs_finish_all(p_ids bigint[], p_worker text)
   RETURNS integer
   LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = public
@@ -28,9 +28,7 @@ DECLARE
   n integer := 0;
 BEGIN
   FOREACH job_id IN ARRAY p_ids LOOP
-    UPDATE jobs SET status = 'done', lease_until = NULL, last_error = NULL, updated_at = now()
-     WHERE id = job_id AND status = 'running' AND locked_by = p_worker;
-    IF FOUND THEN
+    IF jobs_finish(job_id, p_worker) THEN
       n := n + 1;
     END IF;
   END LOOP;

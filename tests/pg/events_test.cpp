@@ -82,6 +82,28 @@ void concurrently(int n, int threads, const std::function<void(int)>& fn) {
   for (auto& t : pool) t.join();
 }
 
+/// The reward of most tests: $1.00 off.
+nlohmann::json dollar_off() {
+  return {{"name", "dollar-off"},
+          {"type", "discount"},
+          {"cost", "1.00"},
+          {"currency", "USD"},
+          {"config", {{"kind", "fixed"}, {"amount", "1.00"}}}};
+}
+
+/// An event processed as loyaltyd processes a POS's post.
+loyalty::events::EventResponse process(Shop& shop, const nlohmann::json& event) {
+  return loyalty::events::process_event(*shop.app, shop.cache, shop.tenant_id, event, "",
+                                        loyalty::Actor::system());
+}
+
+/// How many rules of an event's answer gave nothing for `reason`.
+int count_not_issued(const nlohmann::json& body, const std::string& reason) {
+  int n = 0;
+  for (const auto& item : body["not_issued"]) n += item["reason"] == reason ? 1 : 0;
+  return n;
+}
+
 void require_ledger_ok(TestDatabase& db) {
   auto report = loyalty::budgets::verify_ledger(db.owner(), "");
   for (const auto& p : report.problems) INFO(p.budget_name << ": " << p.message);
@@ -95,23 +117,13 @@ TEST_CASE(
     "issuances",
     "[pg]") {
   TestDatabase db;
-  auto shop = make_shop(db,
-                        {{"name", "dollar-off"},
-                         {"type", "discount"},
-                         {"cost", "1.00"},
-                         {"currency", "USD"},
-                         {"config", {{"kind", "fixed"}, {"amount", "1.00"}}}},
-                        "50.00", rule("dollar-off"));
+  auto shop = make_shop(db, dollar_off(), "50.00", rule("dollar-off"));
   std::atomic<int> issued{0}, exhausted{0};
   concurrently(200, 16, [&](int i) {
-    auto r = loyalty::events::process_event(*shop->app, shop->cache, shop->tenant_id,
-                                            purchase(phone(i), "k" + std::to_string(i)), "",
-                                            loyalty::Actor::system());
+    auto r = process(*shop, purchase(phone(i), "k" + std::to_string(i)));
     auto body = nlohmann::json::parse(r.body);
     issued += static_cast<int>(body["issuances"].size());
-    for (const auto& n : body["not_issued"]) {
-      if (n["reason"] == "budget_exhausted") ++exhausted;
-    }
+    exhausted += count_not_issued(body, "budget_exhausted");
   });
   CHECK(issued == 50);
   CHECK(exhausted == 150);
@@ -123,13 +135,7 @@ TEST_CASE(
 
 TEST_CASE("events: once the budget runs out a lower-priority reward is still given", "[pg]") {
   TestDatabase db;
-  auto shop = make_shop(db,
-                        {{"name", "dollar-off"},
-                         {"type", "discount"},
-                         {"cost", "1.00"},
-                         {"currency", "USD"},
-                         {"config", {{"kind", "fixed"}, {"amount", "1.00"}}}},
-                        "2.00", rule("dollar-off"));
+  auto shop = make_shop(db, dollar_off(), "2.00", rule("dollar-off"));
   auto actor = loyalty::Actor::operator_cli();
   loyalty::rewards::create_reward(db.owner(), shop->tenant_id, actor,
                                   {{"name", "points"},
@@ -149,9 +155,7 @@ TEST_CASE("events: once the budget runs out a lower-priority reward is still giv
   // Two events fit the budget; the next ones find it exhausted, each answered alike, whether
   // its reservation failed with its commit or was made statement by statement.
   for (int i = 0; i < 5; ++i) {
-    auto r = loyalty::events::process_event(*shop->app, shop->cache, shop->tenant_id,
-                                            purchase(phone(i), "k" + std::to_string(i)), "",
-                                            loyalty::Actor::system());
+    auto r = process(*shop, purchase(phone(i), "k" + std::to_string(i)));
     auto body = nlohmann::json::parse(r.body);
     INFO(body.dump());
     REQUIRE(r.status == 201);
@@ -185,14 +189,10 @@ TEST_CASE("events: 20 concurrent events for a physical reward with 2 in stock â†
                         "100.00", rule("tote bag"));
   std::atomic<int> issued{0}, out_of_stock{0};
   concurrently(20, 8, [&](int i) {
-    auto r = loyalty::events::process_event(*shop->app, shop->cache, shop->tenant_id,
-                                            purchase(phone(i), "k" + std::to_string(i)), "",
-                                            loyalty::Actor::system());
+    auto r = process(*shop, purchase(phone(i), "k" + std::to_string(i)));
     auto body = nlohmann::json::parse(r.body);
     issued += static_cast<int>(body["issuances"].size());
-    for (const auto& n : body["not_issued"]) {
-      if (n["reason"] == "out_of_stock") ++out_of_stock;
-    }
+    out_of_stock += count_not_issued(body, "out_of_stock");
   });
   CHECK(issued == 2);
   CHECK(out_of_stock == 18);
@@ -206,20 +206,12 @@ TEST_CASE("events: 20 concurrent events for a physical reward with 2 in stock â†
 TEST_CASE("events: 50 concurrent posts with one idempotency key â†’ one event, identical answers",
           "[pg]") {
   TestDatabase db;
-  auto shop = make_shop(db,
-                        {{"name", "dollar-off"},
-                         {"type", "discount"},
-                         {"cost", "1.00"},
-                         {"currency", "USD"},
-                         {"config", {{"kind", "fixed"}, {"amount", "1.00"}}}},
-                        "100.00", rule("dollar-off"));
+  auto shop = make_shop(db, dollar_off(), "100.00", rule("dollar-off"));
   std::mutex mutex;
   std::set<std::string> bodies;
   std::atomic<int> replays{0};
   concurrently(50, 16, [&](int) {
-    auto r = loyalty::events::process_event(*shop->app, shop->cache, shop->tenant_id,
-                                            purchase("0771 234 567", "same-key"), "",
-                                            loyalty::Actor::system());
+    auto r = process(*shop, purchase("0771 234 567", "same-key"));
     if (r.replayed) ++replays;
     std::lock_guard lock(mutex);
     bodies.insert(std::to_string(r.status) + r.body);
@@ -232,9 +224,7 @@ TEST_CASE("events: 50 concurrent posts with one idempotency key â†’ one event, i
 
   // The same key with another body is refused and writes nothing.
   try {
-    loyalty::events::process_event(*shop->app, shop->cache, shop->tenant_id,
-                                   purchase("0771 234 567", "same-key", "99.00"), "",
-                                   loyalty::Actor::system());
+    process(*shop, purchase("0771 234 567", "same-key", "99.00"));
     FAIL("a reused key with a different body was accepted");
   } catch (const loyalty::Error& e) {
     CHECK(e.type() == "idempotency-key-reused");
@@ -265,15 +255,11 @@ TEST_CASE(
   std::multiset<std::string> handed_out;
   std::atomic<int> empty{0};
   concurrently(1200, 16, [&](int i) {
-    auto r = loyalty::events::process_event(*shop->app, shop->cache, shop->tenant_id,
-                                            purchase(phone(i), "p" + std::to_string(i)), "",
-                                            loyalty::Actor::system());
+    auto r = process(*shop, purchase(phone(i), "p" + std::to_string(i)));
     auto body = nlohmann::json::parse(r.body);
     std::lock_guard lock(mutex);
     for (const auto& iss : body["issuances"]) handed_out.insert(iss["code"].get<std::string>());
-    for (const auto& n : body["not_issued"]) {
-      if (n["reason"] == "pool_empty") ++empty;
-    }
+    empty += count_not_issued(body, "pool_empty");
   });
   CHECK(handed_out.size() == 1000);
   CHECK(std::set<std::string>(handed_out.begin(), handed_out.end()).size() == 1000);
@@ -288,23 +274,13 @@ TEST_CASE(
     "customer",
     "[pg]") {
   TestDatabase db;
-  auto shop =
-      make_shop(db,
-                {{"name", "dollar-off"},
-                 {"type", "discount"},
-                 {"cost", "1.00"},
-                 {"currency", "USD"},
-                 {"config", {{"kind", "fixed"}, {"amount", "1.00"}}}},
-                "100.00", rule("dollar-off", {{"per_customer", {{"max", 1}, {"period", "day"}}}}));
+  auto shop = make_shop(db, dollar_off(), "100.00",
+                        rule("dollar-off", {{"per_customer", {{"max", 1}, {"period", "day"}}}}));
   std::atomic<int> capped{0};
   concurrently(20, 20, [&](int i) {
-    auto r = loyalty::events::process_event(*shop->app, shop->cache, shop->tenant_id,
-                                            purchase("0771 234 567", "c" + std::to_string(i)), "",
-                                            loyalty::Actor::system());
+    auto r = process(*shop, purchase("0771 234 567", "c" + std::to_string(i)));
     auto body = nlohmann::json::parse(r.body);
-    for (const auto& n : body["not_issued"]) {
-      if (n["reason"] == "per_customer_cap") ++capped;
-    }
+    capped += count_not_issued(body, "per_customer_cap");
   });
   CHECK(sql_value(db.owner(), "SELECT count(*) FROM issuances") == "1");
   CHECK(capped == 19);
@@ -320,9 +296,7 @@ TEST_CASE("issuances: 100 concurrent redemptions of one issuance â†’ exactly one
                          {"currency", "USD"},
                          {"config", {{"source", "generated"}, {"length", 8}}}},
                         "100.00", rule("voucher"));
-  auto r =
-      loyalty::events::process_event(*shop->app, shop->cache, shop->tenant_id,
-                                     purchase("0771 234 567", "one"), "", loyalty::Actor::system());
+  auto r = process(*shop, purchase("0771 234 567", "one"));
   auto iss = nlohmann::json::parse(r.body)["issuances"][0];
   std::string id = iss["id"], code = iss["code"];
   CHECK(iss["state"] == "reserved");
@@ -371,9 +345,7 @@ TEST_CASE("issuances: a PIN reward is redeemed only with the PIN sent to the cus
   who.consent = true;
   loyalty::customers::create_customer(*shop->app, shop->tenant_id, who, loyalty::Actor::system());
   auto earn = [&](const std::string& key) {
-    auto r =
-        loyalty::events::process_event(*shop->app, shop->cache, shop->tenant_id,
-                                       purchase("0771 234 567", key), "", loyalty::Actor::system());
+    auto r = process(*shop, purchase("0771 234 567", key));
     auto iss = nlohmann::json::parse(r.body)["issuances"][0];
     CHECK(iss["pin_required"] == true);
     REQUIRE(loyalty::issuances::issue_event(*shop->app, shop->tenant_id,
@@ -488,13 +460,7 @@ TEST_CASE("events: a refund cancels the original's unredeemed rewards and debits
 TEST_CASE("events: an unknown customer is refused when the tenant does not enrol on the fly",
           "[pg]") {
   TestDatabase db;
-  auto shop = make_shop(db,
-                        {{"name", "dollar-off"},
-                         {"type", "discount"},
-                         {"cost", "1.00"},
-                         {"currency", "USD"},
-                         {"config", {{"kind", "fixed"}, {"amount", "1.00"}}}},
-                        "10.00", rule("dollar-off"));
+  auto shop = make_shop(db, dollar_off(), "10.00", rule("dollar-off"));
   sql_value(db.owner(), "UPDATE tenants SET settings = '{\"auto_enrol\": false}' RETURNING 1");
   loyalty::events::RulesCache fresh;
   try {
