@@ -1,5 +1,7 @@
 #include "server.hpp"
 
+#include "body.hpp"
+
 #include <httplib.h>
 #include <spdlog/spdlog.h>
 
@@ -11,7 +13,6 @@ namespace loyaltyd {
 namespace {
 
 constexpr std::size_t kMaxBody = 1 << 20;  // 1 MiB; code uploads have their own limit
-constexpr int kMaxJsonDepth = 64;
 
 std::vector<std::string> split_path(const std::string& path) {
   std::vector<std::string> parts;
@@ -44,65 +45,10 @@ bool valid_request_id(const std::string& id) {
 
 std::string json_escape(const std::string& s) { return nlohmann::json(s).dump(); }
 
-/// Depth of JSON text, counted without parsing so hostile nesting never reaches the parser.
-int json_depth(const std::string& text) {
-  int depth = 0, max_depth = 0;
-  bool in_string = false, escaped = false;
-  for (char c : text) {
-    if (in_string) {
-      if (escaped)
-        escaped = false;
-      else if (c == '\\')
-        escaped = true;
-      else if (c == '"')
-        in_string = false;
-      continue;
-    }
-    if (c == '"')
-      in_string = true;
-    else if (c == '{' || c == '[')
-      max_depth = std::max(max_depth, ++depth);
-    else if (c == '}' || c == ']')
-      --depth;
-  }
-  return max_depth;
-}
-
 }  // namespace
 
 nlohmann::json Request::json_body(const std::vector<std::string>& allowed) const {
-  std::string type = raw.get_header_value("Content-Type");
-  if (type.rfind("application/json", 0) != 0 &&
-      type.rfind("application/merge-patch+json", 0) != 0) {
-    throw loyalty::Error(loyalty::ErrorCode::invalid, "unsupported-media-type",
-                         "the body must be application/json");
-  }
-  if (json_depth(raw.body) > kMaxJsonDepth) {
-    throw loyalty::Error(loyalty::ErrorCode::invalid, "malformed-request",
-                         "the JSON body nests deeper than 64 levels");
-  }
-  nlohmann::json body;
-  try {
-    body = nlohmann::json::parse(raw.body);
-  } catch (const nlohmann::json::parse_error& e) {
-    throw loyalty::Error(loyalty::ErrorCode::invalid, "malformed-request",
-                         "malformed JSON at byte " + std::to_string(e.byte));
-  }
-  if (!body.is_object()) {
-    throw loyalty::Error(loyalty::ErrorCode::invalid, "malformed-request",
-                         "the JSON body must be an object");
-  }
-  std::vector<loyalty::FieldError> unknown;
-  for (const auto& [key, value] : body.items()) {
-    if (std::find(allowed.begin(), allowed.end(), key) == allowed.end()) {
-      unknown.push_back({"/" + key, "unknown field"});
-    }
-  }
-  if (!unknown.empty()) {
-    throw loyalty::Error(loyalty::ErrorCode::invalid, "unknown-field",
-                         "the body has fields this endpoint does not accept", unknown);
-  }
-  return body;
+  return parse_json_body(raw.get_header_value("Content-Type"), raw.body, allowed);
 }
 
 std::string required_string(const nlohmann::json& body, const std::string& field) {

@@ -1,0 +1,118 @@
+#include "body.hpp"
+
+#include <loyalty/core/error.hpp>
+
+#include <algorithm>
+#include <cmath>
+
+namespace loyaltyd {
+
+namespace {
+
+[[noreturn]] void malformed(std::string detail) {
+  throw loyalty::Error(loyalty::ErrorCode::invalid, "malformed-request", std::move(detail));
+}
+
+/// Depth of JSON text, counted without parsing so hostile nesting never reaches the parser.
+int json_depth(const std::string& text) {
+  int depth = 0, max_depth = 0;
+  bool in_string = false, escaped = false;
+  for (char c : text) {
+    if (in_string) {
+      if (escaped)
+        escaped = false;
+      else if (c == '\\')
+        escaped = true;
+      else if (c == '"')
+        in_string = false;
+      continue;
+    }
+    if (c == '"')
+      in_string = true;
+    else if (c == '{' || c == '[')
+      max_depth = std::max(max_depth, ++depth);
+    else if (c == '}' || c == ']')
+      --depth;
+  }
+  return max_depth;
+}
+
+}  // namespace
+
+bool valid_utf8(std::string_view text) {
+  std::size_t i = 0, n = text.size();
+  while (i < n) {
+    auto c = static_cast<unsigned char>(text[i]);
+    if (c < 0x80) {
+      ++i;
+      continue;
+    }
+    int extra = 0;
+    unsigned code = 0;
+    if (c >= 0xC2 && c <= 0xDF) {
+      extra = 1;
+      code = c & 0x1F;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+      extra = 2;
+      code = c & 0x0F;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+      extra = 3;
+      code = c & 0x07;
+    } else {
+      return false;
+    }
+    if (n - i <= static_cast<std::size_t>(extra)) return false;
+    for (int k = 1; k <= extra; ++k) {
+      auto cc = static_cast<unsigned char>(text[i + k]);
+      if ((cc & 0xC0) != 0x80) return false;
+      code = (code << 6) | (cc & 0x3F);
+    }
+    if ((extra == 2 && code < 0x800) || (extra == 3 && code < 0x10000)) return false;
+    if (code > 0x10FFFF || (code >= 0xD800 && code <= 0xDFFF)) return false;
+    i += extra + 1;
+  }
+  return true;
+}
+
+nlohmann::json parse_json_body(std::string_view content_type, const std::string& body,
+                               const std::vector<std::string>& allowed) {
+  if (content_type.rfind("application/json", 0) != 0 &&
+      content_type.rfind("application/merge-patch+json", 0) != 0) {
+    throw loyalty::Error(loyalty::ErrorCode::invalid, "unsupported-media-type",
+                         "the body must be application/json");
+  }
+  if (json_depth(body) > kMaxJsonDepth) {
+    malformed("the JSON body nests deeper than 64 levels");
+  }
+  if (!valid_utf8(body)) malformed("the body is not valid UTF-8");
+  nlohmann::json parsed;
+  bool out_of_range = false;
+  try {
+    // A number past a double's range parses as infinity; it is refused, not carried along.
+    parsed = nlohmann::json::parse(
+        body, [&out_of_range](int, nlohmann::json::parse_event_t event, nlohmann::json& value) {
+          if (event == nlohmann::json::parse_event_t::value && value.is_number_float() &&
+              !std::isfinite(value.get<double>())) {
+            out_of_range = true;
+          }
+          return true;
+        });
+  } catch (const nlohmann::json::parse_error& e) {
+    malformed("malformed JSON at byte " + std::to_string(e.byte));
+  }
+  if (out_of_range) malformed("the body holds a number too large to represent");
+  if (!parsed.is_object()) malformed("the JSON body must be an object");
+  std::vector<loyalty::FieldError> unknown;
+  for (const auto& [key, value] : parsed.items()) {
+    if (std::find(allowed.begin(), allowed.end(), key) == allowed.end()) {
+      unknown.push_back({"/" + key, "unknown field"});
+    }
+  }
+  if (!unknown.empty()) {
+    throw loyalty::Error(loyalty::ErrorCode::invalid, "unknown-field",
+                         "the body has fields this endpoint does not accept", unknown);
+  }
+  return parsed;
+}
+
+}  // namespace loyaltyd
