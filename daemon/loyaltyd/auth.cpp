@@ -5,7 +5,6 @@
 // (else 429 with Retry-After).
 #include "server.hpp"
 
-#include <httplib.h>
 #include <loyalty/auth/jwt.hpp>
 #include <loyalty/auth/tokens.hpp>
 

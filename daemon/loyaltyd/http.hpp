@@ -12,11 +12,30 @@
 #include <string>
 #include <vector>
 
-namespace httplib {
-struct Request;
-}
-
 namespace loyaltyd {
+
+/// Orders header names without regard to case, as HTTP compares them.
+struct CaseInsensitiveLess {
+  bool operator()(const std::string& a, const std::string& b) const;
+};
+
+/// A request as it arrived, once the edge has read all of it within its limits (edge.cpp).
+struct HttpRequest {
+  std::string method;
+  std::string path;    ///< percent-decoded, without the query string
+  std::string target;  ///< the request target exactly as sent: path and query string
+  std::string body;    ///< decoded: chunked framing and Content-Encoding already removed
+  std::string remote_addr;
+  std::multimap<std::string, std::string, CaseInsensitiveLess> headers;
+  std::multimap<std::string, std::string> params;  ///< query parameters, percent-decoded
+
+  bool has_header(const std::string& name) const { return headers.count(name) > 0; }
+  /// The first value of a header, or empty.
+  std::string get_header_value(const std::string& name) const;
+  bool has_param(const std::string& name) const { return params.count(name) > 0; }
+  /// The first value of a query parameter, or empty.
+  std::string get_param_value(const std::string& name) const;
+};
 
 /// Who may call a route: a bit set of principal kinds.
 enum Allow : unsigned {
@@ -39,7 +58,7 @@ struct Principal {
 
 /// One request as handlers see it.
 struct Request {
-  const httplib::Request& raw;
+  const HttpRequest& raw;
   std::map<std::string, std::string> params;  ///< path parameters, e.g. "tid", "id"
   Principal principal;
   std::string request_id;

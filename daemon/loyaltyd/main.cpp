@@ -9,6 +9,8 @@
 #include <loyalty/db/migrations.hpp>
 #include <loyalty/log/log.hpp>
 
+#include <sys/resource.h>
+
 #include <csignal>
 #include <iostream>
 #include <thread>
@@ -28,6 +30,15 @@ std::thread start_signal_waiter(loyaltyd::Server& server, loyaltyd::App& app) {
     spdlog::info(R"("msg":"daemon.stopping","signal":{})", sig);
     server.stop();
   });
+}
+
+/// Raises the open-file limit to its hard maximum: every client connection is a descriptor, and
+/// the usual soft limit of 1,024 is below the connection cap.
+void raise_file_limit() {
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur >= limit.rlim_max) return;
+  limit.rlim_cur = limit.rlim_max;
+  setrlimit(RLIMIT_NOFILE, &limit);
 }
 
 }  // namespace
@@ -68,6 +79,7 @@ int main(int argc, char** argv) {
   sigaddset(&set, SIGINT);
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
 
+  raise_file_limit();
   loyaltyd::App app;
   try {
     app.settings = loyalty::config::resolve(flags, config_file);

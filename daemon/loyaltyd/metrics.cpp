@@ -1,5 +1,7 @@
 #include "metrics.hpp"
 
+#include "edge.hpp"
+
 #include <loyalty/db/database.hpp>
 
 #include <sstream>
@@ -52,6 +54,20 @@ std::string Metrics::render(const loyalty::db::PoolStats& pool) const {
       << "# HELP loyalty_db_pool_replaced_total Broken connections replaced.\n"
       << "# TYPE loyalty_db_pool_replaced_total counter\n"
       << "loyalty_db_pool_replaced_total " << pool.replaced << "\n";
+  if (edge_ != nullptr) {
+    out << "# HELP loyalty_http_connections_open Client connections open now.\n"
+        << "# TYPE loyalty_http_connections_open gauge\n"
+        << "loyalty_http_connections_open " << edge_->open_connections << "\n"
+        << "# HELP loyalty_http_connections_total Client connections by outcome at the edge.\n"
+        << "# TYPE loyalty_http_connections_total counter\n"
+        << "loyalty_http_connections_total{outcome=\"accepted\"} " << edge_->accepted << "\n"
+        << "loyalty_http_connections_total{outcome=\"refused\"} " << edge_->refused << "\n"
+        << "loyalty_http_connections_total{outcome=\"timed_out\"} " << edge_->timed_out << "\n"
+        << "# HELP loyalty_http_rejected_total Requests the edge answered itself (limits, "
+           "overload).\n"
+        << "# TYPE loyalty_http_rejected_total counter\n"
+        << "loyalty_http_rejected_total " << edge_->rejected << "\n";
+  }
   return out.str();
 }
 

@@ -14,8 +14,12 @@ struct PoolStats;
 
 namespace loyaltyd {
 
+struct EdgeStats;
+
 class Metrics {
  public:
+  /// The edge whose connection counters render() includes; set once, before serving.
+  void attach_edge(const EdgeStats* edge) { edge_ = edge; }
   /// Records one finished request.
   void observe(const std::string& method, const std::string& route, int status, double seconds);
   /// The Prometheus text exposition of everything recorded, plus the pool gauges.
@@ -29,6 +33,7 @@ class Metrics {
     unsigned long long count = 0;
     double sum = 0;
   };
+  const EdgeStats* edge_ = nullptr;
   mutable std::mutex mutex_;
   std::map<std::tuple<std::string, std::string, int>, unsigned long long> requests_;
   std::map<std::string, Histogram> latency_;

@@ -1,8 +1,8 @@
 #include "server.hpp"
 
 #include "body.hpp"
+#include "edge.hpp"
 
-#include <httplib.h>
 #include <spdlog/spdlog.h>
 
 #include <random>
@@ -11,8 +11,6 @@
 namespace loyaltyd {
 
 namespace {
-
-constexpr std::size_t kMaxBody = 1 << 20;  // 1 MiB; code uploads have their own limit
 
 std::vector<std::string> split_path(const std::string& path) {
   std::vector<std::string> parts;
@@ -72,69 +70,64 @@ std::string Request::query(const std::string& name) const {
 
 std::string Request::header(const std::string& name) const { return raw.get_header_value(name); }
 
-Server::Server(App& app) : app_(app), http_(std::make_unique<httplib::Server>()) {
-  int threads = app.settings.http_threads > 0 ? app.settings.http_threads : 32;
-  http_->new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
-  // cpp-httplib writes a response's headers and body in two sends: with Nagle's algorithm on,
-  // the body waits for the client's delayed ACK of the headers, 40 ms on every keep-alive request.
-  http_->set_tcp_nodelay(true);
-  http_->set_keep_alive_timeout(5);
-  http_->set_keep_alive_max_count(1000);
-  http_->set_read_timeout(10);
-  http_->set_write_timeout(10);
-  http_->set_payload_max_length(kMaxBody);
+namespace {
 
-  auto entry = [this](const httplib::Request& raw, httplib::Response& res) {
-    auto started = std::chrono::steady_clock::now();
-    Request request{raw, {}, {}, {}, {}, raw.remote_addr};
-    std::string given = raw.get_header_value("X-Request-Id");
-    request.request_id = valid_request_id(given) ? given : new_request_id();
-
-    const Route* matched = nullptr;
-    Reply reply;
-    try {
-      reply = dispatch(request, matched);
-    } catch (const loyalty::Error& e) {
-      reply = problem(e, request.request_id);
-    } catch (const std::exception& e) {
-      spdlog::error(R"("msg":"http.unhandled","request_id":{},"error":{})",
-                    json_escape(request.request_id), json_escape(e.what()));
-      reply = problem(500, "internal", "", "an internal error occurred; quote the request id",
-                      request.request_id);
-    }
-    res.status = reply.status;
-    for (auto& [k, v] : reply.headers) res.set_header(k, v);
-    res.set_header("X-Request-Id", request.request_id);
-    res.set_content(reply.body, reply.content_type);
-
-    double seconds =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-    std::string route = matched ? matched->pattern : "unmatched";
-    app_.metrics.observe(raw.method, route, reply.status, seconds);
-    spdlog::info(
-        R"("msg":"http.request","request_id":{},"method":"{}","route":{},"status":{},"duration_ms":{:.2f},"tenant_id":{})",
-        json_escape(request.request_id), raw.method, json_escape(route), reply.status,
-        seconds * 1000, json_escape(request.tenant_id));
-  };
-  for (const char* method : {"GET", "POST", "PATCH", "PUT", "DELETE"}) {
-    std::string m = method;
-    auto pattern = R"(/.*)";
-    if (m == "GET") http_->Get(pattern, entry);
-    if (m == "POST") http_->Post(pattern, entry);
-    if (m == "PATCH") http_->Patch(pattern, entry);
-    if (m == "PUT") http_->Put(pattern, entry);
-    if (m == "DELETE") http_->Delete(pattern, entry);
+EdgeLimits limits_of(const loyalty::config::Settings& settings) {
+  EdgeLimits limits;
+  if (settings.http_threads > 0) limits.handler_threads = settings.http_threads;
+  if (settings.request_timeout > 0) {
+    limits.request_timeout = std::chrono::seconds(settings.request_timeout);
   }
-  // Errors cpp-httplib raises before routing (oversized body, bad request line).
-  http_->set_error_handler([](const httplib::Request&, httplib::Response& res) {
-    if (!res.body.empty()) return;
-    std::string type = res.status == 413 ? "payload-too-large" : "bad-request";
-    Reply reply = problem(res.status, type, "",
-                          res.status == 413 ? "the request body is larger than allowed"
-                                            : "the request could not be read",
-                          "");
-    res.set_content(reply.body, reply.content_type);
-  });
+  if (settings.keep_alive_timeout > 0) {
+    limits.keep_alive_timeout = std::chrono::seconds(settings.keep_alive_timeout);
+  }
+  if (settings.max_connections > 0) limits.max_connections = settings.max_connections;
+  if (settings.max_connections_per_ip > 0) {
+    limits.max_connections_per_ip = settings.max_connections_per_ip;
+  }
+  limits.max_queued = static_cast<std::size_t>(limits.handler_threads) * 32;
+  return limits;
+}
+
+}  // namespace
+
+Server::Server(App& app) : app_(app) {
+  edge_ = std::make_unique<Edge>(limits_of(app.settings),
+                                 [this](HttpRequest& raw) { return answer(raw); });
+  app.metrics.attach_edge(&edge_->stats());
+}
+
+const EdgeStats& Server::edge_stats() const { return edge_->stats(); }
+
+Reply Server::answer(const HttpRequest& raw) {
+  auto started = std::chrono::steady_clock::now();
+  Request request{raw, {}, {}, {}, {}, raw.remote_addr};
+  std::string given = raw.get_header_value("X-Request-Id");
+  request.request_id = valid_request_id(given) ? given : new_request_id();
+
+  const Route* matched = nullptr;
+  Reply reply;
+  try {
+    reply = dispatch(request, matched);
+  } catch (const loyalty::Error& e) {
+    reply = problem(e, request.request_id);
+  } catch (const std::exception& e) {
+    spdlog::error(R"("msg":"http.unhandled","request_id":{},"error":{})",
+                  json_escape(request.request_id), json_escape(e.what()));
+    reply = problem(500, "internal", "", "an internal error occurred; quote the request id",
+                    request.request_id);
+  }
+  reply.headers.emplace_back("X-Request-Id", request.request_id);
+
+  double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  std::string route = matched ? matched->pattern : "unmatched";
+  app_.metrics.observe(raw.method, route, reply.status, seconds);
+  spdlog::info(
+      R"("msg":"http.request","request_id":{},"method":{},"route":{},"status":{},"duration_ms":{:.2f},"tenant_id":{})",
+      json_escape(request.request_id), json_escape(raw.method), json_escape(route), reply.status,
+      seconds * 1000, json_escape(request.tenant_id));
+  return reply;
 }
 
 Server::~Server() = default;
@@ -217,33 +210,30 @@ Reply Server::dispatch(Request& request, const Route*& matched) {
 
 int Server::bind(const std::string& listen) {
   auto colon = listen.rfind(':');
-  if (colon == std::string::npos) {
-    throw loyalty::Error(loyalty::ErrorCode::invalid, "bad-listen",
-                         "--listen must be HOST:PORT, got '" + listen + "'");
-  }
-  std::string host = listen.substr(0, colon);
-  int port = 0;
-  try {
-    port = std::stoi(listen.substr(colon + 1));
-  } catch (const std::exception&) {
-    throw loyalty::Error(loyalty::ErrorCode::invalid, "bad-listen",
-                         "--listen must be HOST:PORT, got '" + listen + "'");
-  }
-  if (port == 0) {
-    port = http_->bind_to_any_port(host);
-    if (port < 0) port = -1;
-  } else if (!http_->bind_to_port(host, port)) {
-    port = -1;
+  int port = -1;
+  if (colon != std::string::npos) {
+    try {
+      std::size_t used = 0;
+      port = std::stoi(listen.substr(colon + 1), &used);
+      if (used != listen.size() - colon - 1 || port > 65535) port = -1;
+    } catch (const std::exception&) {
+      port = -1;
+    }
   }
   if (port < 0) {
+    throw loyalty::Error(loyalty::ErrorCode::invalid, "bad-listen",
+                         "--listen must be HOST:PORT, got '" + listen + "'");
+  }
+  int bound = edge_->bind(listen.substr(0, colon), port);
+  if (bound < 0) {
     throw loyalty::Error(loyalty::ErrorCode::unavailable, "bind-failed",
                          "cannot listen on " + listen + " (address in use or not permitted)");
   }
-  return port;
+  return bound;
 }
 
-void Server::serve() { http_->listen_after_bind(); }
+void Server::serve() { edge_->serve(); }
 
-void Server::stop() { http_->stop(); }
+void Server::stop() { edge_->stop(); }
 
 }  // namespace loyaltyd

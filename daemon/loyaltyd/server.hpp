@@ -1,6 +1,7 @@
 #pragma once
 
 #include "app.hpp"
+#include "edge.hpp"
 #include "http.hpp"
 
 #include <loyalty/core/actor.hpp>
@@ -9,13 +10,9 @@
 #include <string>
 #include <vector>
 
-namespace httplib {
-class Server;
-}
-
 namespace loyaltyd {
 
-/// The HTTP server: cpp-httplib underneath, the route table on top.
+/// The HTTP server: the edge (edge.hpp) underneath, the route table on top.
 class Server {
  public:
   explicit Server(App& app);
@@ -31,8 +28,12 @@ class Server {
   /// Serves until stop(); in-flight requests finish before it returns.
   void serve();
   void stop();
+  /// Connection counters of the edge, for /metrics.
+  const EdgeStats& edge_stats() const;
 
  private:
+  /// Every request's common steps: request id, dispatch, problem+json, metrics, one log line.
+  Reply answer(const HttpRequest& raw);
   Reply dispatch(Request& request, const Route*& matched);
   /// Authenticates the caller, checks the route's Allow bits and the tenant wall (auth.cpp).
   void authorize(Request& request, const Route& route);
@@ -40,7 +41,7 @@ class Server {
                      std::map<std::string, std::string>& params, bool& path_exists) const;
 
   App& app_;
-  std::unique_ptr<httplib::Server> http_;
+  std::unique_ptr<Edge> edge_;
   std::vector<Route> routes_;
 };
 

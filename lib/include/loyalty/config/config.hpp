@@ -18,15 +18,19 @@ struct Settings {
   int workers = 0;             ///< --workers / LOYALTY_WORKERS (loyaltyd)
   int worker_lease = 0;        ///< --worker-lease / LOYALTY_WORKER_LEASE: seconds (loyaltyd)
   int http_threads = 0;        ///< --http-threads / LOYALTY_HTTP_THREADS (loyaltyd)
-  int pool_size = 0;           ///< --pool-size / LOYALTY_POOL_SIZE
-  std::string log_level;       ///< --log-level / LOYALTY_LOG_LEVEL
-  std::string jwt_secrets;     ///< --jwt-secrets / LOYALTY_JWT_SECRETS: JSON {"kid":"secret"}
-  std::string jwt_active_kid;  ///< --jwt-kid / LOYALTY_JWT_KID: the key id that signs
-  std::string hmac_keys_json;  ///< --hmac-keys / HMAC_KEYS_JSON
-  int rate_limit_per_key = 0;  ///< --rate-limit / LOYALTY_RATE_LIMIT: requests/s per credential
-  int rate_limit_per_ip = 0;   ///< --rate-limit-ip / LOYALTY_RATE_LIMIT_IP: requests/s per IP
-  std::string web_dir;         ///< --web-dir / LOYALTY_WEB_DIR: built dashboard
-  std::string whatsapp_api_base;      ///< --whatsapp-api-base / LOYALTY_WHATSAPP_API_BASE
+  int request_timeout = 0;     ///< --request-timeout / LOYALTY_REQUEST_TIMEOUT: seconds
+  int keep_alive_timeout = 0;  ///< --keep-alive-timeout / LOYALTY_KEEP_ALIVE_TIMEOUT: seconds
+  int max_connections = 0;     ///< --max-connections / LOYALTY_MAX_CONNECTIONS
+  int max_connections_per_ip = 0;  ///< --max-connections-per-ip / LOYALTY_MAX_CONNECTIONS_PER_IP
+  int pool_size = 0;               ///< --pool-size / LOYALTY_POOL_SIZE
+  std::string log_level;           ///< --log-level / LOYALTY_LOG_LEVEL
+  std::string jwt_secrets;         ///< --jwt-secrets / LOYALTY_JWT_SECRETS: JSON {"kid":"secret"}
+  std::string jwt_active_kid;      ///< --jwt-kid / LOYALTY_JWT_KID: the key id that signs
+  std::string hmac_keys_json;      ///< --hmac-keys / HMAC_KEYS_JSON
+  int rate_limit_per_key = 0;      ///< --rate-limit / LOYALTY_RATE_LIMIT: requests/s per credential
+  int rate_limit_per_ip = 0;       ///< --rate-limit-ip / LOYALTY_RATE_LIMIT_IP: requests/s per IP
+  std::string web_dir;             ///< --web-dir / LOYALTY_WEB_DIR: built dashboard
+  std::string whatsapp_api_base;   ///< --whatsapp-api-base / LOYALTY_WHATSAPP_API_BASE
   std::string whatsapp_app_secret;    ///< --whatsapp-app-secret / LOYALTY_WHATSAPP_APP_SECRET
   std::string whatsapp_verify_token;  ///< --whatsapp-verify-token / LOYALTY_WHATSAPP_VERIFY_TOKEN
   std::string ussd_secret;            ///< --ussd-secret / LOYALTY_USSD_SECRET
