@@ -51,8 +51,9 @@ def main():
         except OSError:
             s.close()
             return
-        # Spread the first bytes over one interval so the sends do not all come at once.
-        conns[s] = [slot, 0, time.monotonic() + (slot % 100) * args.interval / 100]
+        # The first byte at once (spread over a second so they do not all come together), then
+        # one every interval: the head is never finished.
+        conns[s] = [slot, 0, time.monotonic() + (slot % 100) / 100]
         sel.register(s, selectors.EVENT_READ)
         stats["opened"] += 1
 
