@@ -1,11 +1,11 @@
 // libFuzzer target for the rules engine: parse, validate (as JsonLogic and as rule definitions),
 // compile, prepare and evaluate arbitrary input. The input is a rule's JSON text, optionally
 // followed by a newline and the data's JSON text. The only exception the engine may throw is
-// loyalty::Error; anything else (or a crash, a leak, a hang) is a finding.
+// loyalty::Error; anything else (or a crash, a leak, a hang, UB) is a finding, and so is a rule
+// definition that does not survive to_json and parse_definitions unchanged, or a program whose
+// matches() disagrees with evaluate().
 //
-//   cmake -S . -B build-fuzz -DCMAKE_CXX_COMPILER=clang++-14 -DLOYALTY_FUZZ=ON \
-//     -DCMAKE_CXX_FLAGS=-fsanitize=fuzzer-no-link,address && cmake --build build-fuzz -t rules_fuzz
-//   build-fuzz/tests/rules_fuzz -max_total_time=300 CORPUS_DIR
+//   scripts/fuzz rules
 #include <loyalty/core/error.hpp>
 #include <loyalty/rules/definition.hpp>
 #include <loyalty/rules/engine.hpp>
@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace {
 
@@ -45,6 +46,28 @@ class FuzzHistory : public rules::HistoryProvider {
   bool in_segment(std::string_view segment) override { return segment.size() % 3 == 0; }
 };
 
+// The object in a definition document that a valid rule was read from (names are unique).
+const nlohmann::json* source_of(const nlohmann::json& document, const std::string& name) {
+  const nlohmann::json* list = &document;
+  if (document.is_object()) {
+    if (!document.contains("rules")) return &document;
+    list = &document["rules"];
+  }
+  for (const auto& item : *list) {
+    auto it = item.find("name");
+    if (it != item.end() && it->is_string() && it->get_ref<const std::string&>() == name) {
+      return &item;
+    }
+  }
+  return nullptr;
+}
+
+// A whole number given in the document is read as that number (not wrapped or rounded).
+void check_same_number(const nlohmann::json& source, const char* key, double read) {
+  auto it = source.find(key);
+  if (it != source.end() && it->is_number() && it->get<double>() != read) __builtin_trap();
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* bytes, std::size_t size) {
@@ -60,7 +83,21 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* bytes, std::size_t siz
   } catch (const loyalty::Error&) {
     return 0;
   }
-  (void)rules::check_definitions(logic);
+  const rules::DefinitionCheck definitions = rules::check_definitions(logic);
+  if (definitions.errors.empty() && definitions.rules.size() != definitions.count) {
+    __builtin_trap();  // a rule left out has its problem reported
+  }
+  for (const rules::RuleDefinition& rule : definitions.rules) {
+    // The documented round trip: parse_definitions(to_json(rule)) gives the rule back.
+    std::vector<rules::RuleDefinition> again = rules::parse_definitions(rules::to_json(rule));
+    if (again.size() != 1 || !(again[0] == rule)) __builtin_trap();
+    const nlohmann::json* source = source_of(logic, rule.name);
+    if (source == nullptr) __builtin_trap();
+    check_same_number(*source, "priority", rule.priority);
+    if (auto caps = source->find("caps"); caps != source->end() && caps->is_object()) {
+      if (rule.caps.cooldown) check_same_number(*caps, "cooldown", double(*rule.caps.cooldown));
+    }
+  }
   (void)rules::check_logic(logic, "/conditions");
   try {
     rules::Program program = rules::compile(logic);

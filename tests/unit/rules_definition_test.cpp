@@ -109,6 +109,22 @@ TEST_CASE("rules: files of rules are arrays or {\"rules\": [...]}, with pointers
   CHECK_FALSE(rules::check_definitions(json("rule")).errors.empty());
 }
 
+TEST_CASE("rules: a priority past the 64-bit integer range is refused, not wrapped", "[unit]") {
+  // Found by tests/fuzz/rules_fuzz: 2^64 - 1 read as priority -1, 2^64 - 10^6 as -1000000.
+  const std::string rule = R"({"name": "a", "event_type": "visit", "conditions": true,
+                               "reward": "coffee", "priority": )";
+  for (const char* number :
+       {"18446744073709551615", "18446744073708551616", "9223372036854775808"}) {
+    CAPTURE(number);
+    auto check = rules::check_definitions(json::parse(rule + number + "}"));
+    CHECK(check.rules.empty());
+    CHECK(pointers(check.errors) == std::vector<std::string>{"/priority"});
+  }
+  auto lowest = rules::check_definitions(json::parse(rule + "-1000000}"));
+  REQUIRE(lowest.rules.size() == 1);
+  CHECK(lowest.rules[0].priority == -1000000);
+}
+
 TEST_CASE("rules: validation reports every problem of every rule at once", "[unit]") {
   json document = json::parse(R"({"rules": [
     {"name": "ok", "event_type": "purchase", "conditions": true, "reward": "r"},

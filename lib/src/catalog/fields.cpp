@@ -154,11 +154,13 @@ std::optional<std::int64_t> FieldReader::integer(std::string_view name, std::int
   const auto* v = find(name);
   if (!v) return std::nullopt;
   std::optional<std::int64_t> n;
-  if (v->is_number_integer()) {
-    n = v->get<std::int64_t>();
-  } else if (v->is_number_unsigned()) {
+  // is_number_integer() is true for unsigned numbers too: ask about unsigned first, or a number
+  // past INT64_MAX would wrap to a negative one.
+  if (v->is_number_unsigned()) {
     auto u = v->get<std::uint64_t>();
     if (u <= static_cast<std::uint64_t>(max)) n = static_cast<std::int64_t>(u);
+  } else if (v->is_number_integer()) {
+    n = v->get<std::int64_t>();
   } else if (v->is_number_float()) {
     double d = v->get<double>();
     if (std::isfinite(d) && d == std::floor(d) && std::fabs(d) < 1e15) {

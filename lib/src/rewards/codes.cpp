@@ -4,6 +4,7 @@
 #include "audit/audit.hpp"
 #include "catalog/fields.hpp"
 #include "catalog/refs.hpp"
+#include "rewards/code_file.hpp"
 #include "rewards/reward_rows.hpp"
 
 #include <spdlog/spdlog.h>
@@ -11,15 +12,12 @@
 #include <loyalty/rewards/rewards.hpp>
 #include <pqxx/stream_to>
 
-#include <istream>
 #include <tuple>
 
 namespace loyalty::rewards {
 
 namespace {
 
-constexpr std::size_t kMinCode = 4;
-constexpr std::size_t kMaxCode = 64;
 constexpr int kGenerateAttempts = 20;
 
 const db::Query kRewardKind{"code_reward_kind",
@@ -52,110 +50,6 @@ const db::Query kPool{"code_pool_status",
                       "count(*) FILTER (WHERE status = 'assigned'), "
                       "count(*) FILTER (WHERE status = 'redeemed') FROM reward_codes "
                       "WHERE tenant_id = $1 AND reward_id = $2::uuid"};
-
-/// Length of the UTF-8 sequence starting at s[i], or 0 when it is not valid UTF-8.
-std::size_t utf8_sequence(std::string_view s, std::size_t i) {
-  auto byte = [&](std::size_t k) { return static_cast<unsigned char>(s[k]); };
-  unsigned char c = byte(i);
-  std::size_t n = 0;
-  std::uint32_t min = 0;
-  std::uint32_t cp = 0;
-  if (c < 0x80) return 1;
-  if ((c & 0xE0) == 0xC0) {
-    n = 2;
-    cp = c & 0x1F;
-    min = 0x80;
-  } else if ((c & 0xF0) == 0xE0) {
-    n = 3;
-    cp = c & 0x0F;
-    min = 0x800;
-  } else if ((c & 0xF8) == 0xF0) {
-    n = 4;
-    cp = c & 0x07;
-    min = 0x10000;
-  } else {
-    return 0;
-  }
-  if (i + n > s.size()) return 0;
-  for (std::size_t k = 1; k < n; ++k) {
-    if ((byte(i + k) & 0xC0) != 0x80) return 0;
-    cp = (cp << 6) | (byte(i + k) & 0x3F);
-  }
-  if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return 0;
-  return n;
-}
-
-bool valid_utf8(std::string_view s) {
-  for (std::size_t i = 0; i < s.size();) {
-    auto n = utf8_sequence(s, i);
-    if (n == 0) return false;
-    i += n;
-  }
-  return true;
-}
-
-std::string_view trim(std::string_view s) {
-  auto blank = [](char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; };
-  while (!s.empty() && blank(s.front())) s.remove_prefix(1);
-  while (!s.empty() && blank(s.back())) s.remove_suffix(1);
-  return s;
-}
-
-bool code_char(char c) {
-  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
-         c == '_';
-}
-
-/// The code on one line, or the reason the line is not one.
-struct ParsedLine {
-  std::string code;
-  std::string reason;  ///< empty when valid
-  bool blank = false;
-};
-
-ParsedLine parse_line(std::string_view raw) {
-  ParsedLine out;
-  if (!valid_utf8(raw)) {
-    out.reason = "not valid UTF-8";
-    return out;
-  }
-  std::string_view field = trim(raw);
-  // A CSV line: the code is the first column, possibly quoted.
-  if (auto comma = field.find(','); comma != std::string_view::npos) {
-    field = trim(field.substr(0, comma));
-  }
-  if (field.size() >= 2 && field.front() == '"' && field.back() == '"') {
-    field = trim(field.substr(1, field.size() - 2));
-  }
-  if (field.empty()) {
-    out.blank = true;
-    return out;
-  }
-  for (char c : field) {
-    if (!code_char(c)) {
-      out.reason = "characters other than A-Z, a-z, 0-9, '-' and '_'";
-      return out;
-    }
-  }
-  if (field.size() < kMinCode || field.size() > kMaxCode) {
-    out.reason =
-        "must be 4 to 64 characters long (this one has " + std::to_string(field.size()) + ")";
-    return out;
-  }
-  out.code = std::string(field);
-  return out;
-}
-
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(a[i])) !=
-        std::tolower(static_cast<unsigned char>(b[i]))) {
-      return false;
-    }
-  }
-  return true;
-}
 
 PoolStatus pool_status(db::Tx& tx, const std::string& tenant_id, const std::string& reward_id) {
   auto r = tx.exec1(kPool, tenant_id, reward_id);
@@ -212,28 +106,10 @@ UploadReport upload_codes(db::Database& database, const std::string& tenant_id, 
     {
       pqxx::stream_to staging(tx.work(), "reward_code_upload",
                               std::vector<std::string>{"line", "code"});
-      std::string line;
-      bool first_content = true;
-      while (std::getline(input, line)) {
-        ++report.lines;
-        std::string_view view = line;
-        if (report.lines == 1 && view.substr(0, 3) == "\xEF\xBB\xBF") view.remove_prefix(3);
-        ParsedLine parsed = parse_line(view);
-        if (parsed.blank) continue;
-        if (first_content) {
-          first_content = false;
-          if (parsed.reason.empty() && iequals(parsed.code, "code")) continue;  // CSV header
-        }
-        if (!parsed.reason.empty()) {
-          ++report.invalid_count;
-          if (report.invalid.size() < kMaxReportedInvalid) {
-            report.invalid.push_back({report.lines, parsed.reason});
-          }
-          continue;
-        }
-        staging << std::make_tuple(report.lines, parsed.code);
+      read_code_file(input, report, [&](std::int64_t line, const std::string& code) {
+        staging << std::make_tuple(line, code);
         ++staged;
-      }
+      });
       staging.complete();
     }
     if (input.bad()) {

@@ -8,6 +8,7 @@
 #include <array>
 #include <cctype>
 #include <cmath>
+#include <limits>
 #include <string>
 #include <unordered_map>
 
@@ -138,6 +139,14 @@ std::string arity_message(const OperatorSpec& spec) {
 }
 
 std::optional<std::int64_t> integral(const json& j) {
+  // is_number_integer() is true for unsigned numbers too: past INT64_MAX they would wrap.
+  if (j.is_number_unsigned()) {
+    auto u = j.get<std::uint64_t>();
+    if (u > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) {
+      return std::nullopt;
+    }
+    return static_cast<std::int64_t>(u);
+  }
   if (j.is_number_integer()) return j.get<std::int64_t>();
   if (j.is_number_float()) {
     double d = j.get<double>();

@@ -32,7 +32,8 @@ constexpr std::array<std::string_view, 13> kRuleFields = {
 std::string in_quotes(std::string_view s) { return "\"" + std::string(s) + "\""; }
 
 std::optional<std::int64_t> integral(const json& j) {
-  if (j.is_number_integer()) return j.get<std::int64_t>();
+  // is_number_integer() is true for unsigned numbers too: ask about unsigned first, or
+  // 18446744073709551615 would wrap to -1.
   if (j.is_number_unsigned()) {
     auto u = j.get<std::uint64_t>();
     if (u <= static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) {
@@ -40,6 +41,7 @@ std::optional<std::int64_t> integral(const json& j) {
     }
     return std::nullopt;
   }
+  if (j.is_number_integer()) return j.get<std::int64_t>();
   if (j.is_number_float()) {
     double d = j.get<double>();
     if (std::isfinite(d) && d == std::floor(d) && std::fabs(d) < 1e15) {
