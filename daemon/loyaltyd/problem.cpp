@@ -41,14 +41,20 @@ std::string title_for(int status) {
       return "Method Not Allowed";
     case 409:
       return "Conflict";
+    case 408:
+      return "Request Timeout";
     case 413:
       return "Payload Too Large";
+    case 414:
+      return "URI Too Long";
     case 415:
       return "Unsupported Media Type";
     case 422:
       return "Unprocessable Content";
     case 429:
       return "Too Many Requests";
+    case 431:
+      return "Request Header Fields Too Large";
     case 503:
       return "Service Unavailable";
     default:

@@ -270,6 +270,7 @@ TEST_CASE("http: oversized heads are 431 or 414, broken request lines 400", "[ht
       exchange(daemon.port(), "GET /health HTTP/1.1\r\nHost: loyalty\r\n" + many + "\r\n");
   CHECK(too_many.status == 431);
   CHECK(problem_type(too_many) == "headers-too-large");
+  CHECK(nlohmann::json::parse(too_many.body)["title"] == "Request Header Fields Too Large");
 
   auto too_big = exchange(daemon.port(), "GET /health HTTP/1.1\r\nHost: loyalty\r\nX-Big: " +
                                              std::string(9000, 'a') + "\r\n\r\n");
@@ -283,6 +284,7 @@ TEST_CASE("http: oversized heads are 431 or 414, broken request lines 400", "[ht
       exchange(daemon.port(), "GET /health?q=" + std::string(9000, 'a') + " HTTP/1.1\r\n\r\n");
   CHECK(long_target.status == 414);
   CHECK(problem_type(long_target) == "uri-too-long");
+  CHECK(nlohmann::json::parse(long_target.body)["title"] == "URI Too Long");
 
   auto garbage = exchange(daemon.port(), "THIS IS NOT HTTP\r\n\r\n");
   CHECK(garbage.status == 400);
