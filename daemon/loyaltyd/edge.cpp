@@ -339,15 +339,18 @@ class Session : public std::enable_shared_from_this<Session> {
           Reply reply;
           bool close = false;
           try {
-            auto decoded =
-                loyalty::decode_bounded(coding, request->body, self->edge_.limits.max_body);
-            if (!decoded) {
+            // An identity body is already within the limit (the parser counted it): no copy.
+            std::optional<std::string> decoded;
+            if (coding != loyalty::ContentCoding::identity) {
+              decoded = loyalty::decode_bounded(coding, request->body, self->edge_.limits.max_body);
+            }
+            if (coding != loyalty::ContentCoding::identity && !decoded) {
               ++self->edge_.stats.rejected;
               reply = problem(413, "payload-too-large", "",
                               "the decoded request body is larger than 1 MiB", "");
               close = true;
             } else {
-              request->body = std::move(*decoded);
+              if (decoded) request->body = std::move(*decoded);
               reply = self->edge_.handle(*request);
             }
           } catch (const loyalty::Error& e) {

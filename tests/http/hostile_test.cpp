@@ -1,6 +1,7 @@
 // The HTTP edge against what strangers send: slow and idle clients, too many connections, huge
 // and compressed bodies, oversized heads, broken requests. Each case drives the real daemon
 // over raw sockets and checks what a client sees.
+#include "support/compress.hpp"
 #include "support/daemon.hpp"
 #include "support/pg.hpp"
 #include "support/raw_http.hpp"
@@ -72,19 +73,7 @@ std::string gzip_of_zeros(std::size_t size) {
   return out;
 }
 
-std::string gzip(const std::string& text) {
-  z_stream z{};
-  deflateInit2(&z, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY);
-  std::string out(compressBound(static_cast<uLong>(text.size())) + 64, '\0');
-  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(text.data()));
-  z.avail_in = static_cast<uInt>(text.size());
-  z.next_out = reinterpret_cast<Bytef*>(out.data());
-  z.avail_out = static_cast<uInt>(out.size());
-  deflate(&z, Z_FINISH);
-  out.resize(out.size() - z.avail_out);
-  deflateEnd(&z);
-  return out;
-}
+std::string gzip(const std::string& text) { return loyalty::test::deflate_with(text, 15 + 16); }
 
 /// 809 bytes of brotli that expand to 1 GiB of zeros (made once with quality 5, window 24).
 std::string brotli_bomb() {

@@ -1,4 +1,5 @@
-#include <zlib.h>
+#include "support/compress.hpp"
+
 #include <catch2/catch.hpp>
 #include <loyalty/core/compression.hpp>
 #include <loyalty/core/error.hpp>
@@ -8,23 +9,7 @@
 using loyalty::ContentCoding;
 using loyalty::decode_bounded;
 
-namespace {
-
-std::string deflate_with(const std::string& text, int window_bits) {
-  z_stream z{};
-  deflateInit2(&z, 6, Z_DEFLATED, window_bits, 8, Z_DEFAULT_STRATEGY);
-  std::string out(compressBound(static_cast<uLong>(text.size())) + 64, '\0');
-  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(text.data()));
-  z.avail_in = static_cast<uInt>(text.size());
-  z.next_out = reinterpret_cast<Bytef*>(out.data());
-  z.avail_out = static_cast<uInt>(out.size());
-  deflate(&z, Z_FINISH);
-  out.resize(out.size() - z.avail_out);
-  deflateEnd(&z);
-  return out;
-}
-
-}  // namespace
+using loyalty::test::deflate_with;
 
 TEST_CASE("compression: Content-Encoding names the codings the daemon decodes", "[unit]") {
   CHECK(loyalty::parse_content_coding("") == ContentCoding::identity);

@@ -3,7 +3,6 @@
 
 #include <loyalty/rewards/rewards.hpp>
 
-
 #include <sstream>
 
 namespace loyaltyd {
