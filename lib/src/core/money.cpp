@@ -1,29 +1,34 @@
 #include <loyalty/core/error.hpp>
 #include <loyalty/core/money.hpp>
 
-#include <limits>
-
 namespace loyalty {
 
 MinorUnits parse_amount(std::string_view text) {
   auto fail = [&]() -> MinorUnits {
     throw_invalid("amount must be a decimal string with at most two decimals, e.g. \"12.50\"");
   };
-  if (text.empty() || text.size() > 20) return fail();
+  auto too_large = [&]() -> MinorUnits {
+    throw Error(ErrorCode::invalid, "amount-too-large",
+                "amount must be at most " + format_amount(kMaxAmount));
+  };
+  if (text.empty() || text.size() > 64) return fail();
   bool negative = false;
   std::size_t i = 0;
   if (text[0] == '-') {
     negative = true;
     i = 1;
   }
-  constexpr MinorUnits kMax = std::numeric_limits<MinorUnits>::max() / 100 - 1;
+  // Digits are read on past the ceiling (so "1e5" and "99999999999999x" stay syntax errors), but
+  // the value stops growing there: no overflow, whatever the length.
+  constexpr MinorUnits kWholeCeiling = kMaxAmount / 100;
   MinorUnits whole = 0;
+  bool above = false;
   std::size_t digits = 0;
   for (; i < text.size() && text[i] != '.'; ++i, ++digits) {
     char c = text[i];
     if (c < '0' || c > '9') return fail();
-    whole = whole * 10 + (c - '0');
-    if (whole > kMax) return fail();
+    if (!above) whole = whole * 10 + (c - '0');
+    if (whole > kWholeCeiling) above = true;
   }
   if (digits == 0) return fail();
   MinorUnits cents = 0;
@@ -38,7 +43,9 @@ MinorUnits parse_amount(std::string_view text) {
     }
     if (decimals == 1) cents *= 10;
   }
-  MinorUnits value = whole * 100 + cents;
+  if (above) return too_large();
+  MinorUnits value = whole * 100 + cents;  // at most (kMaxAmount / 100) * 100 + 99
+  if (value > kMaxAmount) return too_large();
   return negative ? -value : value;
 }
 
