@@ -3,6 +3,21 @@
 
 namespace loyalty {
 
+namespace {
+
+__extension__ typedef __int128 Int128;  // GCC and Clang; -Wpedantic knows no 128-bit type
+
+[[noreturn]] void out_of_range(std::string_view pointer) {
+  std::vector<FieldError> fields;
+  if (!pointer.empty()) {
+    fields.push_back({std::string(pointer), "the result is too large to compute"});
+  }
+  throw Error(ErrorCode::invalid, "amount-out-of-range",
+              "an amount or a number of points is too large to compute", std::move(fields));
+}
+
+}  // namespace
+
 MinorUnits parse_amount(std::string_view text) {
   auto fail = [&]() -> MinorUnits {
     throw_invalid("amount must be a decimal string with at most two decimals, e.g. \"12.50\"");
@@ -64,6 +79,33 @@ std::string format_amount(MinorUnits amount) {
 
 bool is_supported_currency(std::string_view code) noexcept {
   return code == "USD" || code == "ZWG";
+}
+
+std::int64_t checked_add(std::int64_t a, std::int64_t b, std::string_view pointer) {
+  std::int64_t out = 0;
+  if (__builtin_add_overflow(a, b, &out)) out_of_range(pointer);
+  return out;
+}
+
+std::int64_t checked_sub(std::int64_t a, std::int64_t b, std::string_view pointer) {
+  std::int64_t out = 0;
+  if (__builtin_sub_overflow(a, b, &out)) out_of_range(pointer);
+  return out;
+}
+
+std::int64_t checked_mul(std::int64_t a, std::int64_t b, std::string_view pointer) {
+  std::int64_t out = 0;
+  if (__builtin_mul_overflow(a, b, &out)) out_of_range(pointer);
+  return out;
+}
+
+std::int64_t pro_rata(std::int64_t value, std::int64_t part, std::int64_t whole) {
+  if (value < 0 || part < 0 || whole <= 0 || part > whole) {
+    throw_invalid("a pro-rata share needs 0 <= part <= whole, whole > 0 and a value >= 0");
+  }
+  // value * part < 2^63 * 2^63 = 2^126: exact in 128 bits; the quotient is at most value.
+  Int128 product = static_cast<Int128>(value) * part;
+  return static_cast<std::int64_t>(product / whole);
 }
 
 }  // namespace loyalty
