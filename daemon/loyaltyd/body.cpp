@@ -74,6 +74,10 @@ bool valid_utf8(std::string_view text) {
   return true;
 }
 
+void require_utf8_body(std::string_view body) {
+  if (!valid_utf8(body)) malformed("the body is not valid UTF-8");
+}
+
 nlohmann::json parse_json_body(std::string_view content_type, const std::string& body,
                                const std::vector<std::string>& allowed) {
   if (content_type.rfind("application/json", 0) != 0 &&
@@ -88,7 +92,8 @@ nlohmann::json parse_json_body(std::string_view content_type, const std::string&
   nlohmann::json parsed;
   bool out_of_range = false;
   try {
-    // A number past a double's range parses as infinity; it is refused, not carried along.
+    // A number past a double's range is refused, not carried along: nlohmann/json 3.11 throws
+    // out_of_range (406) for it, and versions that parse it as infinity are caught by the callback.
     parsed = nlohmann::json::parse(
         body, [&out_of_range](int, nlohmann::json::parse_event_t event, nlohmann::json& value) {
           if (event == nlohmann::json::parse_event_t::value && value.is_number_float() &&
@@ -99,6 +104,8 @@ nlohmann::json parse_json_body(std::string_view content_type, const std::string&
         });
   } catch (const nlohmann::json::parse_error& e) {
     malformed("malformed JSON at byte " + std::to_string(e.byte));
+  } catch (const nlohmann::json::out_of_range&) {
+    out_of_range = true;
   }
   if (out_of_range) malformed("the body holds a number too large to represent");
   if (!parsed.is_object()) malformed("the JSON body must be an object");

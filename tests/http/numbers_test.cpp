@@ -1,4 +1,5 @@
-// Hostile numbers through the real daemon: amounts above the ceiling.
+// Hostile numbers and text through the real daemon: amounts above the ceiling, numbers no double
+// holds, NaN and Infinity, invalid UTF-8.
 #include "support/api.hpp"
 #include "support/daemon.hpp"
 #include "support/pg.hpp"
@@ -160,4 +161,94 @@ TEST_CASE(
   INFO(verify.out << verify.err);
   CHECK(verify.exit_code == 0);
   CHECK(error_lines(shop.daemon).empty());
+}
+
+TEST_CASE(
+    "numbers: 1e400, -1e400, NaN, Infinity and invalid UTF-8 are 400 problem+json on every kind "
+    "of endpoint, with no error logged",
+    "[http]") {
+  Shop shop("hostile-numbers");
+  auto& api = shop.api;
+  auto& c = shop.creds;
+  auto reward = api.post(shop.base + "/reward-catalog",
+                         {{"name", "Coffee"},
+                          {"type", "voucher"},
+                          {"currency", "USD"},
+                          {"config", {{"source", "pool"}}}},
+                         c.admin_token);
+  REQUIRE(reward.status == 201);
+  std::string reward_path = shop.base + "/reward-catalog/" + reward.body["id"].get<std::string>();
+  auto budget =
+      api.post(shop.base + "/budgets", {{"name", "B"}, {"currency", "USD"}}, c.admin_token);
+  REQUIRE(budget.status == 201);
+  std::string budget_path = shop.base + "/budgets/" + budget.body["id"].get<std::string>();
+  std::string before = sql_value(
+      shop.db.owner(),
+      "SELECT (SELECT count(*) FROM events) || '/' || (SELECT count(*) FROM audit_log) || '/' || "
+      "(SELECT count(*) FROM ledger_movements)");
+
+  struct Endpoint {
+    std::string method, path, content_type, token;
+    std::string body;  ///< JSON with @ where the hostile value goes
+  };
+  const std::vector<Endpoint> endpoints = {
+      {"POST", "/public/auth/login", "application/json", "",
+       R"({"email":"admin@hostile-numbers.example","password":@})"},
+      {"POST", shop.base + "/events", "application/json", c.pos_key,
+       R"({"customer":{"phone":"0771 234 567"},"type":"purchase","idempotency_key":"k-1",)"
+       R"("data":{"amount":@,"currency":"USD"}})"},
+      {"PATCH", reward_path, "application/merge-patch+json", c.admin_token, R"({"cost":@})"},
+      {"POST", shop.base + "/budgets", "application/json", c.admin_token,
+       R"({"name":"C","currency":"USD","total":@})"},
+      {"POST", budget_path + "/topup", "application/json", c.admin_token,
+       R"({"amount":@,"reference":"INV-1"})"},
+  };
+  const std::vector<std::pair<std::string, std::string>> values = {
+      {"1e400", "1e400"},
+      {"-1e400", "-1e400"},
+      {"NaN", "NaN"},
+      {"Infinity", "Infinity"},
+      {"-Infinity", "-Infinity"},
+      {"invalid UTF-8 in a string", "\"12\xff.50\""},
+      {"an overlong encoding in a string", "\"\xc0\xae\""},
+      {"a UTF-16 surrogate encoded in UTF-8", "\"\xed\xa0\x80\""},
+      {"an escaped lone surrogate", R"("\ud800")"},
+      {"invalid UTF-8 raw, outside any string", "\xfe\xff"},
+  };
+  for (const auto& endpoint : endpoints) {
+    for (const auto& [name, value] : values) {
+      std::string body = endpoint.body;
+      body.replace(body.find('@'), 1, value);
+      INFO(endpoint.method << " " << endpoint.path << " with " << name);
+      auto res =
+          api.send(endpoint.method, endpoint.path, body, endpoint.content_type, endpoint.token);
+      require_problem(res, 400, "malformed-request");
+    }
+  }
+  // A number past 64 bits but within a double's range is a well-formed number, refused by the
+  // field's own rule (amounts are decimal strings), never wrapped.
+  auto wide = api.send("PATCH", reward_path, R"({"cost":18446744073709551616})",
+                       "application/merge-patch+json", c.admin_token);
+  require_problem(wide, 422, "validation-failed");
+  CHECK(pointers(wide) == std::set<std::string>{"/cost"});
+
+  // The code upload takes text, not JSON: invalid UTF-8 there is a 400 too, and nothing is loaded.
+  for (const std::string& upload :
+       {std::string("code\r\nCOFFEE-0001\r\nCOFFEE-\xff\xfe\r\n"), std::string("\xc0\xae\n")}) {
+    auto res = api.post_raw(reward_path + "/upload-codes", upload, "text/csv", c.admin_token);
+    require_problem(res, 400, "malformed-request");
+    CHECK(res.body["detail"] == "the body is not valid UTF-8");
+  }
+  CHECK(sql_value(shop.db.owner(), "SELECT count(*) FROM reward_codes") == "0");
+
+  CHECK(sql_value(shop.db.owner(),
+                  "SELECT (SELECT count(*) FROM events) || '/' || (SELECT count(*) FROM "
+                  "audit_log) || '/' || (SELECT count(*) FROM ledger_movements)") == before);
+  auto errors = error_lines(shop.daemon);
+  for (const auto& line : errors) INFO(line);
+  CHECK(errors.empty());
+  // The daemon is still well: an ordinary login works.
+  auto login =
+      api.post("/public/auth/login", {{"email", c.admin_email}, {"password", c.admin_password}});
+  CHECK(login.status == 200);
 }
