@@ -1,5 +1,5 @@
 // Hostile numbers and text through the real daemon: amounts above the ceiling, numbers no double
-// holds, NaN and Infinity, invalid UTF-8.
+// holds, NaN and Infinity, invalid UTF-8, and emails no one can have.
 #include "support/api.hpp"
 #include "support/daemon.hpp"
 #include "support/pg.hpp"
@@ -251,4 +251,38 @@ TEST_CASE(
   auto login =
       api.post("/public/auth/login", {{"email", c.admin_email}, {"password", c.admin_password}});
   CHECK(login.status == 200);
+}
+
+TEST_CASE(
+    "numbers: a login email over 254 characters is a 422 before any lookup, even a megabyte of "
+    "one, and leaves the throttle alone",
+    "[http]") {
+  TestDatabase db;
+  // The default rate limits and login throttle, as served.
+  auto daemon = Daemon::over(db);
+  Api api(daemon.port());
+  auto c = loyalty::test::seed_tenant(db, api, "long-email");
+
+  const std::string at_limit = std::string(254 - 13, 'a') + "@long.example";
+  REQUIRE(at_limit.size() == 254);
+  auto wrong = api.post("/public/auth/login", {{"email", at_limit}, {"password", "not it"}});
+  INFO(wrong.raw);
+  CHECK(wrong.status == 401);  // 254 is an email that could exist: looked up, and wrong
+
+  const std::string over = "a" + at_limit;
+  const std::string megabyte = std::string(1000 * 1000, 'a') + "@long.example";
+  // Far more attempts than the throttle allows failures (10 per address): none counts as one.
+  for (int i = 0; i < 15; ++i) {
+    auto res = api.post("/public/auth/login", {{"email", i % 2 ? over : megabyte},
+                                               {"password", "guess " + std::to_string(i)}});
+    require_problem(res, 422, "validation-failed");
+    CHECK(pointers(res) == std::set<std::string>{"/email"});
+    CHECK(messages(res).find("at most 254 characters") != std::string::npos);
+  }
+  // The address is not throttled: no failure was recorded for any of them.
+  auto login =
+      api.post("/public/auth/login", {{"email", c.admin_email}, {"password", c.admin_password}});
+  INFO(login.raw);
+  CHECK(login.status == 200);
+  CHECK(error_lines(daemon).empty());
 }
