@@ -2,6 +2,7 @@
 #include "commands.hpp"
 
 #include <loyalty/core/error.hpp>
+#include <loyalty/core/money.hpp>
 #include <loyalty/issuances/issuances.hpp>
 #include <loyalty/tenants/tenants.hpp>
 
@@ -57,7 +58,7 @@ void add_expire_commands(CLI::App& app, Context& ctx) {
         auto r = loyalty::issuances::expire_due(db, t.id, *dry_run);
         total.issuances_expired += r.issuances_expired;
         total.points_entries += r.points_entries;
-        total.points_expired += r.points_expired;
+        total.points_expired = loyalty::checked_add(total.points_expired, r.points_expired);
         auto row = report_json(r);
         row["tenant_id"] = t.id;
         row["slug"] = t.slug;

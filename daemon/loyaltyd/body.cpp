@@ -73,6 +73,10 @@ bool valid_utf8(std::string_view text) {
   return true;
 }
 
+void require_utf8_body(std::string_view body) {
+  if (!valid_utf8(body)) malformed("the body is not valid UTF-8");
+}
+
 nlohmann::json parse_json_body(std::string_view content_type, const std::string& body,
                                const std::vector<std::string>& allowed) {
   if (content_type.rfind("application/json", 0) != 0 &&

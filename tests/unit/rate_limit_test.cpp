@@ -158,3 +158,86 @@ TEST_CASE("login throttle: memory stays bounded under many accounts", "[unit]") 
   for (int i = 0; i < 9; ++i) throttle.record_failure("user999", "ip", kStart);
   CHECK(throttle.check("user999", "fresh-ip", kStart).has_value());
 }
+
+TEST_CASE(
+    "login throttle: 10x its capacity of distinct keys never holds more than the capacity, and a "
+    "throttled account and address stay throttled",
+    "[unit]") {
+  constexpr std::size_t kCapacity = 1000;
+  LoginThrottle throttle({.max_keys = kCapacity});
+  // An account and an address past their ten failures, then left alone: least recently used.
+  for (int i = 0; i < 10; ++i) {
+    throttle.record_failure("victim@example.com", "10.1.0." + std::to_string(i), kStart);
+    throttle.record_failure("guess" + std::to_string(i) + "@example.com", "203.0.113.7", kStart);
+  }
+  REQUIRE(throttle.check("victim@example.com", "fresh", kStart).has_value());
+  REQUIRE(throttle.check("anyone@example.com", "203.0.113.7", kStart).has_value());
+
+  // A flood of new accounts from new addresses, inside the window, with megabyte-long keys among
+  // them: entries are digests, so a long key takes no more room than a short one.
+  std::size_t most_accounts = 0, most_addresses = 0;
+  const std::string long_tail(1 << 20, 'x');
+  for (std::size_t i = 0; i < 10 * kCapacity; ++i) {
+    const auto now = kStart + std::chrono::milliseconds(i);
+    std::string account = "flood" + std::to_string(i) + "@example.com";
+    if (i % 1000 == 0) account += long_tail;
+    throttle.record_failure(account, "198.51." + std::to_string(i), now);
+    most_accounts = std::max(most_accounts, throttle.tracked_accounts());
+    most_addresses = std::max(most_addresses, throttle.tracked_addresses());
+  }
+  CHECK(most_accounts == kCapacity);
+  CHECK(most_addresses == kCapacity);
+
+  const auto after = kStart + 10s;  // well inside the 15-minute window
+  CHECK(throttle.check("victim@example.com", "fresh", after).has_value());
+  CHECK(throttle.check("anyone@example.com", "203.0.113.7", after).has_value());
+  // The flood's own keys were evicted oldest first: the newest are still counted.
+  for (int i = 0; i < 9; ++i) {
+    throttle.record_failure("flood9999@example.com", "198.51.9999", after);
+  }
+  CHECK(throttle.check("flood9999@example.com", "elsewhere", after).has_value());
+
+  // Once the window has passed, the throttles lift and idle keys are forgotten.
+  const auto later = kStart + 16min;
+  CHECK_FALSE(throttle.check("victim@example.com", "fresh", later).has_value());
+  throttle.record_failure("late@example.com", "192.0.2.1", later);
+  CHECK(throttle.tracked_accounts() == 1);
+  CHECK(throttle.tracked_addresses() == 1);
+}
+
+TEST_CASE("login throttle: when every key held is throttled, the least recently failed goes",
+          "[unit]") {
+  LoginThrottle throttle(
+      {.max_failures_per_account = 2, .max_failures_per_ip = 100, .max_keys = 3});
+  for (int a = 0; a < 5; ++a) {
+    const auto now = kStart + std::chrono::seconds(a);
+    for (int i = 0; i < 2; ++i) throttle.record_failure("a" + std::to_string(a), "ip", now);
+  }
+  CHECK(throttle.tracked_accounts() == 3);
+  for (int a = 0; a < 5; ++a) {
+    INFO("account a" << a);
+    CHECK(throttle.check("a" + std::to_string(a), "other", kStart + 10s).has_value() == (a >= 2));
+  }
+}
+
+TEST_CASE(
+    "rate limit: 10x its capacity of distinct keys never holds more than the capacity, and a "
+    "throttled key still in use stays throttled",
+    "[unit]") {
+  constexpr std::size_t kCapacity = 1000;
+  TokenBucketLimiter limiter({.rate_per_second = 0.001, .burst = 2, .max_keys = kCapacity});
+  CHECK(limiter.acquire("hot", kStart).allowed);
+  CHECK(limiter.acquire("hot", kStart).allowed);
+  std::size_t most = 0;
+  const std::string long_tail(1 << 20, 'y');
+  for (std::size_t i = 0; i < 10 * kCapacity; ++i) {
+    std::string key = "ip-" + std::to_string(i);
+    if (i % 1000 == 0) key += long_tail;
+    limiter.acquire(key, kStart);
+    most = std::max(most, limiter.tracked_keys());
+    // The throttled caller keeps trying, and keeps being refused.
+    if (i % 100 == 0) REQUIRE_FALSE(limiter.acquire("hot", kStart).allowed);
+  }
+  CHECK(most == kCapacity);
+  CHECK_FALSE(limiter.acquire("hot", kStart).allowed);
+}

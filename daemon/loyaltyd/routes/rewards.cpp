@@ -1,4 +1,5 @@
 // The reward catalogue and its voucher code pools.
+#include "body.hpp"
 #include "server.hpp"
 
 #include <loyalty/rewards/rewards.hpp>
@@ -62,6 +63,7 @@ void add_reward_routes(Server& server, App& app) {
                   throw loyalty::Error(loyalty::ErrorCode::invalid, "unsupported-media-type",
                                        "upload codes as text/csv or text/plain, one per line");
                 }
+                require_utf8_body(req.raw.body);
                 std::istringstream codes(req.raw.body);
                 auto report = loyalty::rewards::upload_codes(*app.db, req.tenant_id, actor_of(req),
                                                              req.params["id"], codes);

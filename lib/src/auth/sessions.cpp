@@ -4,6 +4,7 @@
 #include <loyalty/auth/password.hpp>
 #include <loyalty/auth/sessions.hpp>
 #include <loyalty/auth/tokens.hpp>
+#include <loyalty/auth/users.hpp>
 #include <loyalty/core/crypto.hpp>
 #include <loyalty/core/error.hpp>
 
@@ -99,6 +100,13 @@ SessionTokens SessionService::issue(const std::string& user_id, const std::strin
 
 SessionTokens SessionService::login(const std::string& email, const std::string& password,
                                     const std::string& client_ip) {
+  // Before the throttle, the lookup and the hashing: no email this long can exist, and a
+  // megabyte of one costs nothing but this comparison.
+  if (email.size() > kMaxEmailLength) {
+    throw_invalid(
+        "the login is not valid: /email is too long",
+        {{"/email", "must be at most " + std::to_string(kMaxEmailLength) + " characters"}});
+  }
   std::string account = email;
   for (auto& c : account) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   auto now = RateClock::now();

@@ -152,7 +152,7 @@ CreatedUser create_user(db::Database& database, const std::string& tenant_id,
   std::string email = email_in;
   for (auto& c : email) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   std::vector<FieldError> errors;
-  if (email.size() > 254 || !std::regex_match(email, kEmail)) {
+  if (email.size() > kMaxEmailLength || !std::regex_match(email, kEmail)) {
     errors.push_back({"/email", "not an email address"});
   }
   if (role != "admin" && role != "manager" && role != "viewer") {

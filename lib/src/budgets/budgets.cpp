@@ -191,6 +191,13 @@ TopupResult topup_budget(db::Database& database, const std::string& tenant_id, c
     out.amount = row[2].as<MinorUnits>();
     out.replayed = status == "replayed";
     out.budget = lock_budget(tx, tenant_id, id, actor);
+    if (!out.replayed && out.budget.total > kMaxAmount) {
+      // Thrown inside the transaction: the top-up is rolled back with it.
+      throw Error(ErrorCode::invalid, "amount-too-large",
+                  "a budget's total is at most " + format_amount(kMaxAmount) + "; this top-up " +
+                      "would make it " + format_amount(out.budget.total),
+                  {{"/amount", "would take the budget's total past " + format_amount(kMaxAmount)}});
+    }
     if (!out.replayed) {
       audit::record(tx, tenant_id, actor, "budget.topup", "budget", id, to_json(before),
                     {{"budget", to_json(out.budget)},

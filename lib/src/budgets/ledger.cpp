@@ -419,12 +419,18 @@ VerifyReport verify_ledger(db::Database& database, const std::string& tenant_id)
       compare("reserved", reserved, l_reserved);
       compare("utilized", utilized, l_utilized);
       compare("spent", spent, l_spent);
-      compare("total", total, l_funded - l_closed);
-      compare("available", total - reserved - utilized - spent, l_available);
-      if (hard_cap && reserved + utilized + spent > total) {
-        problem("hard cap broken: reserved + utilized + spent = " +
-                format_amount(reserved + utilized + spent) + " exceeds total " +
-                format_amount(total));
+      try {
+        compare("total", total, checked_sub(l_funded, l_closed));
+        compare("available",
+                checked_sub(checked_sub(checked_sub(total, reserved), utilized), spent),
+                l_available);
+        MinorUnits used = checked_add(checked_add(reserved, utilized), spent);
+        if (hard_cap && used > total) {
+          problem("hard cap broken: reserved + utilized + spent = " + format_amount(used) +
+                  " exceeds total " + format_amount(total));
+        }
+      } catch (const Error&) {
+        problem("its counters or ledger sums do not fit in 64 bits");
       }
       if (unbalanced > 0) {
         problem(std::to_string(unbalanced) + " movement(s) do not balance");

@@ -108,7 +108,7 @@ void charge_all(db::Tx& tx, const std::string& tenant_id, std::vector<Charge> ch
       check_amount(c->amount);
       amounts.push_back(c->amount);
       issuances.push_back(c->issuance_id);
-      total += c->amount;
+      total = checked_add(total, c->amount);
     }
     auto status = tx.exec1(kChargeAll, tenant_id, first->budget_id, db::array_literal(amounts),
                            db::array_literal(issuances), catalog::actor_label(actor))[0]

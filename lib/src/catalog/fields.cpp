@@ -120,8 +120,11 @@ std::optional<MinorUnits> FieldReader::amount(std::string_view name, bool requir
       return std::nullopt;
     }
     return value;
-  } catch (const Error&) {
-    error(pointer(name), "must be a decimal string with at most two decimals, e.g. \"12.50\"");
+  } catch (const Error& e) {
+    error(pointer(name),
+          e.type() == "amount-too-large"
+              ? "must be at most " + format_amount(kMaxAmount)
+              : "must be a decimal string with at most two decimals, e.g. \"12.50\"");
     return std::nullopt;
   }
 }

@@ -34,7 +34,7 @@ class FieldReader {
   std::optional<std::string> text(std::string_view name, bool required, std::size_t max_len = 200);
   /// Free text (control characters other than newline and tab refused); "" when absent.
   std::string description(std::string_view name, std::size_t max_len = 2000);
-  /// A decimal amount string ("12.50") of at least `min` minor units.
+  /// A decimal amount string ("12.50") of at least `min` minor units and at most kMaxAmount.
   std::optional<MinorUnits> amount(std::string_view name, bool required, MinorUnits min = 0);
   /// USD or ZWG.
   std::optional<std::string> currency(std::string_view name, bool required);

@@ -29,6 +29,11 @@ void rethrow_as_error(const std::exception& e) {
     if (state == "23503") {
       throw Error(ErrorCode::invalid, "reference-not-found", "a referenced record does not exist");
     }
+    // numeric_value_out_of_range: a bigint sum (a balance, a budget's counters) would overflow.
+    if (state == "22003") {
+      throw Error(ErrorCode::invalid, "amount-out-of-range",
+                  "an amount or a number of points is too large to store");
+    }
     if (state == "23514" || state == "23502" || state.rfind("22", 0) == 0) {
       throw Error(ErrorCode::invalid, "validation-failed", "the values break a rule of the data");
     }

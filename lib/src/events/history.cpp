@@ -80,10 +80,11 @@ std::int64_t DbHistory::event_count(std::string_view event_type, int days) {
 double DbHistory::purchase_total(int days, std::string_view currency) {
   std::string key = "total:" + std::string(currency) + ":" + std::to_string(days);
   if (auto it = cache_.find(key); it != cache_.end()) return it->second;
+  // The sum is numeric and may pass 64 bits over many events: read as a double, as rules see it.
   auto minor = tx_.exec1(kTotal, tenant_id_, customer_id_, occurred_at_, days, event_id_,
                          std::string(currency))[0]
-                   .as<std::int64_t>();
-  double total = static_cast<double>(minor) / 100.0;
+                   .as<double>();
+  double total = minor / 100.0;
   cache_[key] = total;
   return total;
 }

@@ -344,11 +344,12 @@ nlohmann::json refund(db::Tx& tx, const std::string& tenant_id, const EventReque
     if (state == "redeemed") {
       out["kept_redeemed"].push_back(id);
     } else if (type == "points" && state == "issued" && partial) {
-      // Points are taken back in proportion to the refunded share.
-      std::int64_t share = points * *req.amount / original_amount;
+      // Points are taken back in proportion to the refunded share, rounded down (exact in
+      // 128 bits: points up to kMaxPoints times an amount up to kMaxAmount overflows 64).
+      std::int64_t share = pro_rata(points, *req.amount, original_amount);
       if (share > 0) {
         auto d = tx.exec(kPartialPoints, tenant_id, customer_id, share, id, event_id);
-        if (!d.empty()) debited += d[0][0].as<std::int64_t>();
+        if (!d.empty()) debited = checked_add(debited, d[0][0].as<std::int64_t>());
       }
     } else if (state == "reserved" || state == "issued") {
       issuances::cancel_in(tx, tenant_id, id, "refund", actor);

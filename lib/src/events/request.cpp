@@ -90,9 +90,11 @@ EventRequest parse_event_request(const nlohmann::json& body, const std::string& 
           try {
             req.amount = parse_amount(a.get<std::string>());
             if (*req.amount < 0) errors.push_back({"/data/amount", "must not be negative"});
-          } catch (const Error&) {
-            errors.push_back(
-                {"/data/amount", "must be a decimal string with at most two decimals"});
+          } catch (const Error& e) {
+            errors.push_back({"/data/amount", e.type() == "amount-too-large"
+                                                  ? "must be at most " + format_amount(kMaxAmount)
+                                                  : "must be a decimal string with at most two "
+                                                    "decimals"});
           }
         }
       }

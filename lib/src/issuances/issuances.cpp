@@ -467,7 +467,9 @@ ExpiryReport expire_due(db::Database& database, const std::string& tenant_id, bo
         auto debited =
             tx.exec(kDebitPoints, tenant_id, r[1].as<std::string>(), r[2].as<long long>(), "expire",
                     std::optional<std::string>(), r[0].as<long long>());
-        if (!debited.empty()) report.points_expired += debited[0][0].as<long long>();
+        if (!debited.empty()) {
+          report.points_expired = checked_add(report.points_expired, debited[0][0].as<long long>());
+        }
       }
       return static_cast<long long>(rows.size());
     });

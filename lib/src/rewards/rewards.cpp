@@ -15,7 +15,6 @@ namespace {
 
 using nlohmann::json;
 
-constexpr std::int64_t kMaxPoints = 1'000'000'000;
 constexpr std::int64_t kMaxStock = 1'000'000'000;
 constexpr std::int64_t kMaxValidityDays = 3650;
 constexpr std::int64_t kMinGeneratedLength = 6;

@@ -43,7 +43,8 @@ class SessionService {
 
   /// Logs a user in. The same Error(unauthorized, "invalid-credentials") whether the email or
   /// the password was wrong (or the user or tenant is disabled); Error(rate_limited) with a
-  /// "retry_after" extension once an account or address has failed too often.
+  /// "retry_after" extension once an account or address has failed too often; Error(invalid)
+  /// for an email over kMaxEmailLength, before any lookup, hashing or throttle bookkeeping.
   SessionTokens login(const std::string& email, const std::string& password,
                       const std::string& client_ip);
   /// Rotates a refresh token: the presented one dies and a new one of the same family is

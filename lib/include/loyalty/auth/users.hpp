@@ -15,6 +15,9 @@ class Database;
 
 namespace loyalty::auth {
 
+/// The longest email a user may have, and log in with (RFC 5321's limit on a path).
+inline constexpr std::size_t kMaxEmailLength = 254;
+
 struct User {
   std::string id;
   std::string tenant_id;

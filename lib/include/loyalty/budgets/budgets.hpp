@@ -41,7 +41,11 @@ struct Budget {
   std::string created_at;
   std::string updated_at;
 
-  MinorUnits available() const { return total - reserved - utilized - spent; }
+  /// total - reserved - utilized - spent; Error(invalid, "amount-out-of-range") should the
+  /// counters not fit in 64 bits.
+  MinorUnits available() const {
+    return checked_sub(checked_sub(checked_sub(total, reserved), utilized), spent);
+  }
 };
 
 /// JSON of a budget as the CLI and API show it; amounts as decimal strings.

@@ -32,7 +32,8 @@ struct RateDecision {
 ///
 /// Memory is bounded by `max_keys`: buckets that have refilled completely are forgotten (a full
 /// bucket behaves exactly like a new one), and beyond `max_keys` the least recently used bucket
-/// is dropped. Thread-safe.
+/// is dropped. A bucket is held under a 16-byte keyed digest of its key, never the key itself,
+/// so each costs the same whatever the key's length. Thread-safe.
 class TokenBucketLimiter {
  public:
   /// Throws Error(invalid) unless rate_per_second > 0, burst >= 1 and max_keys >= 1.
@@ -70,6 +71,12 @@ struct LoginThrottleConfig {
 ///
 /// Pass the account the same way every time (e.g. the lower-cased email), whether or not it
 /// exists, so unknown and known emails are throttled alike. Thread-safe.
+///
+/// Memory is fixed: at most `max_keys` accounts and `max_keys` addresses, each held under a
+/// 16-byte keyed digest of its text with its newest `max_failures_*` failure times, whatever
+/// the keys. Keys whose newest failure has left the window are forgotten first; beyond
+/// `max_keys`, the least recently failed key that is not throttled is dropped, and a throttled
+/// one only when every key held is throttled, so a flood of new keys cannot lift a throttle.
 class LoginThrottle {
  public:
   /// Throws Error(invalid) when a maximum is zero or the window is not positive.
@@ -88,6 +95,10 @@ class LoginThrottle {
 
   /// Records a successful login: the account's failures are forgotten.
   void record_success(std::string_view account);
+
+  /// How many accounts, and how many addresses, are held right now (each at most max_keys).
+  std::size_t tracked_accounts() const;
+  std::size_t tracked_addresses() const;
 
  private:
   struct State;
