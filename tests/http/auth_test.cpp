@@ -41,15 +41,18 @@ TEST_CASE("auth: tokens the daemon issues verify with PyJWT, and PyJWT forgeries
 
   auto claims = nlohmann::json::parse(
       python("import jwt,sys,json; print(json.dumps(jwt.decode(sys.argv[2], sys.argv[1], "
-             "algorithms=['HS256'])))",
+             "algorithms=['HS256'], audience='loyalty-dashboard', issuer='loyaltyd')))",
              creds.admin_token));
   CHECK(claims["tenant_id"] == creds.tenant_id);
   CHECK(claims["role"] == "admin");
+  CHECK(claims["iss"] == "loyaltyd");
+  CHECK(claims["aud"] == "loyalty-dashboard");
   CHECK(claims["exp"].get<long long>() - claims["iat"].get<long long>() == 900);
   CHECK(api.get(customers, creds.admin_token).status == 200);
 
-  std::string good_claims = "{'sub': '" + claims["sub"].get<std::string>() + "', 'tenant_id': '" +
+  std::string base_claims = "{'sub': '" + claims["sub"].get<std::string>() + "', 'tenant_id': '" +
                             creds.tenant_id + "', 'role': 'admin'";
+  std::string good_claims = base_claims + ", 'iss': 'loyaltyd', 'aud': 'loyalty-dashboard'";
   // A token PyJWT makes the right way is accepted: the implementations agree.
   auto valid = python("import jwt,sys,time; print(jwt.encode(" + good_claims +
                       ", 'exp': int(time.time())+300}, sys.argv[1], algorithm='HS256', "
@@ -77,6 +80,17 @@ TEST_CASE("auth: tokens the daemon issues verify with PyJWT, and PyJWT forgeries
       {"wrong key", "import jwt,sys,time; print(jwt.encode(" + good_claims +
                         ", 'exp': int(time.time())+300}, 'another-secret-of-enough-length-xx', "
                         "algorithm='HS256', headers={'kid':'k1'}))"},
+      {"no iss or aud", "import jwt,sys,time; print(jwt.encode(" + base_claims +
+                            ", 'exp': int(time.time())+300}, sys.argv[1], algorithm='HS256', "
+                            "headers={'kid':'k1'}))"},
+      {"another issuer", "import jwt,sys,time; print(jwt.encode(" + base_claims +
+                             ", 'iss': 'someone-else', 'aud': 'loyalty-dashboard', "
+                             "'exp': int(time.time())+300}, sys.argv[1], algorithm='HS256', "
+                             "headers={'kid':'k1'}))"},
+      {"another audience", "import jwt,sys,time; print(jwt.encode(" + base_claims +
+                               ", 'iss': 'loyaltyd', 'aud': 'loyalty-pos', "
+                               "'exp': int(time.time())+300}, sys.argv[1], algorithm='HS256', "
+                               "headers={'kid':'k1'}))"},
       {"tampered payload",
        "import jwt,sys,time,base64,json\n"
        "t=jwt.encode(" +
