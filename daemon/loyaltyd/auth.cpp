@@ -73,8 +73,7 @@ Principal authenticate(App& app, const Request& request) {
   }
   auto verified = app.sessions->verify_access(credential);
   if (!verified) {
-    throw unauthorized("the access token is not valid (" +
-                       std::string(loyalty::auth::to_string(verified.status)) + ")");
+    throw unauthorized("the access token is not valid (" + std::string(verified.reason()) + ")");
   }
   return {Principal::Kind::user, verified.claims->sub, verified.claims->tenant_id,
           verified.claims->role};

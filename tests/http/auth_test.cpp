@@ -9,6 +9,7 @@
 #include <loyalty/auth/request_signing.hpp>
 
 #include <chrono>
+#include <thread>
 
 using loyalty::test::Api;
 using loyalty::test::Daemon;
@@ -159,6 +160,39 @@ TEST_CASE(
   CHECK(api.post("/public/auth/login", {{"email", "manager@refresh-shop.example"},
                                         {"password", "correct horse battery staple"}})
             .status == 401);
+}
+
+TEST_CASE("auth: a disabled user's access token is refused within seconds, not at its expiry",
+          "[http]") {
+  TestDatabase db;
+  auto daemon = Daemon::over(db);
+  Api api(daemon.port());
+  auto creds = loyalty::test::seed_tenant(db, api, "disable-shop");
+  const std::string customers = "/v1/tenants/" + creds.tenant_id + "/customers";
+  REQUIRE(api.get(customers, creds.viewer_token).status == 200);
+
+  // Disabled by an operator, in another process: the daemon learns it from the database.
+  auto disabled = loyalty::test::loyaltyctl(
+      db.owner_url(), {"user", "disable", "--tenant", creds.slug, "viewer@disable-shop.example"});
+  INFO(disabled.err);
+  REQUIRE(disabled.exit_code == 0);
+
+  // The token has 15 minutes left; it must stop working within the daemon's few seconds of
+  // memory. Polled until refused, with a deadline far beyond that memory.
+  loyalty::test::ApiResponse res;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  do {
+    res = api.get(customers, creds.viewer_token);
+    if (res.status != 200) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  } while (std::chrono::steady_clock::now() < deadline);
+  CHECK(res.status == 401);
+  CHECK(res.content_type == "application/problem+json");
+  CHECK(res.body["detail"].get<std::string>().find("user_inactive") != std::string::npos);
+  // Refused for good, and only that user: the others' tokens still work.
+  CHECK(api.get(customers, creds.viewer_token).status == 401);
+  CHECK(api.get(customers, creds.manager_token).status == 200);
+  CHECK(api.get(customers, creds.admin_token).status == 200);
 }
 
 TEST_CASE("auth: a revoked API key is refused at once", "[http]") {
