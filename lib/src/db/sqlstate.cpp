@@ -38,6 +38,14 @@ std::string quoted_after(std::string_view message, std::string_view marker) {
   return std::string(message.substr(start, end - start));
 }
 
+// libpqxx 6 throws insufficient_privilege without its SQLSTATE; every other class it throws
+// carries one.
+std::string sqlstate_of(const pqxx::sql_error& e) {
+  if (!e.sqlstate().empty()) return e.sqlstate();
+  if (dynamic_cast<const pqxx::insufficient_privilege*>(&e)) return "42501";
+  return "";
+}
+
 class NoticeLogger : public pqxx::errorhandler {
  public:
   explicit NoticeLogger(pqxx::connection& conn) : pqxx::errorhandler(conn) {}
@@ -60,7 +68,7 @@ std::unique_ptr<pqxx::errorhandler> make_quiet(pqxx::connection& conn) {
 std::string error_log_fields(const std::exception& e) {
   auto* sql = dynamic_cast<const pqxx::sql_error*>(&e);
   if (sql == nullptr) return R"("error":)" + log::quote(e.what());
-  const std::string& state = sql->sqlstate();
+  const std::string state = sqlstate_of(*sql);
   const std::string message = primary_message(sql->what());
   std::string fields = R"("sqlstate":)" + log::quote(state);
   if (auto constraint = quoted_after(message, "constraint \""); !constraint.empty()) {
@@ -77,7 +85,7 @@ std::string error_log_fields(const std::exception& e) {
 std::string error_text(const std::exception& e) {
   auto* sql = dynamic_cast<const pqxx::sql_error*>(&e);
   if (sql == nullptr) return e.what();
-  std::string text = "database error " + sql->sqlstate();
+  std::string text = "database error " + sqlstate_of(*sql);
   const std::string message = primary_message(sql->what());
   if (auto constraint = quoted_after(message, "constraint \""); !constraint.empty()) {
     text += " (constraint " + constraint + ")";
@@ -89,7 +97,7 @@ bool is_retryable(const std::exception& e) {
   if (dynamic_cast<const pqxx::serialization_failure*>(&e)) return true;
   if (dynamic_cast<const pqxx::deadlock_detected*>(&e)) return true;
   if (auto* sql = dynamic_cast<const pqxx::sql_error*>(&e)) {
-    const std::string& state = sql->sqlstate();
+    const std::string state = sqlstate_of(*sql);
     return state == "40001" || state == "40P01";
   }
   return false;
@@ -102,7 +110,7 @@ void rethrow_as_error(const std::exception& e) {
     throw Error(ErrorCode::unavailable, "database-unavailable", "the database is not reachable");
   }
   if (auto* sql = dynamic_cast<const pqxx::sql_error*>(&e)) {
-    const std::string& state = sql->sqlstate();
+    const std::string state = sqlstate_of(*sql);
     // The SQLSTATE and constraint go to the debug log, never to users; the row never anywhere.
     spdlog::debug(R"("msg":"db.error",{})", error_log_fields(e));
     if (state == "23505") throw Error(ErrorCode::conflict, "conflict", "the record already exists");
