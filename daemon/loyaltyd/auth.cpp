@@ -1,6 +1,7 @@
 // Authentication and authorization of every request, driven by the route table: the caller is
 // identified (JWT, POS API key or HMAC signature), the path's tenant must be the caller's
-// (else 404: another tenant's existence is never revealed), the route's Allow bits must admit
+// (else 404: another tenant's existence is never revealed; only an HMAC key the operator marked
+// platform-wide acts for any tenant), the route's Allow bits must admit
 // the caller's role (else 403), and the caller's and the address's token buckets must allow it
 // (else 429 with Retry-After).
 #include "server.hpp"
@@ -42,8 +43,10 @@ Principal authenticate(App& app, const Request& request) {
         raw.get_header_value(std::string(loyalty::auth::kKeyIdHeader)),
         raw.get_header_value(std::string(loyalty::auth::kTimestampHeader)),
         raw.get_header_value(std::string(loyalty::auth::kSignatureHeader))};
+    // The signature covers the target as sent, query string included: raw.path is decoded and
+    // without the query, so a signed request's parameters could be changed in transit.
     auto check = app.hmac->verify(
-        signed_request, raw.method, raw.path, raw.body,
+        signed_request, raw.method, raw.target, raw.body,
         std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now()));
     if (check == loyalty::auth::RequestCheck::replay_cache_full) {
       throw loyalty::Error(loyalty::ErrorCode::unavailable, "busy",
@@ -53,7 +56,8 @@ Principal authenticate(App& app, const Request& request) {
       throw unauthorized("request signature refused: " +
                          std::string(loyalty::auth::to_string(check)));
     }
-    return {Principal::Kind::hmac, signed_request.key_id, "", "pos"};
+    const auto* key = app.hmac->keyring().find(signed_request.key_id);
+    return {Principal::Kind::hmac, signed_request.key_id, key->tenant_id, "pos"};
   }
 
   std::string header = raw.get_header_value("Authorization");
@@ -68,8 +72,7 @@ Principal authenticate(App& app, const Request& request) {
   }
   auto verified = app.sessions->verify_access(credential);
   if (!verified) {
-    throw unauthorized("the access token is not valid (" +
-                       std::string(loyalty::auth::to_string(verified.status)) + ")");
+    throw unauthorized("the access token is not valid (" + std::string(verified.reason()) + ")");
   }
   return {Principal::Kind::user, verified.claims->sub, verified.claims->tenant_id,
           verified.claims->role};
@@ -118,7 +121,11 @@ void Server::authorize(Request& request, const Route& route) {
   Principal principal = authenticate(app_, request);
   auto tid = request.params.find("tid");
   if (tid != request.params.end()) {
-    if (principal.kind == Principal::Kind::hmac) principal.tenant_id = tid->second;
+    // A platform-wide HMAC key (the operator's explicit choice) acts for the path's tenant;
+    // every other credential belongs to one tenant, and another tenant's path does not exist.
+    if (principal.kind == Principal::Kind::hmac && principal.tenant_id.empty()) {
+      principal.tenant_id = tid->second;
+    }
     if (tid->second != principal.tenant_id) {
       throw loyalty::Error(loyalty::ErrorCode::not_found, "not-found", "no such resource");
     }

@@ -52,7 +52,7 @@ inline constexpr unsigned kAnyone = kAnyUser | kPos;
 struct Principal {
   enum class Kind { none, user, api_key, hmac } kind = Kind::none;
   std::string id;         ///< user id, API key prefix or HMAC key id
-  std::string tenant_id;  ///< empty for HMAC keys (they act for the tenant in the path)
+  std::string tenant_id;  ///< empty only for platform-wide HMAC keys (they act for any tenant)
   std::string role;       ///< admin | manager | viewer | pos
 };
 

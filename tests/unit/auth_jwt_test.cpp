@@ -48,7 +48,9 @@ std::string forge(const json& header, const json& payload, const std::string& se
 }
 
 json payload_with(std::int64_t exp) {
-  return {{"sub", "user-1"}, {"tenant_id", "tenant-1"}, {"role", "admin"}, {"exp", exp}};
+  return {{"iss", "loyaltyd"}, {"aud", "loyalty-dashboard"},
+          {"sub", "user-1"},   {"tenant_id", "tenant-1"},
+          {"role", "admin"},   {"exp", exp}};
 }
 
 const json kHeaderK1 = {{"alg", "HS256"}, {"typ", "JWT"}, {"kid", "k1"}};
@@ -67,15 +69,20 @@ TEST_CASE("jwt: a signed token verifies and returns its claims", "[unit]") {
   const auto dot = token.find('.');
   const auto header = json::parse(*crypto::base64url_decode(token.substr(0, dot)));
   CHECK(header == json{{"alg", "HS256"}, {"typ", "JWT"}, {"kid", "k1"}});
+  const auto payload =
+      json::parse(*crypto::base64url_decode(token.substr(dot + 1, token.rfind('.') - dot - 1)));
+  CHECK(payload["iss"] == "loyaltyd");
+  CHECK(payload["aud"] == "loyalty-dashboard");
 }
 
 TEST_CASE("jwt: tokens from an independent HS256 implementation verify", "[unit]") {
   // Made with Python's hmac/base64/json modules, not with this library.
   const std::string token =
       "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCIsImtpZCI6ImV4dCJ9."
-      "eyJzdWIiOiJ1c2VyLTQyIiwidGVuYW50X2lkIjoidGVuYW50LTciLCJyb2xlIjoibWFuYWdlciIsImV4cCI6MTcwMD"
-      "AwMDkwMCwiaWF0IjoxNzAwMDAwMDAwLCJqdGkiOiJhYmMifQ."
-      "oWAJiyaFUrmvP_gjKFH_Pwq4XTNAVumrO98QkPybU3c";
+      "eyJpc3MiOiJsb3lhbHR5ZCIsImF1ZCI6ImxveWFsdHktZGFzaGJvYXJkIiwic3ViIjoidXNlci00MiIsInRlbmFudF"
+      "9pZCI6InRlbmFudC03Iiwicm9sZSI6Im1hbmFnZXIiLCJleHAiOjE3MDAwMDA5MDAsImlhdCI6MTcwMDAwMDAwMCwi"
+      "anRpIjoiYWJjIn0."
+      "ydtBi9x9wGtrOQ30ZT4k5YTCLF5v394hylmw7tc-RUw";
   const JwtKeyring ring({{"ext", "independent-implementation-secret-0123456789"}}, "ext");
   const auto result = ring.verify(token, kNowTp);
   REQUIRE(result.status == JwtStatus::ok);
@@ -259,6 +266,49 @@ TEST_CASE("jwt: sub, tenant_id and role are required strings", "[unit]") {
     CHECK(ring.verify(forge(kHeaderK1, wrong_type, kSecret1), kNowTp).status ==
           JwtStatus::malformed);
   }
+}
+
+TEST_CASE("jwt: iss and aud are required and must name this daemon and the dashboard", "[unit]") {
+  const auto ring = ring_k1();
+  const auto verify_payload = [&](const json& payload) {
+    return ring.verify(forge(kHeaderK1, payload, kSecret1), kNowTp).status;
+  };
+  const auto with = [](const char* claim, const json& value) {
+    json payload = payload_with(kNow + 900);
+    payload[claim] = value;
+    return payload;
+  };
+  const auto without = [](const char* claim) {
+    json payload = payload_with(kNow + 900);
+    payload.erase(claim);
+    return payload;
+  };
+  REQUIRE(verify_payload(payload_with(kNow + 900)) == JwtStatus::ok);
+
+  CHECK(verify_payload(without("iss")) == JwtStatus::missing_claim);
+  CHECK(verify_payload(with("iss", "someone-else")) == JwtStatus::bad_issuer);
+  CHECK(verify_payload(with("iss", "Loyaltyd")) == JwtStatus::bad_issuer);
+  CHECK(verify_payload(with("iss", "")) == JwtStatus::bad_issuer);
+  CHECK(verify_payload(with("iss", json::array({"loyaltyd"}))) == JwtStatus::malformed);
+  CHECK(verify_payload(with("iss", 1)) == JwtStatus::malformed);
+
+  CHECK(verify_payload(without("aud")) == JwtStatus::missing_claim);
+  CHECK(verify_payload(with("aud", "loyalty-pos")) == JwtStatus::bad_audience);
+  CHECK(verify_payload(with("aud", "")) == JwtStatus::bad_audience);
+  CHECK(verify_payload(with("aud", json::array())) == JwtStatus::bad_audience);
+  CHECK(verify_payload(with("aud", json::array({"loyalty-pos", "other"}))) ==
+        JwtStatus::bad_audience);
+  CHECK(verify_payload(with("aud", json::array({"loyalty-pos", 7}))) == JwtStatus::malformed);
+  CHECK(verify_payload(with("aud", 7)) == JwtStatus::malformed);
+  // RFC 7519 §4.1.3: an array of audiences that includes ours is ours.
+  CHECK(verify_payload(with("aud", json::array({"other", "loyalty-dashboard"}))) == JwtStatus::ok);
+
+  // Both missing, as in a token made for another system with a secret we share.
+  json neither = without("iss");
+  neither.erase("aud");
+  CHECK(verify_payload(neither) == JwtStatus::missing_claim);
+  CHECK(loyalty::auth::to_string(JwtStatus::bad_issuer) == "bad_issuer");
+  CHECK(loyalty::auth::to_string(JwtStatus::bad_audience) == "bad_audience");
 }
 
 TEST_CASE("jwt: malformed tokens are refused without throwing", "[unit]") {

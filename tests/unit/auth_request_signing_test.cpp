@@ -24,7 +24,12 @@ std::chrono::sys_seconds at(std::int64_t unix_seconds) {
 
 constexpr std::int64_t kNow = 1'700'000'000;
 
-HmacKeyring two_keys() { return HmacKeyring({{"pos-a", kSecretA}, {"pos-b", kSecretB}}); }
+const std::string kTenantA = "6cf7c114-d166-4a95-8af6-9875660b74f9";
+
+HmacKeyring two_keys() {
+  return HmacKeyring({{"pos-a", HmacKey::for_tenant(kSecretA, kTenantA)},
+                      {"pos-b", HmacKey::for_platform(kSecretB)}});
+}
 
 }  // namespace
 
@@ -79,7 +84,7 @@ TEST_CASE("hmac signing: wrong key, unknown key and altered requests are refused
     const auto unknown = sign_request("pos-z", kSecretA, kMethod, kPath, kBody, at(kNow));
     CHECK(verifier.verify(unknown, kMethod, kPath, kBody, at(kNow)) == RequestCheck::unknown_key);
   }
-  SECTION("body, path, method or timestamp changed in transit") {
+  SECTION("body, path, query string, method or timestamp changed in transit") {
     CHECK(verifier.verify(request, kMethod, kPath, R"({"amount":"99.50"})", at(kNow)) ==
           RequestCheck::bad_signature);
     CHECK(verifier.verify(request, kMethod, kPath, kBody + " ", at(kNow)) ==
@@ -88,6 +93,10 @@ TEST_CASE("hmac signing: wrong key, unknown key and altered requests are refused
           RequestCheck::bad_signature);
     CHECK(verifier.verify(request, kMethod, "/v1/tenants/t1/events", kBody, at(kNow)) ==
           RequestCheck::bad_signature);
+    CHECK(verifier.verify(request, kMethod, "/v1/tenants/t1/events?dry_run=0", kBody, at(kNow)) ==
+          RequestCheck::bad_signature);
+    CHECK(verifier.verify(request, kMethod, "/v1/tenants/t1/events?dry_run=1&x=1", kBody,
+                          at(kNow)) == RequestCheck::bad_signature);
     CHECK(verifier.verify(request, "PUT", kPath, kBody, at(kNow)) == RequestCheck::bad_signature);
     SignedRequest moved = request;
     moved.timestamp = std::to_string(kNow + 1);
@@ -190,31 +199,71 @@ TEST_CASE("hmac signing: concurrent replays of one request let exactly one throu
   CHECK(replayed == 8 * 50 - 1);
 }
 
-TEST_CASE("hmac signing: HMAC_KEYS_JSON is parsed and weak secrets are refused", "[unit]") {
+TEST_CASE("hmac signing: HMAC_KEYS_JSON binds each key to a tenant or to the platform", "[unit]") {
   CHECK(HmacKeyring::from_json("").empty());
   CHECK(HmacKeyring::from_json("  \n").empty());
   CHECK(HmacKeyring::from_json("{}").empty());
   const auto ring =
-      HmacKeyring::from_json(R"({"pos-a":")" + kSecretA + R"(","pos-b":")" + kSecretB + R"("})");
-  CHECK(ring.key_ids() == std::vector<std::string>{"pos-a", "pos-b"});
-  REQUIRE(ring.find("pos-b") != nullptr);
-  CHECK(*ring.find("pos-b") == kSecretB);
+      HmacKeyring::from_json(R"({"pos-a":{"secret":")" + kSecretA +
+                             R"(","tenant_id":"6CF7C114-D166-4A95-8AF6-9875660B74F9"},)" +
+                             R"("ops":{"secret":")" + kSecretB + R"(","platform":true}})");
+  CHECK(ring.key_ids() == std::vector<std::string>{"ops", "pos-a"});
+  REQUIRE(ring.find("pos-a") != nullptr);
+  CHECK(ring.find("pos-a")->secret == kSecretA);
+  CHECK(ring.find("pos-a")->tenant_id == kTenantA);  // lower-cased, as paths carry it
+  CHECK_FALSE(ring.find("pos-a")->platform);
+  REQUIRE(ring.find("ops") != nullptr);
+  CHECK(ring.find("ops")->platform);
+  CHECK(ring.find("ops")->tenant_id.empty());
   CHECK(ring.find("pos-c") == nullptr);
 
   RequestVerifier empty_verifier{HmacKeyring()};
   CHECK(empty_verifier.verify(sign_request("pos-a", kSecretA, "GET", "/", "", at(kNow)), "GET", "/",
                               "", at(kNow)) == RequestCheck::unknown_key);
+}
 
-  CHECK_THROWS_AS(HmacKeyring::from_json("[1]"), loyalty::Error);
-  CHECK_THROWS_AS(HmacKeyring::from_json("{"), loyalty::Error);
-  CHECK_THROWS_AS(HmacKeyring::from_json(R"({"a": 1})"), loyalty::Error);
-  CHECK_THROWS_AS(HmacKeyring::from_json(R"({"": ")" + kSecretA + R"("})"), loyalty::Error);
-  try {
-    HmacKeyring::from_json(R"({"pos-a": "short-secret"})");
-    FAIL("a short secret was accepted");
-  } catch (const loyalty::Error& error) {
-    CHECK(error.code() == loyalty::ErrorCode::invalid);
-    CHECK(std::string(error.what()).find("pos-a") != std::string::npos);
-    CHECK(std::string(error.what()).find("short-secret") == std::string::npos);
-  }
+TEST_CASE("hmac signing: a key that says neither its tenant nor platform-wide is refused",
+          "[unit]") {
+  const auto refused = [](const std::string& json) {
+    try {
+      HmacKeyring::from_json(json);
+    } catch (const loyalty::Error& error) {
+      CHECK(error.code() == loyalty::ErrorCode::invalid);
+      return std::string(error.what());
+    }
+    FAIL("accepted: " << json);
+    return std::string();
+  };
+  // The old form, a bare secret, binds the key to nothing: refused with a message that says so
+  // and never echoes the secret.
+  const auto bare = refused(R"({"erp": ")" + kSecretA + R"("})");
+  CHECK(bare.find("'erp'") != std::string::npos);
+  CHECK(bare.find("bare secret") != std::string::npos);
+  CHECK(bare.find("tenant_id") != std::string::npos);
+  CHECK(bare.find("platform") != std::string::npos);
+  CHECK(bare.find(kSecretA) == std::string::npos);
+
+  CHECK(refused(R"({"erp": {"secret": ")" + kSecretA + R"("}})").find("neither") !=
+        std::string::npos);
+  CHECK(
+      refused(R"({"erp": {"secret": ")" + kSecretA + R"(", "platform": false}})").find("neither") !=
+      std::string::npos);
+  CHECK(refused(R"({"erp": {"secret": ")" + kSecretA + R"(", "platform": true, "tenant_id": ")" +
+                kTenantA + R"("}})")
+            .find("both") != std::string::npos);
+  CHECK(refused(R"({"erp": {"secret": ")" + kSecretA + R"(", "tenant_id": "tenant-a"}})")
+            .find("not a uuid") != std::string::npos);
+  CHECK(refused(R"({"erp": {"secret": ")" + kSecretA + R"(", "platform": "yes"}})")
+            .find("'platform'") != std::string::npos);
+  CHECK(refused(R"({"erp": {"secret": ")" + kSecretA + R"(", "tenant": ")" + kTenantA + R"("}})")
+            .find("'tenant'") != std::string::npos);
+  CHECK(refused(R"({"erp": {"tenant_id": ")" + kTenantA + R"("}})").find("no secret") !=
+        std::string::npos);
+  refused("[1]");
+  refused("{");
+  refused(R"({"a": 1})");
+  refused(R"({"": {"secret": ")" + kSecretA + R"(", "platform": true}})");
+  const auto weak = refused(R"({"pos-a": {"secret": "short-secret", "platform": true}})");
+  CHECK(weak.find("pos-a") != std::string::npos);
+  CHECK(weak.find("short-secret") == std::string::npos);
 }

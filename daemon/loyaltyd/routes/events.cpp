@@ -8,8 +8,18 @@ namespace loyaltyd {
 
 namespace {
 
-nlohmann::json issuance_json(const loyalty::issuances::Issuance& i) {
-  return loyalty::issuances::to_json(i);
+using loyalty::issuances::CodeView;
+
+// Admins and managers read voucher codes; viewers and POS keys (HMAC-signed callers included)
+// see them masked: a till redeems the code the customer shows and has no need to browse them.
+// The answer to the event that issued a code, replays included, keeps it in clear.
+CodeView code_view(const Request& req) {
+  const auto& role = req.principal.role;
+  return role == "admin" || role == "manager" ? CodeView::clear : CodeView::masked;
+}
+
+nlohmann::json issuance_json(const Request& req, const loyalty::issuances::Issuance& i) {
+  return loyalty::issuances::to_json(i, code_view(req));
 }
 
 void add_event_routes(Server& server, App& app) {
@@ -27,7 +37,8 @@ void add_event_routes(Server& server, App& app) {
   server.add({"GET", "/v1/tenants/{tid}/events/{id}", kAnyone,
               [&app](Request& req) {
                 return Reply::json(
-                    200, loyalty::events::get_event(*app.db, req.tenant_id, req.params["id"]));
+                    200, loyalty::events::get_event(*app.db, req.tenant_id, req.params["id"],
+                                                    code_view(req)));
               },
               "show an event"});
   server.add({"GET", "/v1/tenants/{tid}/events", kAnyone,
@@ -36,7 +47,8 @@ void add_event_routes(Server& server, App& app) {
                                                     req.query("from"), req.query("to")};
                 auto page = loyalty::events::list_events(
                     *app.db, req.tenant_id, filter,
-                    loyalty::make_page_request(req.query("limit"), req.query("cursor")));
+                    loyalty::make_page_request(req.query("limit"), req.query("cursor")),
+                    code_view(req));
                 return Reply::json(200, page_json(page, [](const auto& e) { return e; }));
               },
               "list events"});
@@ -49,13 +61,16 @@ void add_event_routes(Server& server, App& app) {
                 auto page = loyalty::issuances::list_issuances(
                     *app.db, req.tenant_id, filter,
                     loyalty::make_page_request(req.query("limit"), req.query("cursor")));
-                return Reply::json(200, page_json(page, issuance_json));
+                return Reply::json(200, page_json(page, [&req](const auto& i) {
+                                     return loyalty::issuances::to_json(i, code_view(req));
+                                   }));
               },
               "list issuances"});
   server.add({"GET", "/v1/tenants/{tid}/issuances/{id}", kAnyone,
               [&app](Request& req) {
-                return Reply::json(200, issuance_json(loyalty::issuances::get_issuance(
-                                            *app.db, req.tenant_id, req.params["id"])));
+                return Reply::json(
+                    200, issuance_json(req, loyalty::issuances::get_issuance(*app.db, req.tenant_id,
+                                                                             req.params["id"])));
               },
               "show an issuance"});
   server.add({"POST", "/v1/tenants/{tid}/issuances/{id}/redeem", kAdmin | kManager | kPos,
@@ -67,8 +82,9 @@ void add_event_routes(Server& server, App& app) {
                   pin = optional_string(body, "pin");
                 }
                 return Reply::json(
-                    200, issuance_json(loyalty::issuances::redeem(
-                             *app.db, req.tenant_id, req.params["id"], code, pin, actor_of(req))));
+                    200, issuance_json(req, loyalty::issuances::redeem(*app.db, req.tenant_id,
+                                                                       req.params["id"], code, pin,
+                                                                       actor_of(req))));
               },
               "redeem an issuance"});
   server.add({"POST", "/v1/tenants/{tid}/issuances/{id}/cancel", kAdmin | kManager,
@@ -79,16 +95,19 @@ void add_event_routes(Server& server, App& app) {
                   if (body.contains("reason")) reason = required_string(body, "reason");
                 }
                 return Reply::json(
-                    200, issuance_json(loyalty::issuances::cancel(
-                             *app.db, req.tenant_id, req.params["id"], reason, actor_of(req))));
+                    200, issuance_json(req, loyalty::issuances::cancel(*app.db, req.tenant_id,
+                                                                       req.params["id"], reason,
+                                                                       actor_of(req))));
               },
               "cancel an issuance"});
   server.add({"POST", "/v1/tenants/{tid}/redemptions", kAdmin | kManager | kPos,
               [&app](Request& req) {
                 auto body = req.json_body({"code", "pin"});
-                return Reply::json(200, issuance_json(loyalty::issuances::redeem_by_code(
-                                            *app.db, req.tenant_id, required_string(body, "code"),
-                                            optional_string(body, "pin"), actor_of(req))));
+                return Reply::json(
+                    200,
+                    issuance_json(req, loyalty::issuances::redeem_by_code(
+                                           *app.db, req.tenant_id, required_string(body, "code"),
+                                           optional_string(body, "pin"), actor_of(req))));
               },
               "redeem a voucher code at the till"});
 }

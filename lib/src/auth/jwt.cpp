@@ -82,6 +82,10 @@ std::string_view to_string(JwtStatus status) noexcept {
       return "not_yet_valid";
     case JwtStatus::missing_claim:
       return "missing_claim";
+    case JwtStatus::bad_issuer:
+      return "bad_issuer";
+    case JwtStatus::bad_audience:
+      return "bad_audience";
   }
   return "malformed";
 }
@@ -132,10 +136,9 @@ std::vector<std::string> JwtKeyring::kids() const {
 }
 
 std::string JwtKeyring::sign(const Claims& claims) const {
-  json payload = {{"sub", claims.sub},
-                  {"tenant_id", claims.tenant_id},
-                  {"role", claims.role},
-                  {"exp", claims.exp}};
+  json payload = {{"iss", kJwtIssuer},   {"aud", kJwtAudience},
+                  {"sub", claims.sub},   {"tenant_id", claims.tenant_id},
+                  {"role", claims.role}, {"exp", claims.exp}};
   if (claims.iat) payload["iat"] = *claims.iat;
   if (claims.nbf) payload["nbf"] = *claims.nbf;
   if (claims.jti) payload["jti"] = *claims.jti;
@@ -218,6 +221,35 @@ JwtVerification JwtKeyring::verify(std::string_view token, std::chrono::sys_seco
         break;
     }
   }
+  // RFC 7519 §4.1.1 and §4.1.3: a token issued by someone else, or for someone else, is not
+  // ours to honour even when signed with a secret we share.
+  std::string issuer;
+  switch (string_claim(*payload, "iss", issuer)) {
+    case Field::absent:
+      return refuse(JwtStatus::missing_claim);
+    case Field::wrong_type:
+      return refuse(JwtStatus::malformed);
+    case Field::present:
+      if (issuer != kJwtIssuer) return refuse(JwtStatus::bad_issuer);
+      break;
+  }
+  const auto audience = payload->find("aud");
+  if (audience == payload->end()) return refuse(JwtStatus::missing_claim);
+  if (audience->is_string()) {
+    if (audience->get_ref<const std::string&>() != kJwtAudience) {
+      return refuse(JwtStatus::bad_audience);
+    }
+  } else if (audience->is_array()) {
+    bool ours = false;
+    for (const auto& entry : *audience) {
+      if (!entry.is_string()) return refuse(JwtStatus::malformed);
+      ours = ours || entry.get_ref<const std::string&>() == kJwtAudience;
+    }
+    if (!ours) return refuse(JwtStatus::bad_audience);
+  } else {
+    return refuse(JwtStatus::malformed);
+  }
+
   std::int64_t value = 0;
   switch (numeric_date(*payload, "iat", value)) {
     case Field::absent:

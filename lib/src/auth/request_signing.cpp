@@ -2,10 +2,12 @@
 
 #include <loyalty/core/crypto.hpp>
 #include <loyalty/core/error.hpp>
+#include <loyalty/core/uuid.hpp>
 
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <cctype>
 #include <cstdint>
 #include <functional>
 #include <mutex>
@@ -32,26 +34,38 @@ std::optional<std::int64_t> parse_timestamp(std::string_view text) {
 }
 
 // The raw HMAC behind an X-Loyalty-Signature value.
-std::string request_mac(std::string_view secret, std::string_view method, std::string_view path,
+std::string request_mac(std::string_view secret, std::string_view method, std::string_view target,
                         std::string_view timestamp, std::string_view body) {
   std::string message;
-  message.reserve(method.size() + path.size() + timestamp.size() + 67);
-  message.append(method).append("\n").append(path).append("\n").append(timestamp).append("\n");
+  message.reserve(method.size() + target.size() + timestamp.size() + 67);
+  message.append(method).append("\n").append(target).append("\n").append(timestamp).append("\n");
   message.append(crypto::sha256_hex(body));
   return crypto::hmac_sha256(secret, message);
 }
 
 }  // namespace
 
-HmacKeyring::HmacKeyring(std::map<std::string, std::string> secrets) {
-  for (auto& [key_id, secret] : secrets) {
+HmacKeyring::HmacKeyring(std::map<std::string, HmacKey> keys) {
+  for (auto& [key_id, key] : keys) {
     if (key_id.empty()) throw_invalid("HMAC keyring has an empty key id");
-    if (secret.size() < kMinHmacSecretBytes) {
-      throw_invalid("HMAC secret for key id '" + key_id + "' is " + std::to_string(secret.size()) +
-                    " bytes; at least " + std::to_string(kMinHmacSecretBytes) +
-                    " random bytes are required");
+    if (key.secret.size() < kMinHmacSecretBytes) {
+      throw_invalid("HMAC secret for key id '" + key_id + "' is " +
+                    std::to_string(key.secret.size()) + " bytes; at least " +
+                    std::to_string(kMinHmacSecretBytes) + " random bytes are required");
     }
-    secrets_.emplace(key_id, std::move(secret));
+    if (key.platform == !key.tenant_id.empty()) {
+      throw_invalid("HMAC key '" + key_id +
+                    "' must be bound either to one tenant (\"tenant_id\") or to the platform "
+                    "(\"platform\": true), not " +
+                    (key.platform ? "both" : "neither"));
+    }
+    if (!key.platform && !is_uuid(key.tenant_id)) {
+      throw_invalid("HMAC key '" + key_id + "' has a tenant_id that is not a uuid");
+    }
+    // Paths carry tenant ids in PostgreSQL's lower-case form.
+    for (auto& c : key.tenant_id)
+      c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    keys_.emplace(key_id, std::move(key));
   }
 }
 
@@ -60,41 +74,63 @@ HmacKeyring HmacKeyring::from_json(std::string_view keys_json) {
   const auto parsed = nlohmann::json::parse(keys_json, nullptr, /*allow_exceptions=*/false);
   if (!parsed.is_object()) {
     throw_invalid(
-        "HMAC_KEYS_JSON must be a JSON object of key id to secret, e.g. {\"k1\":\"...\"}");
+        "HMAC_KEYS_JSON must be a JSON object of key id to key, e.g. "
+        "{\"erp\":{\"secret\":\"...\",\"tenant_id\":\"<tenant uuid>\"}}");
   }
-  std::map<std::string, std::string> secrets;
-  for (const auto& [key_id, secret] : parsed.items()) {
-    if (!secret.is_string())
-      throw_invalid("HMAC secret for key id '" + key_id + "' is not a string");
-    secrets.emplace(key_id, secret.get<std::string>());
+  std::map<std::string, HmacKey> keys;
+  for (const auto& [key_id, value] : parsed.items()) {
+    const std::string shape =
+        "HMAC key '" + key_id +
+        "' must be an object {\"secret\": \"...\", \"tenant_id\": \"<tenant uuid>\"} or, for a "
+        "key that may sign for every tenant, {\"secret\": \"...\", \"platform\": true}";
+    if (value.is_string()) {
+      throw_invalid(shape +
+                    "; a bare secret says neither which tenant it is for nor that it is "
+                    "platform-wide");
+    }
+    if (!value.is_object()) throw_invalid(shape);
+    HmacKey key;
+    for (const auto& [field, field_value] : value.items()) {
+      if (field == "secret" && field_value.is_string()) {
+        key.secret = field_value.get<std::string>();
+      } else if (field == "tenant_id" && field_value.is_string()) {
+        key.tenant_id = field_value.get<std::string>();
+      } else if (field == "platform" && field_value.is_boolean()) {
+        key.platform = field_value.get<bool>();
+      } else {
+        throw_invalid(shape + " (field '" + field + "' is unknown or of the wrong type)");
+      }
+    }
+    if (!value.contains("secret")) throw_invalid(shape + " (no secret)");
+    keys.emplace(key_id, std::move(key));
   }
-  return HmacKeyring(std::move(secrets));
+  return HmacKeyring(std::move(keys));
 }
 
 std::vector<std::string> HmacKeyring::key_ids() const {
   std::vector<std::string> out;
-  out.reserve(secrets_.size());
-  for (const auto& entry : secrets_) out.push_back(entry.first);
+  out.reserve(keys_.size());
+  for (const auto& entry : keys_) out.push_back(entry.first);
   return out;
 }
 
-const std::string* HmacKeyring::find(std::string_view key_id) const noexcept {
-  const auto it = secrets_.find(key_id);
-  return it == secrets_.end() ? nullptr : &it->second;
+const HmacKey* HmacKeyring::find(std::string_view key_id) const noexcept {
+  const auto it = keys_.find(key_id);
+  return it == keys_.end() ? nullptr : &it->second;
 }
 
 std::string compute_request_signature(std::string_view secret, std::string_view method,
-                                      std::string_view path, std::string_view timestamp,
+                                      std::string_view target, std::string_view timestamp,
                                       std::string_view body) {
   return std::string(kSignatureVersion) +
-         crypto::hex_encode(request_mac(secret, method, path, timestamp, body));
+         crypto::hex_encode(request_mac(secret, method, target, timestamp, body));
 }
 
 SignedRequest sign_request(std::string_view key_id, std::string_view secret,
-                           std::string_view method, std::string_view path, std::string_view body,
+                           std::string_view method, std::string_view target, std::string_view body,
                            std::chrono::sys_seconds now) {
   std::string timestamp = std::to_string(now.time_since_epoch().count());
-  std::string signature = compute_request_signature(secret, method, path, timestamp, body);
+  std::string signature = compute_request_signature(secret, method, target, timestamp, body);
   return SignedRequest{std::string(key_id), std::move(timestamp), std::move(signature)};
 }
 
@@ -143,7 +179,7 @@ RequestVerifier::RequestVerifier(HmacKeyring keyring, std::size_t capacity)
 RequestVerifier::~RequestVerifier() = default;
 
 RequestCheck RequestVerifier::verify(const SignedRequest& presented, std::string_view method,
-                                     std::string_view path, std::string_view body,
+                                     std::string_view target, std::string_view body,
                                      std::chrono::sys_seconds now) {
   if (presented.key_id.empty() || presented.key_id.size() > kMaxKeyIdLength) {
     return RequestCheck::malformed;
@@ -156,8 +192,8 @@ RequestCheck RequestVerifier::verify(const SignedRequest& presented, std::string
   const auto signature = crypto::hex_decode(signature_text.substr(kSignatureVersion.size()));
   if (!signature || signature->size() != 32) return RequestCheck::malformed;
 
-  const std::string* secret = keyring_.find(presented.key_id);
-  if (secret == nullptr) return RequestCheck::unknown_key;
+  const HmacKey* key = keyring_.find(presented.key_id);
+  if (key == nullptr) return RequestCheck::unknown_key;
 
   const std::int64_t now_s = now.time_since_epoch().count();
   const std::int64_t tolerance = kRequestTimestampTolerance.count();
@@ -165,7 +201,7 @@ RequestCheck RequestVerifier::verify(const SignedRequest& presented, std::string
     return RequestCheck::stale_timestamp;
   }
 
-  const std::string expected = request_mac(*secret, method, path, presented.timestamp, body);
+  const std::string expected = request_mac(key->secret, method, target, presented.timestamp, body);
   if (!crypto::constant_time_equals(*signature, expected)) {
     return RequestCheck::bad_signature;
   }

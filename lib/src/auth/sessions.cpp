@@ -7,6 +7,7 @@
 #include <loyalty/auth/users.hpp>
 #include <loyalty/core/crypto.hpp>
 #include <loyalty/core/error.hpp>
+#include <loyalty/core/uuid.hpp>
 
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>
@@ -54,6 +55,15 @@ const Query kFindKey{
     "revoked, tenant_status FROM auth_find_api_key($1)"};
 const Query kKeyUsed{"auth_key_used",
                      "UPDATE api_keys SET last_used_at = now() WHERE id = $1::uuid"};
+const Query kUserStanding{"auth_user_standing", R"sql(
+  SELECT u.status = 'active' AND t.status = 'active' AS active, u.role
+    FROM users u JOIN tenants t ON t.id = u.tenant_id
+   WHERE u.tenant_id = $1::uuid AND u.id = $2::uuid
+)sql"};
+
+// Standings remembered at most; past it, expired ones are dropped, then all if need be. Only
+// users with a genuine token get here, so the real bound is the number of active users.
+constexpr std::size_t kMaxRememberedStandings = 100'000;
 
 Error invalid_credentials() {
   return Error(ErrorCode::unauthorized, "invalid-credentials", "email or password is wrong");
@@ -76,8 +86,28 @@ std::vector<std::string> split_csv(const std::string& s) {
 
 }  // namespace
 
+struct SessionService::StandingCache {
+  struct Entry {
+    bool active = false;
+    std::string role;
+    std::chrono::steady_clock::time_point checked;
+  };
+  std::mutex mutex;
+  std::unordered_map<std::string, Entry> by_user;
+};
+
+std::string_view AccessVerification::reason() const noexcept {
+  if (status == AccessStatus::user_inactive) return "user_inactive";
+  return to_string(token);
+}
+
 SessionService::SessionService(db::Database& db, JwtKeyring keyring, LoginThrottleConfig throttle)
-    : db_(db), keyring_(std::move(keyring)), throttle_(throttle) {}
+    : db_(db),
+      keyring_(std::move(keyring)),
+      throttle_(throttle),
+      standing_(std::make_unique<StandingCache>()) {}
+
+SessionService::~SessionService() = default;
 
 SessionTokens SessionService::issue(const std::string& user_id, const std::string& tenant_id,
                                     const std::string& role, const std::string& refresh_token) {
@@ -220,9 +250,45 @@ void SessionService::logout(const std::string& refresh_token) {
   });
 }
 
-JwtVerification SessionService::verify_access(const std::string& token) const {
-  return keyring_.verify(
+AccessVerification SessionService::verify_access(const std::string& token) const {
+  auto verified = keyring_.verify(
       token, std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now()));
+  if (!verified) return {AccessStatus::token_refused, verified.status, std::nullopt};
+  if (!user_in_good_standing(*verified.claims)) {
+    return {AccessStatus::user_inactive, verified.status, std::nullopt};
+  }
+  return {AccessStatus::ok, verified.status, std::move(verified.claims)};
+}
+
+bool SessionService::user_in_good_standing(const Claims& claims) const {
+  if (!is_uuid(claims.sub) || !is_uuid(claims.tenant_id)) return false;
+  const auto now = std::chrono::steady_clock::now();
+  {
+    std::lock_guard lock(standing_->mutex);
+    auto it = standing_->by_user.find(claims.sub);
+    if (it != standing_->by_user.end() && now - it->second.checked < kUserStandingTtl) {
+      return it->second.active && it->second.role == claims.role;
+    }
+  }
+  StandingCache::Entry entry;
+  entry.checked = now;
+  db::with_tenant(db_, claims.tenant_id, [&](db::Tx& tx) {
+    auto rows = tx.exec(kUserStanding, claims.tenant_id, claims.sub);
+    if (rows.empty()) return;
+    entry.active = rows[0]["active"].as<bool>();
+    entry.role = rows[0]["role"].as<std::string>();
+  });
+  const bool good = entry.active && entry.role == claims.role;
+  std::lock_guard lock(standing_->mutex);
+  auto& remembered = standing_->by_user;
+  if (remembered.size() >= kMaxRememberedStandings) {
+    for (auto it = remembered.begin(); it != remembered.end();) {
+      it = now - it->second.checked >= kUserStandingTtl ? remembered.erase(it) : std::next(it);
+    }
+    if (remembered.size() >= kMaxRememberedStandings) remembered.clear();
+  }
+  remembered[claims.sub] = std::move(entry);
+  return good;
 }
 
 std::optional<ApiKeyPrincipal> authenticate_api_key(db::Database& database,

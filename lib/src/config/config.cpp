@@ -131,7 +131,10 @@ const std::vector<Option>& options() {
        "in the data dir",
        true},
       {"jwt-kid", "LOYALTY_JWT_KID", "", "key id that signs new tokens (default: the first)", true},
-      {"hmac-keys", "HMAC_KEYS_JSON", "", "JSON {\"key_id\":\"secret\"} for HMAC-signed requests",
+      {"hmac-keys", "HMAC_KEYS_JSON", "",
+       "JSON keys for HMAC-signed requests, each bound to one tenant or marked platform-wide: "
+       "{\"key_id\":{\"secret\":\"...\",\"tenant_id\":\"<uuid>\"}} or "
+       "{\"key_id\":{\"secret\":\"...\",\"platform\":true}}; secrets >= 32 bytes",
        true},
       {"rate-limit", "LOYALTY_RATE_LIMIT", "50", "requests per second per credential", true},
       {"rate-limit-ip", "LOYALTY_RATE_LIMIT_IP", "100", "requests per second per client IP", true},

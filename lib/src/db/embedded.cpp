@@ -232,6 +232,7 @@ void EmbeddedCluster::ensure_started() {
     std::string admin = std::string("postgresql:///postgres?host=") + url_escape(socket_dir_) +
                         "&port=" + std::to_string(kPort) + "&user=" + kOwnerRole;
     pqxx::connection conn(admin);
+    auto notices = make_quiet(conn);
     pqxx::nontransaction n(conn);
     n.exec(std::string("CREATE ROLE ") + kAppRole +
            " LOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE");

@@ -23,6 +23,7 @@ std::unique_ptr<PooledConnection> Pool::connect() {
   auto pc = std::make_unique<PooledConnection>();
   try {
     pc->conn = std::make_unique<pqxx::connection>(url_);
+    pc->notices = make_quiet(*pc->conn);
     // Every statement is prepared and reaches its rows by key, so a generic plan serves all
     // executions. PostgreSQL's default re-plans a statement with array parameters at each
     // execution: a fifth of the database's time in the event path (scripts/bench).
@@ -33,7 +34,7 @@ std::unique_ptr<PooledConnection> Pool::connect() {
       --open_;
     }
     available_.notify_one();
-    spdlog::debug("db.connect_failed error={}", e.what());
+    spdlog::debug(R"("msg":"db.connect_failed",{})", error_log_fields(e));
     throw Error(ErrorCode::unavailable, "database-unavailable", "the database is not reachable");
   }
   return pc;

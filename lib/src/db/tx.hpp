@@ -51,9 +51,25 @@ std::string array_literal(const std::vector<T>& values) {
 /// A pooled connection and the statements prepared on it.
 struct PooledConnection {
   std::unique_ptr<pqxx::connection> conn;
+  std::unique_ptr<pqxx::errorhandler> notices;  ///< server notices into the log, first line only
   std::unordered_set<std::string> prepared;
   bool broken = false;
 };
+
+/// Makes a connection's error and notice texts terse (severity, primary message, position):
+/// PostgreSQL's DETAIL, which quotes the rows and keys involved (phone numbers, codes), and
+/// its HINT and CONTEXT never reach an exception text, a log or a stored error. Returns the
+/// handler that logs the connection's notices; keep it as long as the connection.
+std::unique_ptr<pqxx::errorhandler> make_quiet(pqxx::connection& conn);
+
+/// A database failure as log fields without data: `"sqlstate":"23505","constraint":"..."`
+/// (and the table when PostgreSQL names one) for SQL errors, the primary message too outside
+/// the data classes 22 and 23 (whose messages may quote values); `"error":"..."` for others.
+std::string error_log_fields(const std::exception& e);
+
+/// A failure as text to store (jobs.last_error): e.what(), except that an SQL error is
+/// "database error SQLSTATE" and its constraint, as error_log_fields.
+std::string error_text(const std::exception& e);
 
 /// A bounded pool: acquire waits up to a timeout; broken connections are replaced.
 class Pool {

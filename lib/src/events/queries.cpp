@@ -54,14 +54,14 @@ nlohmann::json row_to_json(const pqxx::row& r) {
 }
 
 /// Fills in each event's issuances as they are now (the stored answer has them as they were).
-void attach_issuances(db::Tx& tx, const std::string& tenant_id,
-                      std::vector<nlohmann::json>& events) {
+void attach_issuances(db::Tx& tx, const std::string& tenant_id, std::vector<nlohmann::json>& events,
+                      issuances::CodeView codes) {
   std::vector<std::string> ids;
   for (const auto& e : events) ids.push_back(e["id"]);
   auto found = issuances::load_for_events(tx, tenant_id, ids);
   for (auto& e : events) {
     for (const auto& i : found[e["id"].get<std::string>()]) {
-      e["issuances"].push_back(issuances::to_json(i));
+      e["issuances"].push_back(issuances::to_json(i, codes));
     }
   }
 }
@@ -93,19 +93,20 @@ const Query kSimPool{"evq_sim_pool",
 }  // namespace
 
 nlohmann::json get_event(db::Database& database, const std::string& tenant_id,
-                         const std::string& id) {
+                         const std::string& id, issuances::CodeView codes) {
   if (!is_uuid(id)) throw_not_found("event");
   return db::with_tenant(database, tenant_id, [&](db::Tx& tx) {
     auto rows = tx.exec(kGet, tenant_id, id);
     if (rows.empty()) throw_not_found("event");
     std::vector<nlohmann::json> one{row_to_json(rows[0])};
-    attach_issuances(tx, tenant_id, one);
+    attach_issuances(tx, tenant_id, one, codes);
     return one[0];
   });
 }
 
 Page<nlohmann::json> list_events(db::Database& database, const std::string& tenant_id,
-                                 const EventFilter& filter, const PageRequest& page) {
+                                 const EventFilter& filter, const PageRequest& page,
+                                 issuances::CodeView codes) {
   std::vector<FieldError> errors;
   if (!filter.customer_id.empty() && !is_uuid(filter.customer_id)) {
     errors.push_back({"/customer_id", "must be a uuid"});
@@ -124,7 +125,7 @@ Page<nlohmann::json> list_events(db::Database& database, const std::string& tena
     auto out = fill_page<nlohmann::json>(rows, page.limit, row_to_json, [](const auto& e) {
       return CursorPosition{e["created_at"], e["id"]};
     });
-    attach_issuances(tx, tenant_id, out.items);
+    attach_issuances(tx, tenant_id, out.items, codes);
     return out;
   });
 }

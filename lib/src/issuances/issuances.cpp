@@ -297,8 +297,16 @@ std::map<std::string, std::vector<Issuance>> load_for_events(db::Tx& tx,
   return out;
 }
 
-nlohmann::json to_json(const Issuance& i) {
+std::string mask_code(std::string_view code) {
+  constexpr std::size_t kShown = 4;
+  constexpr std::size_t kShownFrom = 8;  // a shorter code would give away half of itself or more
+  const std::size_t shown = code.size() >= kShownFrom ? kShown : 0;
+  return std::string(code.size() - shown, '*') + std::string(code.substr(code.size() - shown));
+}
+
+nlohmann::json to_json(const Issuance& i, CodeView view) {
   auto opt = [](const std::string& s) { return s.empty() ? nlohmann::json() : nlohmann::json(s); };
+  const std::string code = view == CodeView::masked && !i.code.empty() ? mask_code(i.code) : i.code;
   nlohmann::json j = {
       {"id", i.id},
       {"customer_id", i.customer_id},
@@ -308,7 +316,7 @@ nlohmann::json to_json(const Issuance& i) {
       {"budget_id", opt(i.budget_id)},
       {"state", i.state},
       {"cost", {{"amount", format_amount(i.cost_minor)}, {"currency", i.currency}}},
-      {"code", opt(i.code)},
+      {"code", opt(code)},
       {"points", i.points > 0 ? nlohmann::json(i.points) : nlohmann::json()},
       {"expires_at", opt(i.expires_at)},
       {"issued_at", opt(i.issued_at)},

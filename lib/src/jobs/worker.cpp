@@ -7,6 +7,7 @@
 #include <spdlog/spdlog.h>
 #include <loyalty/core/uuid.hpp>
 #include <loyalty/issuances/issuances.hpp>
+#include <loyalty/log/log.hpp>
 
 #include <unistd.h>
 
@@ -131,8 +132,8 @@ void Worker::run(int index) {
       // The database is unreachable or restarting: back off, up to 20 idle polls.
       ++state_->errors;
       failures = std::min(failures + 1, 20);
-      spdlog::debug(R"("msg":"worker.claim_failed","worker":"{}","error":"{}")", thread_name,
-                    e.what());
+      spdlog::debug(R"("msg":"worker.claim_failed","worker":{},{})", log::quote(thread_name),
+                    db::error_log_fields(e));
     }
     if (worked) continue;
     std::unique_lock lock(state_->mutex);
@@ -185,8 +186,8 @@ bool Worker::run_batch(int index, const std::string& thread_name) {
       } catch (const std::exception& e) {
         // Their leases run out and another worker takes them.
         ++state_->errors;
-        spdlog::debug(R"("msg":"worker.release_failed","worker":"{}","error":"{}")", thread_name,
-                      e.what());
+        spdlog::debug(R"("msg":"worker.release_failed","worker":{},{})", log::quote(thread_name),
+                      db::error_log_fields(e));
       }
       break;
     }
@@ -221,13 +222,14 @@ bool Worker::process_batch(const std::vector<Job>& jobs, const std::string& thre
                   std::chrono::steady_clock::now() - started)
                   .count();
     spdlog::debug(
-        R"("msg":"jobs.done","kind":"{}","tenant":"{}","jobs":{},"duration_ms":{},"leases_held":{})",
-        jobs[0].kind, jobs[0].tenant_id, jobs.size(), ms, held);
+        R"("msg":"jobs.done","kind":{},"tenant":{},"jobs":{},"duration_ms":{},"leases_held":{})",
+        log::quote(jobs[0].kind), log::quote(jobs[0].tenant_id), jobs.size(), ms, held);
     return true;
   } catch (const std::exception& e) {
     // Each job runs alone now, so that one bad job fails only itself.
-    spdlog::debug(R"("msg":"jobs.batch_failed","kind":"{}","tenant":"{}","jobs":{},"error":"{}")",
-                  jobs[0].kind, jobs[0].tenant_id, jobs.size(), e.what());
+    spdlog::debug(R"("msg":"jobs.batch_failed","kind":{},"tenant":{},"jobs":{},{})",
+                  log::quote(jobs[0].kind), log::quote(jobs[0].tenant_id), jobs.size(),
+                  db::error_log_fields(e));
     return false;
   }
 }
@@ -247,7 +249,8 @@ void Worker::process(const Job& job, const std::string& thread_name) {
     error = e.what();
     permanent = true;
   } catch (const std::exception& e) {
-    error = e.what();
+    // Stored in jobs.last_error: a database failure by its SQLSTATE, never by its row.
+    error = db::error_text(e);
     if (error.empty()) error = "handler failed";
   } catch (...) {
     error = "handler threw a non-standard exception";
@@ -263,8 +266,8 @@ void Worker::process(const Job& job, const std::string& thread_name) {
           db_, [&](db::Tx& tx) { return tx.exec1(kFinish, job.id, thread_name)[0].as<bool>(); });
       ++state_->done;
       spdlog::debug(
-          R"("msg":"job.done","job":{},"kind":"{}","tenant":"{}","attempt":{},"duration_ms":{},"lease_held":{})",
-          job.id, job.kind, job.tenant_id, job.attempt, ms, held);
+          R"("msg":"job.done","job":{},"kind":{},"tenant":{},"attempt":{},"duration_ms":{},"lease_held":{})",
+          job.id, log::quote(job.kind), log::quote(job.tenant_id), job.attempt, ms, held);
       return;
     }
     auto status = db::with_tx(db_, [&](db::Tx& tx) {
@@ -276,12 +279,12 @@ void Worker::process(const Job& job, const std::string& thread_name) {
     bool dead = status && *status == "dead";
     ++(dead ? state_->dead : state_->retried);
     spdlog::debug(
-        R"("msg":"job.failed","job":{},"kind":"{}","tenant":"{}","attempt":{},"max_attempts":{},"status":"{}","error":"{}")",
-        job.id, job.kind, job.tenant_id, job.attempt, job.max_attempts,
-        status.value_or("lease lost"), error);
+        R"("msg":"job.failed","job":{},"kind":{},"tenant":{},"attempt":{},"max_attempts":{},"status":{},"error":{})",
+        job.id, log::quote(job.kind), log::quote(job.tenant_id), job.attempt, job.max_attempts,
+        log::quote(status.value_or("lease lost")), log::quote(error));
   } catch (const std::exception& e) {
     ++state_->errors;
-    spdlog::debug(R"("msg":"job.bookkeeping_failed","job":{},"error":"{}")", job.id, e.what());
+    spdlog::debug(R"("msg":"job.bookkeeping_failed","job":{},{})", job.id, db::error_log_fields(e));
   }
 }
 

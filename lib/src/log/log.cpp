@@ -5,6 +5,8 @@
 #include <spdlog/spdlog.h>
 #include <nlohmann/json.hpp>
 
+#include <cstdio>
+
 namespace loyalty::log {
 
 namespace {
@@ -15,20 +17,24 @@ spdlog::level::level_enum parse_level(const std::string& level, spdlog::level::l
   return parsed == spdlog::level::off && level != "off" ? dflt : parsed;
 }
 
-/// Renders the message as JSON fields: the edges log pre-rendered fields (`"msg":"...",...`);
-/// anything else (library text such as `db.migrated name=...`) becomes an escaped "msg".
+/// Renders the message as JSON fields: pre-rendered fields (`"msg":"...",...`) as they are
+/// when they parse; anything else (library text such as `db.migrated name=...`, or fields a
+/// caller failed to escape) becomes an escaped "msg", so every line stays one JSON object.
 class JsonFieldsFlag : public spdlog::custom_flag_formatter {
  public:
   void format(const spdlog::details::log_msg& msg, const std::tm&,
               spdlog::memory_buf_t& dest) override {
     std::string_view text(msg.payload.data(), msg.payload.size());
-    if (text.rfind("\"msg\":", 0) == 0) {
-      dest.append(text.data(), text.data() + text.size());
-      return;
+    if (text.rfind("\"msg\":", 0) == 0 && text.find('\n') == std::string_view::npos) {
+      std::string object;
+      object.reserve(text.size() + 2);
+      object.append("{").append(text).append("}");
+      if (nlohmann::json::accept(object)) {
+        dest.append(text.data(), text.data() + text.size());
+        return;
+      }
     }
-    std::string field =
-        "\"msg\":" + nlohmann::json(std::string(text))
-                         .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    std::string field = "\"msg\":" + quote(text);
     dest.append(field.data(), field.data() + field.size());
   }
   std::unique_ptr<custom_flag_formatter> clone() const override {
@@ -56,6 +62,17 @@ void init_daemon(const std::string& level) {
   logger->set_level(parse_level(level, spdlog::level::info));
   logger->flush_on(spdlog::level::info);
   spdlog::set_default_logger(logger);
+  // spdlog's own complaints (a format string that does not match its arguments) would be a
+  // line of plain text in the middle of the JSON.
+  spdlog::set_error_handler([](const std::string& message) {
+    std::fprintf(stderr, "{\"level\":\"error\",\"msg\":\"log.failed\",\"error\":%s}\n",
+                 quote(message).c_str());
+  });
+}
+
+std::string quote(std::string_view text) {
+  return nlohmann::json(std::string(text))
+      .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 std::string mask_phone(const std::string& phone) {

@@ -19,7 +19,14 @@ inline constexpr std::chrono::seconds kJwtLeeway{60};
 /// Tokens longer than this are refused unparsed.
 inline constexpr std::size_t kMaxJwtLength = 8192;
 
-/// The claims of a dashboard access token. Times are unix seconds (JWT NumericDate).
+/// The `iss` every token carries and verification requires: who issued it.
+inline constexpr std::string_view kJwtIssuer = "loyaltyd";
+/// The `aud` every token carries and verification requires: whom it is for (a string, or an
+/// array that contains it).
+inline constexpr std::string_view kJwtAudience = "loyalty-dashboard";
+
+/// The claims of a dashboard access token. Times are unix seconds (JWT NumericDate). `iss` and
+/// `aud` are not here: they are always kJwtIssuer and kJwtAudience.
 struct Claims {
   std::string sub;        ///< the user id
   std::string tenant_id;  ///< the tenant the user belongs to
@@ -40,7 +47,9 @@ enum class JwtStatus {
   bad_signature,  ///< the HMAC does not match
   expired,        ///< `exp` is more than the leeway in the past
   not_yet_valid,  ///< `nbf` or `iat` is more than the leeway in the future
-  missing_claim,  ///< `exp`, `sub`, `tenant_id` or `role` is absent
+  missing_claim,  ///< `exp`, `sub`, `tenant_id`, `role`, `iss` or `aud` is absent
+  bad_issuer,     ///< `iss` is not kJwtIssuer
+  bad_audience,   ///< `aud` is not (or, as an array, does not contain) kJwtAudience
 };
 
 /// A short name for a status ("bad_signature"), for logs.
@@ -75,13 +84,14 @@ class JwtKeyring {
   std::vector<std::string> kids() const;
 
   /// Signs `claims` with the active secret into a compact JWT whose header is
-  /// {"alg":"HS256","typ":"JWT","kid":<active kid>}; unset optional claims are omitted.
+  /// {"alg":"HS256","typ":"JWT","kid":<active kid>}, with `iss` kJwtIssuer and `aud`
+  /// kJwtAudience; unset optional claims are omitted.
   std::string sign(const Claims& claims) const;
 
   /// Verifies a compact JWT at time `now`: HS256 only whatever the header says; `kid` picks the
   /// secret (a token without `kid` is tried against the active secret); constant-time signature
-  /// comparison; `exp` required and `nbf`/`iat` honoured, each with kJwtLeeway. Never throws on
-  /// hostile input.
+  /// comparison; `iss` and `aud` required with our values; `exp` required and `nbf`/`iat`
+  /// honoured, each with kJwtLeeway. Never throws on hostile input.
   JwtVerification verify(std::string_view token, std::chrono::sys_seconds now) const;
 
  private:

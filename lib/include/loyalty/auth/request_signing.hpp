@@ -6,6 +6,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 /// HMAC request signing for server-to-server callers.
@@ -17,10 +18,17 @@
 ///     X-Loyalty-Signature: v1=<hex HMAC-SHA256(K, METHOD "\n" PATH "\n" TIMESTAMP "\n"
 ///                                              hex(SHA-256(body)))>
 ///
-/// where METHOD is the upper-case HTTP method, PATH the request target exactly as sent (path
-/// plus "?query" if any), TIMESTAMP the header's text and body the raw bytes of the body
-/// (empty for none). Keys come from HMAC_KEYS_JSON, `{"key_id":"secret",...}`; several ids at
-/// once let a caller move to a new key before the old one is removed.
+/// where METHOD is the upper-case HTTP method, TARGET the request target exactly as sent (the
+/// path plus "?query" if any, not decoded), TIMESTAMP the header's text and body the raw bytes
+/// of the body (empty for none).
+///
+/// Keys come from HMAC_KEYS_JSON, each bound to one tenant or, by the operator's explicit
+/// choice, to the whole platform:
+///
+///     {"erp-a": {"secret": "...", "tenant_id": "6cf7c114-d166-4a95-8af6-9875660b74f9"},
+///      "ops":   {"secret": "...", "platform": true}}
+///
+/// Several ids at once let a caller move to a new key before the old one is removed.
 namespace loyalty::auth {
 
 inline constexpr std::string_view kKeyIdHeader = "X-Loyalty-Key-Id";
@@ -36,32 +44,48 @@ inline constexpr std::size_t kMinHmacSecretBytes = 32;
 /// How many signatures a RequestVerifier remembers at most (about 100 bytes each).
 inline constexpr std::size_t kDefaultReplayCacheCapacity = 200'000;
 
-/// Request-signing secrets by key id. Immutable; safe to share between threads.
+/// One request-signing key: its secret and whom it may act for.
+struct HmacKey {
+  std::string secret;
+  std::string tenant_id;  ///< the one tenant the key acts for; empty for a platform key
+  bool platform = false;  ///< the operator allowed this key to act for every tenant
+
+  /// A key bound to one tenant.
+  static HmacKey for_tenant(std::string secret, std::string tenant_id) {
+    return HmacKey{std::move(secret), std::move(tenant_id), false};
+  }
+  /// A key that may act for every tenant.
+  static HmacKey for_platform(std::string secret) { return HmacKey{std::move(secret), {}, true}; }
+};
+
+/// Request-signing keys by key id. Immutable; safe to share between threads.
 class HmacKeyring {
  public:
   /// An empty keyring: every signed request is refused with unknown_key.
   HmacKeyring() = default;
 
-  /// Builds a keyring; throws Error(invalid) for an empty key id or a secret shorter than
-  /// kMinHmacSecretBytes (the message names the key id, never the secret).
-  explicit HmacKeyring(std::map<std::string, std::string> secrets);
+  /// Builds a keyring; throws Error(invalid) for an empty key id, a secret shorter than
+  /// kMinHmacSecretBytes, or a key that is neither bound to a tenant (a uuid) nor marked
+  /// platform-wide, or is both. Messages name the key id, never the secret.
+  explicit HmacKeyring(std::map<std::string, HmacKey> keys);
 
-  /// Parses HMAC_KEYS_JSON, `{"key_id":"secret",...}`; empty or blank text gives an empty
-  /// keyring. Throws Error(invalid) on malformed JSON, a non-string secret, or as the
-  /// constructor does.
+  /// Parses HMAC_KEYS_JSON (see the top of this file); empty or blank text gives an empty
+  /// keyring. Throws Error(invalid) on malformed JSON, a key that is not an object of exactly
+  /// `secret` and one of `tenant_id` or `"platform": true` (a bare secret string says neither,
+  /// so it is refused), or as the constructor does.
   static HmacKeyring from_json(std::string_view keys_json);
 
   /// True when no key is configured (request signing disabled).
-  bool empty() const noexcept { return secrets_.empty(); }
+  bool empty() const noexcept { return keys_.empty(); }
 
   /// All configured key ids, sorted.
   std::vector<std::string> key_ids() const;
 
-  /// The secret for `key_id`, or nullptr when there is none.
-  const std::string* find(std::string_view key_id) const noexcept;
+  /// The key with id `key_id`, or nullptr when there is none.
+  const HmacKey* find(std::string_view key_id) const noexcept;
 
  private:
-  std::map<std::string, std::string, std::less<>> secrets_;
+  std::map<std::string, HmacKey, std::less<>> keys_;
 };
 
 /// The three header values of a signed request.
@@ -71,14 +95,15 @@ struct SignedRequest {
   std::string signature;  ///< X-Loyalty-Signature
 };
 
-/// Computes the X-Loyalty-Signature value ("v1=<64 hex>") for a request.
+/// Computes the X-Loyalty-Signature value ("v1=<64 hex>") for a request; `target` is the path
+/// with its query string, as sent.
 std::string compute_request_signature(std::string_view secret, std::string_view method,
-                                      std::string_view path, std::string_view timestamp,
+                                      std::string_view target, std::string_view timestamp,
                                       std::string_view body);
 
 /// Signs a request at time `now`, as a client (or a test) does.
 SignedRequest sign_request(std::string_view key_id, std::string_view secret,
-                           std::string_view method, std::string_view path, std::string_view body,
+                           std::string_view method, std::string_view target, std::string_view body,
                            std::chrono::sys_seconds now);
 
 /// The outcome of RequestVerifier::verify; every value but `ok` means 401, except
@@ -88,7 +113,7 @@ enum class RequestCheck {
   malformed,          ///< a header is missing or not of the documented form
   unknown_key,        ///< the key id is not configured
   stale_timestamp,    ///< more than kRequestTimestampTolerance from `now`, either way
-  bad_signature,      ///< the HMAC does not match (wrong key, altered method, path or body)
+  bad_signature,      ///< the HMAC does not match (wrong key; method, target or body altered)
   replayed,           ///< this exact signature was already accepted within the window
   replay_cache_full,  ///< too many signatures in the window to remember one more
 };
@@ -113,9 +138,11 @@ class RequestVerifier {
   RequestVerifier& operator=(const RequestVerifier&) = delete;
 
   /// Checks, in this order, header form, key id, timestamp window, signature (constant-time),
-  /// then replay; only a request that passes all is remembered.
+  /// then replay; only a request that passes all is remembered. `target` is the request target
+  /// as received (path and query string). Whom the key may act for is the caller's to check
+  /// (keyring().find(key_id)).
   RequestCheck verify(const SignedRequest& presented, std::string_view method,
-                      std::string_view path, std::string_view body, std::chrono::sys_seconds now);
+                      std::string_view target, std::string_view body, std::chrono::sys_seconds now);
 
   /// The keyring requests are checked against.
   const HmacKeyring& keyring() const noexcept { return keyring_; }

@@ -7,6 +7,7 @@
 
 #include <loyalty/core/actor.hpp>
 #include <loyalty/core/page.hpp>
+#include <loyalty/issuances/issuances.hpp>
 #include <nlohmann/json.hpp>
 
 #include <memory>
@@ -57,9 +58,10 @@ EventResponse process_event(db::Database& db, RulesCache& cache, const std::stri
 nlohmann::json simulate_event(db::Database& db, const std::string& tenant_id,
                               const nlohmann::json& body);
 
-/// A stored event as JSON, with its issuances as they are now and why matching rules did not
-/// issue. Error(not_found).
-nlohmann::json get_event(db::Database& db, const std::string& tenant_id, const std::string& id);
+/// A stored event as JSON, with its issuances as they are now (their codes as `codes` says)
+/// and why matching rules did not issue. Error(not_found).
+nlohmann::json get_event(db::Database& db, const std::string& tenant_id, const std::string& id,
+                         issuances::CodeView codes = issuances::CodeView::clear);
 
 struct EventFilter {
   std::string customer_id;
@@ -70,6 +72,7 @@ struct EventFilter {
 
 /// A page of events, newest first, each as get_event shows it.
 Page<nlohmann::json> list_events(db::Database& db, const std::string& tenant_id,
-                                 const EventFilter& filter, const PageRequest& page);
+                                 const EventFilter& filter, const PageRequest& page,
+                                 issuances::CodeView codes = issuances::CodeView::clear);
 
 }  // namespace loyalty::events

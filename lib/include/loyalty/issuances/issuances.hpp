@@ -12,6 +12,7 @@
 
 #include <optional>
 #include <string>
+#include <string_view>
 
 namespace loyalty::db {
 class Database;
@@ -43,7 +44,17 @@ struct Issuance {
   int pin_attempts = 0;       ///< wrong PINs so far (five lock it)
 };
 
-nlohmann::json to_json(const Issuance& issuance);
+/// How voucher codes are shown. Admins and managers read them in clear; viewers and POS keys
+/// see them masked (a till redeems by the code the customer shows, it never needs to browse
+/// codes), except in the answer to the event that issued them.
+enum class CodeView { clear, masked };
+
+/// A code as CodeView::masked shows it: "DEMO-6K3Y78MR" -> "*********78MR". Codes of 8
+/// characters or more keep their last 4, shorter ones keep none.
+std::string mask_code(std::string_view code);
+
+/// The issuance as the API shows it, its code as `view` says.
+nlohmann::json to_json(const Issuance& issuance, CodeView view = CodeView::clear);
 
 /// Error(not_found) unless the issuance is the tenant's.
 Issuance get_issuance(db::Database& db, const std::string& tenant_id, const std::string& id);
