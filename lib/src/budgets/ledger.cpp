@@ -108,6 +108,31 @@ const db::Query kVerifyBudgets{
     " WHERE (nullif($1, '') IS NULL OR b.tenant_id = nullif($1, '')::uuid)"
     " ORDER BY t.slug, b.name"};
 
+// Each customer's points balance against the sum of their points ledger: the customers that
+// disagree (a balance is never shown with the customer's phone).
+const db::Query kVerifyPoints{"ledger_verify_points", R"sql(
+WITH p AS (
+  SELECT tenant_id, customer_id, sum(points) AS points FROM points_ledger
+  WHERE nullif($1, '') IS NULL OR tenant_id = nullif($1, '')::uuid
+  GROUP BY tenant_id, customer_id)
+SELECT c.tenant_id::text AS tenant_id, t.slug, c.id::text AS customer_id,
+  c.points_balance::text AS balance, coalesce(p.points, 0)::text AS ledger
+FROM customers c
+JOIN tenants t ON t.id = c.tenant_id
+LEFT JOIN p ON p.tenant_id = c.tenant_id AND p.customer_id = c.id
+WHERE (nullif($1, '') IS NULL OR c.tenant_id = nullif($1, '')::uuid)
+  AND c.points_balance <> coalesce(p.points, 0)
+ORDER BY t.slug, c.id
+)sql"};
+
+const db::Query kVerifyPointsCounts{"ledger_verify_points_counts", R"sql(
+SELECT
+  (SELECT count(*) FROM customers
+   WHERE nullif($1, '') IS NULL OR tenant_id = nullif($1, '')::uuid) AS customers,
+  (SELECT count(*) FROM points_ledger
+   WHERE nullif($1, '') IS NULL OR tenant_id = nullif($1, '')::uuid) AS movements
+)sql"};
+
 const db::Query kVerifyTopups{
     "ledger_verify_topups",
     "SELECT x.tenant_id::text, t.slug, b.id::text, b.name, x.reference FROM budget_topups x"
@@ -390,8 +415,12 @@ VerifyReport verify_ledger(db::Database& database, const std::string& tenant_id)
     VerifyReport report;
     for (const auto& r : tx.exec(kVerifyBudgets, tenant_id)) {
       ++report.budgets;
-      LedgerProblem base{r[0].as<std::string>(), r[1].as<std::string>(), r[2].as<std::string>(),
-                         r[3].as<std::string>(), ""};
+      LedgerProblem base{r[0].as<std::string>(),
+                         r[1].as<std::string>(),
+                         r[2].as<std::string>(),
+                         r[3].as<std::string>(),
+                         "",
+                         ""};
       auto total = r[4].as<MinorUnits>();
       auto reserved = r[5].as<MinorUnits>();
       auto utilized = r[6].as<MinorUnits>();
@@ -437,7 +466,19 @@ VerifyReport verify_ledger(db::Database& database, const std::string& tenant_id)
       report.problems.push_back(
           {r[0].as<std::string>(), r[1].as<std::string>(), r[2].as<std::string>(),
            r[3].as<std::string>(),
-           "top-up '" + r[4].as<std::string>() + "' does not match its ledger movement"});
+           "top-up '" + r[4].as<std::string>() + "' does not match its ledger movement", ""});
+    }
+    auto counts = tx.exec1(kVerifyPointsCounts, tenant_id);
+    report.customers = counts["customers"].as<std::int64_t>();
+    report.points_movements = counts["movements"].as<std::int64_t>();
+    for (const auto& r : tx.exec(kVerifyPoints, tenant_id)) {
+      LedgerProblem p;
+      p.tenant_id = r["tenant_id"].as<std::string>();
+      p.tenant_slug = r["slug"].as<std::string>();
+      p.customer_id = r["customer_id"].as<std::string>();
+      p.message = "points balance is " + r["balance"].as<std::string>() +
+                  " but its points ledger sums to " + r["ledger"].as<std::string>();
+      report.problems.push_back(std::move(p));
     }
     return report;
   };
