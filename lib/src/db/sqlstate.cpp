@@ -22,7 +22,10 @@ void rethrow_as_error(const std::exception& e) {
     throw Error(ErrorCode::unavailable, "database-unavailable", "the database is not reachable");
   }
   if (auto* sql = dynamic_cast<const pqxx::sql_error*>(&e)) {
-    const std::string& state = sql->sqlstate();
+    std::string state = sql->sqlstate();
+    // libpqxx 6.4 throws insufficient_privilege (the class of 42501 alone) without its SQLSTATE:
+    // a row-level security violation or a missing grant was an internal error.
+    if (state.empty() && dynamic_cast<const pqxx::insufficient_privilege*>(&e)) state = "42501";
     // SQL text and constraint names stay in the debug log, never in user-facing messages.
     spdlog::debug("db.error sqlstate={} error={}", state, sql->what());
     if (state == "23505") throw Error(ErrorCode::conflict, "conflict", "the record already exists");
