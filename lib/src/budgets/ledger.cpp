@@ -33,14 +33,17 @@ const db::Query kRange{"ledger_range",
                        "(nullif($5, '')::date + 1)::timestamp AT TIME ZONE t.timezone)::text "
                        "FROM tenants t WHERE t.id = $1"};
 
+// The dates as ($4 = '' OR ...): under row-level security PostgreSQL does not use a condition
+// with coalesce() as an index condition, so coalesce(nullif($4, '')::timestamptz, '-infinity')
+// read all the tenant's movements for a day's list.
 const db::Query kList{
     "ledger_list",
     "SELECT " LOYALTY_MOVEMENT_COLUMNS
     " FROM ledger_movements l JOIN budgets b ON b.tenant_id = l.tenant_id AND b.id = l.budget_id "
     "WHERE l.tenant_id = $1 AND (nullif($2, '') IS NULL OR l.budget_id = nullif($2, '')::uuid) "
     "AND ($3 = '' OR l.kind = $3) "
-    "AND l.created_at >= coalesce(nullif($4, '')::timestamptz, '-infinity') "
-    "AND l.created_at < coalesce(nullif($5, '')::timestamptz, 'infinity') "
+    "AND ($4 = '' OR l.created_at >= $4::timestamptz) AND ($5 = '' OR l.created_at < "
+    "$5::timestamptz) "
     "AND ($6 = 0 OR l.id < $6) ORDER BY l.id DESC LIMIT $7",
     db::Plan::per_call};
 
