@@ -81,8 +81,9 @@ void add_ledger_commands(CLI::App& app, Context& ctx) {
 
   auto* verify = group->add_subcommand(
       "verify",
-      "check the ledger invariants (balanced movements, counters equal their ledger, hard caps); "
-      "exits 4 naming each budget that fails");
+      "check the ledger invariants (balanced movements, counters equal their ledger, hard caps, "
+      "customers' points balances equal their points ledger); exits 4 naming each budget or "
+      "customer that fails");
   verify->add_option("--tenant", o->tenant, "only this tenant (id or slug); default all");
   add_json_flag(verify, ctx);
   verify->callback([&ctx, o] {
@@ -91,30 +92,42 @@ void add_ledger_commands(CLI::App& app, Context& ctx) {
     if (ctx.json) {
       auto problems = json::array();
       for (const auto& p : report.problems) {
-        problems.push_back({{"tenant_id", p.tenant_id},
-                            {"tenant", p.tenant_slug},
-                            {"budget_id", p.budget_id},
-                            {"budget", p.budget_name},
-                            {"problem", p.message}});
+        json problem = {{"tenant_id", p.tenant_id}, {"tenant", p.tenant_slug}};
+        if (p.customer_id.empty()) {
+          problem["budget_id"] = p.budget_id;
+          problem["budget"] = p.budget_name;
+        } else {
+          problem["customer_id"] = p.customer_id;
+        }
+        problem["problem"] = p.message;
+        problems.push_back(problem);
       }
       print_json({{"ok", report.ok()},
                   {"budgets", report.budgets},
                   {"movements", report.movements},
+                  {"customers", report.customers},
+                  {"points_movements", report.points_movements},
                   {"problems", problems}});
     } else {
       for (const auto& p : report.problems) {
-        std::cout << p.tenant_slug << "/" << p.budget_name << " (" << p.budget_id
-                  << "): " << p.message << "\n";
+        if (p.customer_id.empty()) {
+          std::cout << p.tenant_slug << "/" << p.budget_name << " (" << p.budget_id
+                    << "): " << p.message << "\n";
+        } else {
+          std::cout << p.tenant_slug << "/customer " << p.customer_id << ": " << p.message << "\n";
+        }
       }
       if (report.ok()) {
         std::cout << "ledger ok: " << report.budgets << " budgets, " << report.movements
-                  << " movements\n";
+                  << " movements; points: " << report.customers << " customers, "
+                  << report.points_movements << " movements\n";
       }
     }
     if (!report.ok()) {
       std::string names;
       for (const auto& p : report.problems) {
-        std::string name = p.tenant_slug + "/" + p.budget_name;
+        std::string name = p.tenant_slug + "/" +
+                           (p.customer_id.empty() ? p.budget_name : "customer " + p.customer_id);
         if (names.find(name) == std::string::npos) names += (names.empty() ? "" : ", ") + name;
       }
       throw loyalty::Error(loyalty::ErrorCode::conflict, "ledger-mismatch",

@@ -160,6 +160,8 @@ TEST_CASE("cli: ledger export streams CSV or JSONL and verify names a broken bud
   CHECK(broken.out.find("spent is 0.07 but its ledger sums to 0.00") != std::string::npos);
   CHECK(broken.err.find("ledger verification failed for chicken-inn/Coffee promo") !=
         std::string::npos);
+  // Put it back: the harness verifies the ledger at the end of every test.
+  sql_value(cli.db.owner(), "UPDATE budgets SET spent_minor = 0");
 }
 
 TEST_CASE("cli: rules import is all-or-nothing and an export imports as a no-op", "[cli]") {

@@ -435,6 +435,8 @@ TEST_CASE("ledger: verify names the budget whose counters disagree with its ledg
     CHECK(p.tenant_slug == "tampered");
   }
   CHECK(report.problems[0].message == "reserved is 1.00 but its ledger sums to 0.00");
+  // Put it back: the harness verifies the ledger at the end of every test.
+  sql_value(db.owner(), "UPDATE budgets SET reserved_minor = 0 WHERE id = '" + bad.id + "'");
 }
 
 TEST_CASE("ledger: list filters by budget, type and dates, newest first, in pages", "[pg]") {

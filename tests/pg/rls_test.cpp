@@ -43,8 +43,13 @@ TwoTenants seed(loyalty::db::Database& owner) {
          {std::pair{t.a, "+263771000001"}, std::pair{t.b, "+263771000002"}}) {
       tx.exec_raw("INSERT INTO customers (tenant_id, phone) VALUES ('" + id + "', '" + phone +
                   "')");
-      tx.exec_raw("INSERT INTO budgets (tenant_id, name, currency, total_minor) VALUES ('" + id +
-                  "', 'main', 'USD', 1000)");
+      // Funded through its ledger, as the harness verifies the ledger after every test.
+      tx.exec_raw(
+          "WITH b AS (INSERT INTO budgets (tenant_id, name, currency, total_minor) VALUES ('" + id +
+          "', 'main', 'USD', 1000) RETURNING tenant_id, id) INSERT INTO ledger_movements "
+          "(tenant_id, budget_id, kind, debit_account, credit_account, amount_minor, "
+          "currency) SELECT tenant_id, id, 'topup', 'funding', 'available', 1000, 'USD' "
+          "FROM b");
     }
     return t;
   });
@@ -105,12 +110,12 @@ TEST_CASE("rls: with tenant A set, tenant B's rows are invisible and B-owned wri
                   loyalty::Error);
   // Updating B's rows from A touches nothing.
   auto updated = loyalty::db::with_tenant(tdb.app(), t.a, [](Tx& tx) {
-    return tx.exec_raw("UPDATE budgets SET total_minor = 5 WHERE true").affected_rows();
+    return tx.exec_raw("UPDATE budgets SET name = 'renamed' WHERE true").affected_rows();
   });
   CHECK(updated == 1);
   CHECK(sql_value(tdb.owner(),
-                  "SELECT total_minor FROM budgets b JOIN tenants t ON "
-                  "t.id = b.tenant_id WHERE t.slug = 'tenant-b'") == "1000");
+                  "SELECT b.name FROM budgets b JOIN tenants t ON "
+                  "t.id = b.tenant_id WHERE t.slug = 'tenant-b'") == "main");
 }
 
 TEST_CASE("rls: with no tenant set, every tenant table shows zero rows and refuses writes",

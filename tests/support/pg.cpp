@@ -2,8 +2,12 @@
 
 #include "db/tx.hpp"
 
+#include <catch2/catch.hpp>
+#include <loyalty/budgets/budgets.hpp>
+
 #include <atomic>
 #include <cstdlib>
+#include <exception>
 #include <random>
 #include <sstream>
 #include <stdexcept>
@@ -45,7 +49,7 @@ std::string unique_name() {
 
 }  // namespace
 
-TestDatabase::TestDatabase(bool migrated) : name_(unique_name()) {
+TestDatabase::TestDatabase(bool migrated) : name_(unique_name()), migrated_(migrated) {
   std::string sql = "CREATE DATABASE " + name_ + (migrated ? " TEMPLATE loyalty" : "");
   for (int attempt = 1;; ++attempt) {
     try {
@@ -59,7 +63,25 @@ TestDatabase::TestDatabase(bool migrated) : name_(unique_name()) {
   }
 }
 
+void TestDatabase::verify_ledger_at_end() {
+  std::string problems;
+  try {
+    auto report = budgets::verify_ledger(owner(), "");
+    for (const auto& p : report.problems) {
+      problems +=
+          "\n  " + p.tenant_slug + "/" +
+          (p.customer_id.empty() ? "budget " + p.budget_name : "customer " + p.customer_id) + ": " +
+          p.message;
+    }
+  } catch (const std::exception& e) {
+    problems = std::string("\n  the ledger could not be verified: ") + e.what();
+  }
+  if (!problems.empty()) FAIL_CHECK("ledger verify fails at the end of the test:" << problems);
+}
+
 TestDatabase::~TestDatabase() {
+  // A test that is already failing with an exception is not failed a second time.
+  if (migrated_ && std::uncaught_exceptions() == 0) verify_ledger_at_end();
   owner_.reset();
   app_.reset();
   try {
@@ -79,6 +101,33 @@ db::Database& TestDatabase::owner() {
 db::Database& TestDatabase::app() {
   if (!app_) app_ = db::Database::open_url(app_url(), 8);
   return *app_;
+}
+
+std::string database_fingerprint(TestDatabase& db, const std::string& tenant_id) {
+  return db::with_tx(db.owner(), [&](db::Tx& tx) {
+    std::string all;
+    for (const auto& t : tx.exec_raw(R"sql(
+SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE n.nspname = 'public' AND c.relkind = 'r'
+  AND (c.relname = 'tenants' OR EXISTS (
+    SELECT 1 FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attname = 'tenant_id'
+      AND NOT a.attisdropped))
+ORDER BY 1)sql")) {
+      std::string table = t[0].as<std::string>();
+      std::string row = table == "api_keys" ? "(x.id, x.tenant_id, x.name, x.prefix, x.key_hash, "
+                                              "x.scopes, x.revoked_at)::text"
+                                            : "x::text";
+      std::string where;
+      if (!tenant_id.empty()) {
+        where = " WHERE x." + std::string(table == "tenants" ? "id" : "tenant_id") + " = " +
+                tx.quote(tenant_id) + "::uuid";
+      }
+      auto r = tx.exec_raw("SELECT count(*), coalesce(md5(string_agg(" + row + ", '|' ORDER BY " +
+                           row + ")), '-') FROM " + table + " x" + where);
+      all += table + ":" + r[0][0].as<std::string>() + ":" + r[0][1].as<std::string>() + ";";
+    }
+    return all;
+  });
 }
 
 std::string sql_value(db::Database& database, const std::string& sql) {

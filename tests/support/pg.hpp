@@ -10,6 +10,9 @@
 namespace loyalty::test {
 
 /// A database of its own for one test, created from the migrated template and dropped after.
+/// At the end of the test (the destructor, unless an exception is already failing it), a
+/// migrated database must pass `ledger verify` — every budget against its ledger, every
+/// customer's points balance against theirs — or the test fails naming what broke.
 class TestDatabase {
  public:
   /// `migrated` = false gives an empty database (for migration tests).
@@ -24,7 +27,10 @@ class TestDatabase {
   db::Database& app();
 
  private:
+  void verify_ledger_at_end();
+
   std::string name_;
+  bool migrated_;
   std::unique_ptr<db::Database> owner_;
   std::unique_ptr<db::Database> app_;
 };
@@ -33,6 +39,12 @@ class TestDatabase {
 std::string cluster_dir();
 /// URL of a database of the test cluster for a role.
 std::string cluster_url(const std::string& database, db::Role role);
+
+/// A fingerprint of every row of every tenant table (those with a tenant_id, and tenants),
+/// computed as the owner in a stable order: it changes when anything is written. With a
+/// tenant id, only that tenant's rows. An API key's last-used time is left out (bookkeeping of
+/// its use, not a change made through it).
+std::string database_fingerprint(TestDatabase& db, const std::string& tenant_id = "");
 
 /// Runs one SQL statement as the owner on a database and returns the first field as text
 /// (empty when no row).

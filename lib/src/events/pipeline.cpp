@@ -45,7 +45,9 @@ std::string lock_and_insert_sql(const char* where) {
          "ON CONFLICT (tenant_id, idempotency_key) DO NOTHING RETURNING id) "
          "SELECT c0, c1, c2, c3, c4, c5, c6, c7, c8, (SELECT id::text FROM e) FROM c";
 }
-const std::string kLockInsertByIdSql = lock_and_insert_sql("id::text = $2 AND $2 <> ''");
+// By its primary key: the id was checked to be a uuid (id::text = $2 could use no index and read
+// all the tenant's customers at each event).
+const std::string kLockInsertByIdSql = lock_and_insert_sql("id = $2::uuid");
 const Query kLockInsertById{"ev_lock_insert_id", kLockInsertByIdSql.c_str()};
 const std::string kLockInsertByPhoneSql = lock_and_insert_sql("phone = $2");
 const Query kLockInsertByPhone{"ev_lock_insert_phone", kLockInsertByPhoneSql.c_str()};
@@ -87,12 +89,15 @@ const Query kGlobalLock{"ev_global_lock", "SELECT pg_advisory_xact_lock(hashtext
 // The issuance with its reward and, for a pooled voucher, a code from the pool: the row as the API
 // shows it (kIssuanceColumns), then the reward's config, whether it has stock, and whether it is
 // pooled. No issuance (null id) when the pool is empty.
+// The pool's codes go out in code order, read from reward_codes_available (migration 0072): with
+// no order, the planner chose a sequential scan for LIMIT 1, which reads every used code first.
 const std::string kInsertIssuanceSql =
     std::string(
         "WITH r AS (SELECT *, type = 'voucher' AND coalesce(config->>'source', 'pool') = 'pool' "
         "AS pooled FROM rewards WHERE tenant_id = $1::uuid AND id = $7::uuid), "
         "c AS (SELECT code FROM reward_codes WHERE tenant_id = $1::uuid AND reward_id = $7::uuid "
-        "AND status = 'available' AND (SELECT pooled FROM r) LIMIT 1 FOR UPDATE SKIP LOCKED), "
+        "AND status = 'available' AND (SELECT pooled FROM r) ORDER BY code LIMIT 1 FOR UPDATE SKIP "
+        "LOCKED), "
         "i AS (INSERT INTO issuances (tenant_id, customer_id, event_id, rule_id, reward_id, "
         "budget_id, campaign_id, cost_minor, currency, points, expires_at, code) SELECT $1::uuid, "
         "$2::uuid, $3::uuid, $4::uuid, r.id, $5::uuid, $6::uuid, r.cost_minor, r.currency, "

@@ -66,18 +66,26 @@ void attach_issuances(db::Tx& tx, const std::string& tenant_id, std::vector<nloh
   }
 }
 
+// The customer by phone, external ref or ($5, when the reference is a uuid) id: each through its
+// own key. (id::text = $2 could use no index and read all the tenant's customers.)
 const std::string kSimCustomerSql =
     std::string("SELECT ") + kCustomerColumns +
-    " FROM customers WHERE tenant_id = $1::uuid AND (id::text = $2 OR phone = $2 OR "
+    " FROM customers WHERE tenant_id = $1::uuid AND (id = $5::uuid OR phone = $2 OR "
     "external_ref = $2)";
 const Query kSimCustomer{"evq_sim_customer", kSimCustomerSql.c_str()};
-const Query kSimCaps{
-    "evq_sim_caps",
-    "SELECT count(*) FILTER (WHERE customer_id::text = $3 AND created_at >= coalesce("
-    "budget_period_start($4, $7, app_now()), '-infinity')), count(*) FILTER (WHERE created_at >= "
-    "coalesce(budget_period_start($5, $7, app_now()), '-infinity')), coalesce(max(created_at) "
-    "FILTER (WHERE customer_id::text = $3) > app_now() - $6 * interval '1 second', false) FROM "
-    "issuances WHERE tenant_id = $1::uuid AND rule_id = $2::uuid AND state <> 'cancelled'"};
+// The caps as the event path counts them (ev_customer_caps, ev_global_count): the customer's own
+// issuances of the rule through issuances_caps, and the rule's count only for a global cap.
+const Query kSimCustomerCaps{
+    "evq_sim_customer_caps",
+    "SELECT count(*) FILTER (WHERE created_at >= coalesce(budget_period_start($4, $5, "
+    "app_now()), '-infinity')), coalesce(max(created_at) > app_now() - $6 * interval '1 second', "
+    "false) FROM issuances WHERE tenant_id = $1::uuid AND rule_id = $2::uuid AND customer_id = "
+    "$3::uuid AND state <> 'cancelled'"};
+const Query kSimGlobalCount{
+    "evq_sim_global_count",
+    "SELECT count(*) FROM issuances WHERE tenant_id = $1::uuid AND rule_id = $2::uuid AND state "
+    "<> 'cancelled' AND created_at >= coalesce(budget_period_start($3, $4, app_now()), "
+    "'-infinity')"};
 const Query kSimBudget{"evq_sim_budget",
                        "SELECT b.hard_cap AND b.total_minor - b.reserved_minor - b.utilized_minor "
                        "- b.spent_minor < r.cost_minor FROM budgets b, rewards r WHERE "
@@ -150,7 +158,8 @@ nlohmann::json simulate_event(db::Database& database, const std::string& tenant_
                                     {"segments", nlohmann::json::array()}};
     std::string customer_id = "00000000-0000-0000-0000-000000000000";
     std::string local, utc;
-    auto rows = tx.exec(kSimCustomer, tenant_id, ref, entry->timezone, occurred);
+    auto rows = tx.exec(kSimCustomer, tenant_id, ref, entry->timezone, occurred,
+                        is_uuid(ref) ? std::optional<std::string>(ref) : std::nullopt);
     bool known = !rows.empty();
     if (known) {
       auto found = read_customer_view(rows[0]);
@@ -186,14 +195,25 @@ nlohmann::json simulate_event(db::Database& database, const std::string& tenant_
       if (matches) {
         std::string why;
         const auto& caps = rule.definition.caps;
-        auto c = tx.exec1(kSimCaps, tenant_id, rule.id, customer_id,
-                          cap_period_sql_name(caps.per_customer), cap_period_sql_name(caps.global),
-                          caps.cooldown.value_or(0), entry->timezone);
-        if (caps.per_customer && c[0].as<std::int64_t>() >= caps.per_customer->max)
+        std::int64_t mine = 0, all = 0;
+        bool cooling = false;
+        if (caps.per_customer || caps.cooldown) {
+          auto c = tx.exec1(kSimCustomerCaps, tenant_id, rule.id, customer_id,
+                            cap_period_sql_name(caps.per_customer), entry->timezone,
+                            caps.cooldown.value_or(0));
+          mine = c[0].as<std::int64_t>();
+          cooling = c[1].as<bool>();
+        }
+        if (caps.global) {
+          all = tx.exec1(kSimGlobalCount, tenant_id, rule.id, cap_period_sql_name(caps.global),
+                         entry->timezone)[0]
+                    .as<std::int64_t>();
+        }
+        if (caps.per_customer && mine >= caps.per_customer->max)
           why = "per_customer_cap";
-        else if (caps.global && c[1].as<std::int64_t>() >= caps.global->max)
+        else if (caps.global && all >= caps.global->max)
           why = "global_cap";
-        else if (caps.cooldown && *caps.cooldown > 0 && c[2].as<bool>())
+        else if (caps.cooldown && *caps.cooldown > 0 && cooling)
           why = "cooldown";
         if (why.empty() && rule.budget_id &&
             tx.exec1(kSimBudget, tenant_id, *rule.budget_id, rule.reward_id)[0].as<bool>()) {

@@ -130,11 +130,14 @@ struct LedgerProblem {
   std::string budget_id;  ///< empty for a problem not tied to a budget
   std::string budget_name;
   std::string message;
+  std::string customer_id;  ///< set for a customer's points balance (never their phone)
 };
 
 struct VerifyReport {
   std::int64_t budgets = 0;
   std::int64_t movements = 0;
+  std::int64_t customers = 0;         ///< customers whose points balance was checked
+  std::int64_t points_movements = 0;  ///< entries of the points ledger
   std::vector<LedgerProblem> problems;
   bool ok() const { return problems.empty(); }
 };
@@ -144,7 +147,7 @@ struct VerifyReport {
 /// currency); each budget's counters equal its ledger (reserved = balance of 'reserved', and so
 /// for utilized and spent; available = total - reserved - utilized - spent; total = what the
 /// funding account gave minus what past periods closed); hard caps hold; each top-up record
-/// matches its movement.
+/// matches its movement; every customer's points balance equals the sum of their points ledger.
 VerifyReport verify_ledger(db::Database& db, const std::string& tenant_id);
 
 }  // namespace loyalty::budgets
