@@ -113,7 +113,9 @@ const Query kCancel{
     "AND state IN ('reserved', 'issued') FOR UPDATE) "
     "UPDATE issuances i SET state = 'cancelled', cancelled_at = app_now(), cancel_reason = $3, "
     "updated_at = now() FROM old WHERE i.id = old.id "
-    "RETURNING old.state, coalesce(i.budget_id::text, ''), i.cost_minor, coalesce(i.points, 0), "
+    "RETURNING old.state, coalesce(i.budget_id::text, ''), i.cost_minor, coalesce(i.points, 0) - "
+    "coalesce((SELECT -sum(r.points) FROM points_ledger r WHERE r.tenant_id = i.tenant_id AND "
+    "r.customer_id = i.customer_id AND r.issuance_id = i.id AND r.kind = 'refund'), 0), "
     "i.customer_id::text, i.reward_id::text"};
 const Query kReturnStock{"iss_return_stock",
                          "UPDATE rewards SET stock = stock + 1 WHERE tenant_id = $1::uuid AND "
@@ -142,16 +144,25 @@ const Query kExpireDue{
 const Query kCountDue{"iss_count_due",
                       "SELECT count(*) FROM issuances WHERE tenant_id = $1::uuid AND state = "
                       "'issued' AND expires_at <= app_now() AND " LOYALTY_OPEN};
+// What an earned points entry `p` still holds: nothing once its issuance was cancelled (the
+// cancel took its points back), else its points less what partial refunds took back. Expiring
+// the whole entry would take those points a second time from the customer's other points.
+#define LOYALTY_POINTS_HELD                                                                  \
+  "CASE WHEN EXISTS (SELECT 1 FROM issuances i WHERE i.tenant_id = p.tenant_id AND i.id = "  \
+  "p.issuance_id AND i.state = 'cancelled') THEN 0 ELSE p.points - coalesce((SELECT "        \
+  "-sum(r.points) FROM points_ledger r WHERE r.tenant_id = p.tenant_id AND r.customer_id = " \
+  "p.customer_id AND r.issuance_id = p.issuance_id AND r.kind = 'refund'), 0) END"
 const Query kPointsDue{
     "iss_points_due",
     "WITH due AS (SELECT id FROM points_ledger WHERE tenant_id = $1::uuid AND points > 0 AND NOT "
     "expired AND expires_at <= app_now() ORDER BY id LIMIT 500 FOR UPDATE SKIP LOCKED) "
     "UPDATE points_ledger p SET expired = true FROM due WHERE p.id = due.id "
-    "RETURNING p.id, p.customer_id::text, p.points"};
+    "RETURNING p.id, p.customer_id::text, " LOYALTY_POINTS_HELD};
 const Query kCountPointsDue{"iss_count_points_due",
-                            "SELECT count(*), coalesce(sum(points), 0) FROM points_ledger WHERE "
-                            "tenant_id = $1::uuid AND points > 0 AND NOT expired AND expires_at "
-                            "<= app_now()"};
+                            "SELECT count(*), coalesce(sum(" LOYALTY_POINTS_HELD
+                            "), 0) FROM points_ledger p WHERE p.tenant_id = $1::uuid AND p.points "
+                            "> 0 AND NOT p.expired AND p.expires_at <= app_now()"};
+#undef LOYALTY_POINTS_HELD
 
 #undef LOYALTY_OPEN
 
@@ -472,6 +483,7 @@ ExpiryReport expire_due(db::Database& database, const std::string& tenant_id, bo
     long long n = db::with_tenant(database, tenant_id, [&](db::Tx& tx) {
       auto rows = tx.exec(kPointsDue, tenant_id);
       for (const auto& r : rows) {
+        if (r[2].as<long long>() <= 0) continue;
         auto debited =
             tx.exec(kDebitPoints, tenant_id, r[1].as<std::string>(), r[2].as<long long>(), "expire",
                     std::optional<std::string>(), r[0].as<long long>());
