@@ -17,9 +17,10 @@ CREATE INDEX reward_codes_by_issuance ON reward_codes (tenant_id, issuance_id)
 CREATE INDEX points_by_issuance ON points_ledger (tenant_id, issuance_id)
   WHERE issuance_id IS NOT NULL;
 
--- 4. A tenant's ledger newest first (ledger_list without filters): no index had (tenant_id, id),
---    so the list walked the primary key backwards through every tenant's newer movements.
-CREATE INDEX ledger_list ON ledger_movements (tenant_id, id);
+-- 4. A tenant's ledger newest first (ledger_list): no index had (tenant_id, id), so the list
+--    walked the primary key backwards through every tenant's newer movements. It holds the
+--    columns the list filters on, so a page's ids come from the index alone.
+CREATE INDEX ledger_list ON ledger_movements (tenant_id, id) INCLUDE (budget_id, kind, created_at);
 
 -- 5. A tenant's events of some days (evq_list with from/to, on occurred_at).
 CREATE INDEX events_by_occurrence ON events (tenant_id, occurred_at);

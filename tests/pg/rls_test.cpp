@@ -110,12 +110,12 @@ TEST_CASE("rls: with tenant A set, tenant B's rows are invisible and B-owned wri
                   loyalty::Error);
   // Updating B's rows from A touches nothing.
   auto updated = loyalty::db::with_tenant(tdb.app(), t.a, [](Tx& tx) {
-    return tx.exec_raw("UPDATE budgets SET name = 'renamed' WHERE true").affected_rows();
+    return tx.exec_raw("UPDATE budgets SET updated_at = '2000-01-01' WHERE true").affected_rows();
   });
   CHECK(updated == 1);
   CHECK(sql_value(tdb.owner(),
-                  "SELECT b.name FROM budgets b JOIN tenants t ON "
-                  "t.id = b.tenant_id WHERE t.slug = 'tenant-b'") == "main");
+                  "SELECT b.updated_at > '2001-01-01' FROM budgets b JOIN tenants t ON "
+                  "t.id = b.tenant_id WHERE t.slug = 'tenant-b'") == "t");
 }
 
 TEST_CASE("rls: with no tenant set, every tenant table shows zero rows and refuses writes",

@@ -21,6 +21,10 @@ Pool::Lease::~Lease() {
 
 std::unique_ptr<PooledConnection> Pool::connect() {
   auto pc = std::make_unique<PooledConnection>();
+  {
+    std::lock_guard lock(mutex_);
+    pc->generation = generation_;
+  }
   try {
     pc->conn = std::make_unique<pqxx::connection>(url_);
     pc->notices = make_quiet(*pc->conn);
@@ -67,7 +71,7 @@ void Pool::release(std::unique_ptr<PooledConnection> c) {
   bool keep = !c->broken && c->conn && c->conn->is_open();
   {
     std::lock_guard lock(mutex_);
-    if (keep) {
+    if (keep && c->generation == generation_) {
       idle_.push_back(std::move(c));
     } else {
       // A broken connection is dropped; the next acquire opens a fresh one in its place.
@@ -76,6 +80,19 @@ void Pool::release(std::unique_ptr<PooledConnection> c) {
     }
   }
   available_.notify_one();
+}
+
+void Pool::connections_lost() {
+  std::deque<std::unique_ptr<PooledConnection>> stale;
+  {
+    std::lock_guard lock(mutex_);
+    ++generation_;
+    stale.swap(idle_);
+    open_ -= stale.size();
+    replaced_ += stale.size();
+  }
+  available_.notify_all();
+  // Closed outside the lock: closing a socket whose server is gone may take a moment.
 }
 
 PoolStats Pool::stats() const {

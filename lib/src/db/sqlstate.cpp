@@ -103,6 +103,16 @@ bool is_retryable(const std::exception& e) {
   return false;
 }
 
+bool is_connection_loss(const std::exception& e) {
+  if (dynamic_cast<const pqxx::in_doubt_error*>(&e)) return false;
+  if (dynamic_cast<const pqxx::broken_connection*>(&e)) return true;
+  if (auto* sql = dynamic_cast<const pqxx::sql_error*>(&e)) {
+    const std::string state = sqlstate_of(*sql);
+    return state == "57P01" || state == "57P02" || state == "57P03" || state.rfind("08", 0) == 0;
+  }
+  return false;
+}
+
 void rethrow_as_error(const std::exception& e) {
   if (auto* err = dynamic_cast<const Error*>(&e)) throw *err;
   if (dynamic_cast<const pqxx::broken_connection*>(&e) ||

@@ -8,6 +8,7 @@
 
 #include <chrono>
 #include <condition_variable>
+#include <cstdint>
 #include <deque>
 #include <functional>
 #include <mutex>
@@ -54,6 +55,7 @@ struct PooledConnection {
   std::unique_ptr<pqxx::errorhandler> notices;  ///< server notices into the log, first line only
   std::unordered_set<std::string> prepared;
   bool broken = false;
+  std::uint64_t generation = 0;  ///< the pool's generation when it was opened
 };
 
 /// Makes a connection's error and notice texts terse (severity, primary message, position):
@@ -93,6 +95,10 @@ class Pool {
   /// Throws Error(unavailable) after the acquire timeout or when connecting fails.
   Lease acquire();
   PoolStats stats() const;
+  /// After a connection was found dead: the server may have restarted, which kills every
+  /// connection opened before. Those idle now, and those in use when they come back, are closed
+  /// instead of being handed out again, so a retry gets a fresh connection, not the next corpse.
+  void connections_lost();
 
  private:
   void release(std::unique_ptr<PooledConnection> c);
@@ -107,6 +113,7 @@ class Pool {
   std::size_t open_ = 0;
   std::size_t waiting_ = 0;
   std::size_t replaced_ = 0;
+  std::uint64_t generation_ = 0;
 };
 
 /// One transaction on a pooled connection.
@@ -165,6 +172,9 @@ class Tx {
 [[noreturn]] void rethrow_as_error(const std::exception& e);
 /// True for failures worth retrying the whole transaction (serialization, deadlock).
 bool is_retryable(const std::exception& e);
+/// True when the connection itself is gone: a broken socket, or the server ending the session
+/// (57P01 admin shutdown, 57P02 crash shutdown, 57P03 not accepting connections yet, class 08).
+bool is_connection_loss(const std::exception& e);
 
 namespace detail {
 void set_tenant(Tx& tx, const std::string& tenant_id);
@@ -193,7 +203,8 @@ auto run(Database& db, const std::string* tenant, Fn&& fn) -> decltype(fn(std::d
         if (explicit_tx && !tx.committed()) {
           try {
             tx.exec_raw("COMMIT");
-          } catch (const pqxx::broken_connection&) {
+          } catch (const std::exception& e) {
+            if (!is_connection_loss(e)) throw;
             // Committed or not, nobody can tell: never run it again (pqxx::work's rule).
             lease->broken = true;
             throw pqxx::in_doubt_error("the connection was lost during COMMIT");
@@ -218,13 +229,20 @@ auto run(Database& db, const std::string* tenant, Fn&& fn) -> decltype(fn(std::d
       }
     } catch (const loyalty::Error&) {
       throw;
-    } catch (const pqxx::broken_connection& e) {
-      // The connection died (e.g. the server restarted); nothing was committed, so one more
-      // attempt on a fresh connection is safe.
-      lease->broken = true;
-      if (attempt < 2) continue;
+    } catch (const pqxx::in_doubt_error& e) {
       rethrow_as_error(e);
     } catch (const std::exception& e) {
+      if (is_connection_loss(e)) {
+        // The connection died (e.g. the server restarted) before COMMIT was sent, so nothing
+        // was committed and another attempt on a fresh connection is safe.
+        lease->broken = true;
+        db.pool().connections_lost();
+        if (attempt < 3) {
+          if (attempt > 1) backoff(attempt);
+          continue;
+        }
+        rethrow_as_error(e);
+      }
       if (is_retryable(e) && attempt < kMaxTxAttempts) {
         backoff(attempt);
         continue;
