@@ -34,7 +34,9 @@ const std::string kSecret1(32, 's');
 const std::string kSecret2 = "another secret, 32 bytes or more";
 
 const auth::HmacKeyring& keyring() {
-  static const auth::HmacKeyring ring({{"pos-1", kSecret1}, {"k2", kSecret2}});
+  static const auth::HmacKeyring ring(
+      {{"pos-1", auth::HmacKey::for_tenant(kSecret1, "6cf7c114-d166-4a95-8af6-9875660b74f9")},
+       {"k2", auth::HmacKey::for_platform(kSecret2)}});
   return ring;
 }
 
@@ -81,8 +83,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* bytes, std::size_t siz
     }
   }
 
-  const std::string* secret = keyring().find(presented.key_id);
-  if (secret == nullptr) {
+  const auth::HmacKey* key = keyring().find(presented.key_id);
+  if (key == nullptr) {
     presented.signature =
         auth::compute_request_signature(kSecret1, method, target, presented.timestamp, body);
     auth::RequestVerifier verifier(keyring());
@@ -91,7 +93,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* bytes, std::size_t siz
     return 0;
   }
   presented.signature =
-      auth::compute_request_signature(*secret, method, target, presented.timestamp, body);
+      auth::compute_request_signature(key->secret, method, target, presented.timestamp, body);
   check(presented.signature.size() == 67 && presented.signature.rfind("v1=", 0) == 0);
 
   auth::RequestVerifier verifier(keyring(), /*capacity=*/4);
