@@ -9,6 +9,8 @@
 #include <loyalty/core/rate_limit.hpp>
 #include <loyalty/db/database.hpp>
 #include <loyalty/events/events.hpp>
+#include <loyalty/outbound/address.hpp>
+#include <loyalty/webhooks/dispatcher.hpp>
 
 #include <atomic>
 #include <memory>
@@ -24,6 +26,9 @@ struct App {
   std::unique_ptr<loyalty::TokenBucketLimiter> per_credential;
   std::unique_ptr<loyalty::TokenBucketLimiter> per_ip;
   loyalty::events::RulesCache rules_cache;
+  loyalty::outbound::AddressPolicy webhook_policy;  ///< where subscriptions may point
+  /// Sends the tenants' webhooks (started with --workers > 0); test sends use it either way.
+  std::unique_ptr<loyalty::webhooks::Dispatcher> webhooks;
   std::atomic<bool> worker_alive{true};
   std::atomic<bool> stopping{false};
 };

@@ -8,6 +8,7 @@
 #include <loyalty/core/error.hpp>
 #include <loyalty/db/migrations.hpp>
 #include <loyalty/log/log.hpp>
+#include <loyalty/webhooks/settings.hpp>
 
 #include <sys/resource.h>
 
@@ -87,6 +88,9 @@ int main(int argc, char** argv) {
     app.db = loyalty::db::Database::open(app.settings, loyalty::db::Role::app);
     loyalty::db::require_schema_at_head(*app.db);
     loyaltyd::init_security(app);
+    app.webhook_policy = loyalty::webhooks::address_policy(app.settings);
+    app.webhooks = std::make_unique<loyalty::webhooks::Dispatcher>(
+        *app.db, loyalty::webhooks::dispatcher_options(app.settings));
 
     loyaltyd::Server server(app);
     loyaltyd::add_all_routes(server, app);
@@ -95,8 +99,10 @@ int main(int argc, char** argv) {
     spdlog::info(R"("msg":"daemon.listening","address":"{}:{}","workers":{})", host, port,
                  app.settings.workers);
     loyaltyd::BackgroundWorker worker(app);
+    if (app.settings.workers > 0) app.webhooks->start();
     std::thread signals = start_signal_waiter(server, app);
     server.serve();
+    app.webhooks->stop();
     worker.stop();
     if (!app.stopping.exchange(true)) {
       pthread_kill(signals.native_handle(), SIGTERM);

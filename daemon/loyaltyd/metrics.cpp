@@ -71,4 +71,34 @@ std::string Metrics::render(const loyalty::db::PoolStats& pool) const {
   return out.str();
 }
 
+std::string Metrics::render_webhooks(const loyalty::webhooks::DispatcherStats& stats,
+                                     const std::optional<loyalty::webhooks::Backlog>& backlog) {
+  std::ostringstream out;
+  out << "# HELP loyalty_webhook_attempts_total Webhook attempts by outcome, since start.\n"
+      << "# TYPE loyalty_webhook_attempts_total counter\n"
+      << "loyalty_webhook_attempts_total{outcome=\"delivered\"} " << stats.delivered << "\n"
+      << "loyalty_webhook_attempts_total{outcome=\"retrying\"} " << stats.retrying << "\n"
+      << "loyalty_webhook_attempts_total{outcome=\"failed\"} " << stats.failed << "\n"
+      << "loyalty_webhook_attempts_total{outcome=\"stale\"} " << stats.stale << "\n"
+      << "# HELP loyalty_webhook_in_flight Webhook attempts in progress in this daemon.\n"
+      << "# TYPE loyalty_webhook_in_flight gauge\n"
+      << "loyalty_webhook_in_flight " << stats.in_flight << "\n";
+  if (backlog) {
+    out << "# HELP loyalty_webhook_backlog Deliveries pending, all tenants.\n"
+        << "# TYPE loyalty_webhook_backlog gauge\n"
+        << "loyalty_webhook_backlog " << backlog->pending << "\n"
+        << "# HELP loyalty_webhook_oldest_pending_seconds Age of the oldest pending delivery.\n"
+        << "# TYPE loyalty_webhook_oldest_pending_seconds gauge\n"
+        << "loyalty_webhook_oldest_pending_seconds " << backlog->oldest_pending_seconds << "\n"
+        << "# HELP loyalty_webhook_subscriptions Subscriptions by breaker state, all tenants.\n"
+        << "# TYPE loyalty_webhook_subscriptions gauge\n"
+        << "loyalty_webhook_subscriptions{state=\"open\"} " << backlog->subscriptions_paused << "\n"
+        << "loyalty_webhook_subscriptions{state=\"failing\"} " << backlog->subscriptions_failing
+        << "\n"
+        << "loyalty_webhook_subscriptions{state=\"disabled\"} " << backlog->subscriptions_disabled
+        << "\n";
+  }
+  return out.str();
+}
+
 }  // namespace loyaltyd

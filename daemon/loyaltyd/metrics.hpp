@@ -1,6 +1,10 @@
 #pragma once
 // Prometheus metrics of the daemon: requests by route and status, latency histogram.
 
+#include <loyalty/webhooks/dispatcher.hpp>
+
+#include <optional>
+
 #include <array>
 #include <atomic>
 #include <map>
@@ -24,6 +28,9 @@ class Metrics {
   void observe(const std::string& method, const std::string& route, int status, double seconds);
   /// The Prometheus text exposition of everything recorded, plus the pool gauges.
   std::string render(const loyalty::db::PoolStats& pool) const;
+  /// The webhook dispatcher's counters, and the queue's state when it could be read.
+  static std::string render_webhooks(const loyalty::webhooks::DispatcherStats& stats,
+                                     const std::optional<loyalty::webhooks::Backlog>& backlog);
 
  private:
   static constexpr std::array<double, 12> kBuckets{0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,

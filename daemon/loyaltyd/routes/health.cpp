@@ -38,8 +38,17 @@ void add_health_routes(Server& server, App& app) {
 
   server.add({"GET", "/metrics", kPublic,
               [&app](Request&) {
-                return Reply::text(200, app.metrics.render(app.db->stats()),
-                                   "text/plain; version=0.0.4; charset=utf-8");
+                std::string text = app.metrics.render(app.db->stats());
+                if (app.webhooks) {
+                  std::optional<loyalty::webhooks::Backlog> backlog;
+                  try {
+                    backlog = loyalty::webhooks::backlog(*app.db);
+                  } catch (const std::exception&) {
+                    // the database is away: the counters of this process still show
+                  }
+                  text += Metrics::render_webhooks(app.webhooks->stats(), backlog);
+                }
+                return Reply::text(200, text, "text/plain; version=0.0.4; charset=utf-8");
               },
               "Prometheus metrics"});
 

@@ -70,6 +70,28 @@ const std::vector<Binding>& bindings() {
       {"ussd-secret", [](Settings& s, const std::string& v) { s.ussd_secret = v; }},
       {"allow-private-webhooks",
        [](Settings& s, const std::string& v) { s.allow_private_webhooks = to_bool(v); }},
+      {"allow-http-webhooks",
+       [](Settings& s, const std::string& v) { s.allow_http_webhooks = to_bool(v); }},
+      {"outbound-resolve", [](Settings& s, const std::string& v) { s.outbound_resolve = v; }},
+      {"webhook-timeout",
+       [](Settings& s, const std::string& v) { s.webhook_timeout = to_int("webhook-timeout", v); }},
+      {"webhook-retry-schedule",
+       [](Settings& s, const std::string& v) { s.webhook_retry_schedule = v; }},
+      {"webhook-concurrency",
+       [](Settings& s, const std::string& v) {
+         s.webhook_concurrency = to_int("webhook-concurrency", v);
+       }},
+      {"webhook-concurrency-per-subscription",
+       [](Settings& s, const std::string& v) {
+         s.webhook_concurrency_per_subscription =
+             to_int("webhook-concurrency-per-subscription", v);
+       }},
+      {"webhook-breaker",
+       [](Settings& s, const std::string& v) { s.webhook_breaker = to_int("webhook-breaker", v); }},
+      {"webhook-breaker-cooldown",
+       [](Settings& s, const std::string& v) {
+         s.webhook_breaker_cooldown = to_int("webhook-breaker-cooldown", v);
+       }},
   };
   return kBindings;
 }
@@ -147,7 +169,24 @@ const std::vector<Option>& options() {
        "token of the WhatsApp webhook verification handshake", true},
       {"ussd-secret", "LOYALTY_USSD_SECRET", "", "shared secret of the USSD gateway", true},
       {"allow-private-webhooks", "LOYALTY_ALLOW_PRIVATE_WEBHOOKS", "false",
-       "allow webhook URLs on loopback and private networks"},
+       "allow webhook URLs on loopback and private networks (tests, closed networks)"},
+      {"allow-http-webhooks", "LOYALTY_ALLOW_HTTP_WEBHOOKS", "false",
+       "allow http:// webhook URLs as well as https://"},
+      {"outbound-resolve", "LOYALTY_OUTBOUND_RESOLVE", "",
+       "fixed addresses for outbound hosts instead of DNS, like curl --resolve: "
+       "HOST:PORT:ADDRESS[,HOST:PORT:ADDRESS...]"},
+      {"webhook-timeout", "LOYALTY_WEBHOOK_TIMEOUT", "10",
+       "seconds a webhook attempt may take, connecting included", true},
+      {"webhook-retry-schedule", "LOYALTY_WEBHOOK_RETRY_SCHEDULE", "5s,5m,30m,2h,5h,10h,10h",
+       "waits after each failed attempt (s, m, h, ms), each drawn at random up to its value", true},
+      {"webhook-concurrency", "LOYALTY_WEBHOOK_CONCURRENCY", "512",
+       "webhook attempts in flight at once, in all", true},
+      {"webhook-concurrency-per-subscription", "LOYALTY_WEBHOOK_CONCURRENCY_PER_SUBSCRIPTION", "16",
+       "webhook attempts in flight at once to one subscription", true},
+      {"webhook-breaker", "LOYALTY_WEBHOOK_BREAKER", "5",
+       "consecutive failures that open a subscription's circuit breaker", true},
+      {"webhook-breaker-cooldown", "LOYALTY_WEBHOOK_BREAKER_COOLDOWN", "60",
+       "seconds an open breaker waits before one probe delivery", true},
   };
   return kOptions;
 }

@@ -35,7 +35,17 @@ struct Settings {
   std::string whatsapp_verify_token;  ///< --whatsapp-verify-token / LOYALTY_WHATSAPP_VERIFY_TOKEN
   std::string ussd_secret;            ///< --ussd-secret / LOYALTY_USSD_SECRET
   bool allow_private_webhooks =
-      false;  ///< --allow-private-webhooks / LOYALTY_ALLOW_PRIVATE_WEBHOOKS
+      false;                         ///< --allow-private-webhooks / LOYALTY_ALLOW_PRIVATE_WEBHOOKS
+  bool allow_http_webhooks = false;  ///< --allow-http-webhooks / LOYALTY_ALLOW_HTTP_WEBHOOKS
+  std::string outbound_resolve;      ///< --outbound-resolve / LOYALTY_OUTBOUND_RESOLVE
+  int webhook_timeout = 0;           ///< --webhook-timeout / LOYALTY_WEBHOOK_TIMEOUT: seconds
+  std::string
+      webhook_retry_schedule;   ///< --webhook-retry-schedule / LOYALTY_WEBHOOK_RETRY_SCHEDULE
+  int webhook_concurrency = 0;  ///< --webhook-concurrency / LOYALTY_WEBHOOK_CONCURRENCY
+  int webhook_concurrency_per_subscription =
+      0;  ///< --webhook-concurrency-per-subscription / LOYALTY_WEBHOOK_CONCURRENCY_PER_SUBSCRIPTION
+  int webhook_breaker = 0;           ///< --webhook-breaker / LOYALTY_WEBHOOK_BREAKER
+  int webhook_breaker_cooldown = 0;  ///< --webhook-breaker-cooldown: seconds
 };
 
 /// One setting: its flag, environment variable, default, and help text.
