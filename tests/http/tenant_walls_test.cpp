@@ -25,8 +25,9 @@ using nlohmann::json;
 namespace {
 
 // No worker: nothing changes the database behind the test's back between two fingerprints.
-const std::vector<std::string> kArgs = {"--workers",       "0", "--rate-limit", "0",
-                                        "--rate-limit-ip", "0"};
+const std::vector<std::string> kArgs = {
+    "--workers",       "0", "--rate-limit",       "0",
+    "--rate-limit-ip", "0", "--outbound-resolve", "hooks.example.com:443:93.184.216.34"};
 
 json route_table() {
   auto r = loyalty::test::run_command({LOYALTYD_PATH, "--routes"});
@@ -37,12 +38,17 @@ json route_table() {
 /// The table holding the objects of each collection whose routes take an {id}: the id a route
 /// is tried with is one of A's rows of that table. A new collection must be added here, or the
 /// wall test fails naming its route.
-const std::map<std::string, std::string> kIdTables = {
-    {"reward-catalog", "rewards"}, {"budgets", "budgets"},
-    {"campaigns", "campaigns"},    {"rules", "rules"},
-    {"customers", "customers"},    {"users", "users"},
-    {"api-keys", "api_keys"},      {"events", "events"},
-    {"issuances", "issuances"}};
+const std::map<std::string, std::string> kIdTables = {{"reward-catalog", "rewards"},
+                                                      {"budgets", "budgets"},
+                                                      {"campaigns", "campaigns"},
+                                                      {"rules", "rules"},
+                                                      {"customers", "customers"},
+                                                      {"users", "users"},
+                                                      {"api-keys", "api_keys"},
+                                                      {"events", "events"},
+                                                      {"issuances", "issuances"},
+                                                      {"webhooks", "webhook_subscriptions"},
+                                                      {"webhook-deliveries", "webhook_deliveries"}};
 
 /// The collection an {id} belongs to: the path segment before it.
 std::string collection_of(const std::string& path) {
@@ -67,6 +73,9 @@ Body body_for(const std::string& method, const std::string& path) {
   if (ends_with("/status")) return {R"({"status":"suspended"})", "application/json"};
   if (ends_with("/cancel")) return {R"({"reason":"wall"})", "application/json"};
   if (ends_with("/redeem") || ends_with("/disable")) return {"", ""};
+  if (method == "PATCH" && path.find("/webhooks/") != std::string::npos) {
+    return {R"({"description":"taken over"})", "application/json"};
+  }
   if (method == "PATCH") return {R"({"name":"taken over"})", "application/json"};
   return {"{}", "application/json"};
 }
@@ -93,6 +102,10 @@ void seed_objects(Api& api, const TenantCredentials& c) {
     INFO(res.raw);
     REQUIRE(res.status == 201);
   };
+  // First, so that every event below has a delivery (never sent: the daemon has no worker).
+  created(api.post(base + "/webhooks",
+                   {{"url", "https://hooks.example.com/x"}, {"event_types", {"*"}}},
+                   c.admin_token));
   created(api.post(base + "/budgets", {{"name", "Launch"}, {"currency", "USD"}, {"total", "50.00"}},
                    c.admin_token));
   created(api.post(base + "/campaigns", {{"name", "Launch week"}, {"budget", "Launch"}},
@@ -173,7 +186,7 @@ TEST_CASE(
     }
     ++tried;
   }
-  CHECK(tried >= 18);                             // the {id} routes of today
+  CHECK(tried >= 26);                             // the {id} routes of today
   CHECK(collections.size() == kIdTables.size());  // every id source is used by some route
   CHECK(database_fingerprint(db) == before);
 }

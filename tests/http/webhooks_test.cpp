@@ -136,8 +136,8 @@ TEST_CASE(
                  "application/json", c.pos_key, {{"Idempotency-Key", "till-" + std::to_string(i)}});
     INFO(res.raw);
     REQUIRE(res.status == 201);
-    REQUIRE(res.body["rewards"].size() == 1);
-    issuances.push_back(res.body["rewards"][0]["id"]);
+    REQUIRE(res.body["issuances"].size() == 1);
+    issuances.push_back(res.body["issuances"][0]["id"]);
   }
   // Issued by the worker; then the till redeems the first and a manager cancels the second.
   for (const auto& id : issuances) {
