@@ -40,7 +40,7 @@ std::optional<std::string> address_refusal(const sockaddr* address);
 struct VettedUrl {
   std::string url;                     ///< normalised (scheme and host lower case)
   std::string scheme;                  ///< "https" or "http"
-  std::string host;                    ///< as written (a name or a bracketed IPv6 literal)
+  std::string host;                    ///< a name or a bracketed IPv6 literal, lower case
   int port = 0;                        ///< explicit or the scheme's default
   std::vector<std::string> addresses;  ///< what the host resolved to, all allowed
 };
