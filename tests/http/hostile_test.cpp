@@ -229,7 +229,7 @@ TEST_CASE("http: bodies over 1 MiB are refused in every form, without the daemon
   CHECK(health_ok(daemon.port()));
 }
 
-TEST_CASE("http: compressed bodies are decoded; broken or unknown codings are clear errors",
+TEST_CASE("http: compressed bodies are decoded, and broken or unknown codings are clear errors",
           "[http]") {
   TestDatabase db;
   auto daemon = Daemon::over(db);

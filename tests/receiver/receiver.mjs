@@ -34,7 +34,7 @@ const server = http.createServer(async (req, res) => {
     const r = receiver(name);
     if (req.method === "POST") {
       const config = JSON.parse(body || "{}");
-      receivers.set(name, { ...r, secrets: [], fail_first: 0, status: 500, hang: false,
+      receivers.set(name, { secrets: [], fail_first: 0, status: 500, hang: false, received: [],
                             ...config });
       res.writeHead(204).end();
     } else {

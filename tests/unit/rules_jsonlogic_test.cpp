@@ -180,7 +180,7 @@ TEST_CASE("rules: + and * take many arguments and cast strings with parseFloat",
   CHECK(eval(R"({"+": [0.1, 0.2]})") == 0.30000000000000004);
 }
 
-TEST_CASE("rules: - is unary with one argument; / and % follow JavaScript", "[unit]") {
+TEST_CASE("rules: - is unary with one argument, and / and % follow JavaScript", "[unit]") {
   CHECK(eval(R"({"-": 5})") == -5);
   CHECK(eval(R"({"-": ["5"]})") == -5);
   CHECK(eval(R"({"-": [10, "4"]})") == 6);
@@ -217,7 +217,7 @@ TEST_CASE("rules: map, filter and reduce see elements, current and accumulator",
              R"({"a": [[1, 2], [3]]})") == json::parse("[[10, 20], [30]]"));
 }
 
-TEST_CASE("rules: all of an empty array is false; none and some are its complements", "[unit]") {
+TEST_CASE("rules: all of an empty array is false, and none and some are its complements", "[unit]") {
   CHECK(eval(R"({"all": [[], true]})") == false);
   CHECK(eval(R"({"all": [[1, 2], {">": [{"var": ""}, 0]}]})") == true);
   CHECK(eval(R"({"all": ["not an array", true]})") == false);
