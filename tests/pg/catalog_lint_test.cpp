@@ -150,6 +150,11 @@ TEST_CASE("catalog lint: loyalty_app may update exactly the columns its code pat
         "valid_from", "valid_until"}},
       {"tenants", {"rules_version", "updated_at"}},
       {"users", {"last_login_at", "password_hash", "status", "updated_at"}},
+      {"webhook_deliveries", {"leased_by", "next_attempt_at", "replayed_after", "status"}},
+      {"webhook_subscriptions",
+       {"active", "consecutive_failures", "description", "disabled_reason", "event_types",
+        "failing_since", "paused_until", "previous_secret", "previous_secret_until", "secret",
+        "updated_at", "url"}},
   };
   auto granted = loyalty::db::with_tx(tdb.owner(), [](Tx& tx) {
     std::map<std::string, std::set<std::string>> out;

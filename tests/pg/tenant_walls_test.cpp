@@ -96,9 +96,9 @@ std::string seed_tenant(TestDatabase& db, const std::string& slug, int n) {
                 " RETURNING 1");
   auto subscription =
       sql_value(owner,
-                "INSERT INTO webhook_subscriptions (tenant_id, url, secret) VALUES "
+                "INSERT INTO webhook_subscriptions (tenant_id, url, secret, event_types) VALUES "
                 "(" +
-                    t + ", 'https://hooks.example/" + slug + "', 'whsec_x') RETURNING id");
+                    t + ", 'https://hooks.example/" + slug + "', 'whsec_x', '{*}') RETURNING id");
   auto delivery = sql_value(
       owner, "INSERT INTO webhook_deliveries (tenant_id, outbox_id, subscription_id) SELECT " + t +
                  ", min(id), '" + subscription + "' FROM outbox WHERE tenant_id = " + t +
