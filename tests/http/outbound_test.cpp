@@ -160,7 +160,8 @@ TEST_CASE("outbound: a 200 answer gives its status, headers and the first keep_b
   CHECK(uploads[2].headers.count("expect") == 0);
 }
 
-TEST_CASE("outbound: a 500 and a 503 are answers that failed; a 302 is not followed", "[http]") {
+TEST_CASE("outbound: a 500 and a 503 are answers that failed, and a 302 is not followed",
+          "[http]") {
   Receiver elsewhere;
   Receiver receiver([&](const ReceivedRequest& request) {
     if (request.target == "/500") return ReceiverReply{500, {}, "boom", false};

@@ -507,7 +507,12 @@ HttpClient::HttpClient(ClientOptions options) : impl_(std::make_unique<Impl>(std
   if (impl_->multi == nullptr) {
     throw Error(ErrorCode::internal, "internal", "libcurl multi handle could not be created");
   }
-  impl_->thread = std::thread([impl = impl_.get()] { impl->run(); });
+  try {
+    impl_->thread = std::thread([impl = impl_.get()] { impl->run(); });
+  } catch (...) {
+    curl_multi_cleanup(impl_->multi);
+    throw;
+  }
 }
 
 HttpClient::~HttpClient() {
