@@ -16,6 +16,7 @@
 
 #include <algorithm>
 #include <condition_variable>
+#include <filesystem>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -94,6 +95,15 @@ class Completions {
   std::vector<std::string> events_;
   std::vector<std::pair<std::string, Response>> responses_;
 };
+
+/// How many file descriptors this process has open.
+std::size_t open_descriptors() {
+  std::size_t count = 0;
+  for ([[maybe_unused]] const auto& entry : std::filesystem::directory_iterator("/proc/self/fd")) {
+    ++count;
+  }
+  return count;
+}
 
 /// A loopback port that nothing listens on.
 int closed_port() {
@@ -367,18 +377,33 @@ TEST_CASE("outbound: submit refuses a request once max_queued are waiting", "[ht
   CHECK(receiver.requests().size() == 3);
 }
 
-TEST_CASE("outbound: destroying the client ends running and queued requests with client stopped",
-          "[http]") {
-  Receiver receiver([](const ReceivedRequest&) { return ReceiverReply{200, {}, "", true}; });
-  ClientOptions options = loopback_options();
-  options.max_per_destination = 1;
-  auto client = std::make_unique<HttpClient>(options);
-
+TEST_CASE(
+    "outbound: destroying the client ends running and queued requests with client stopped, and "
+    "leaves no descriptor open",
+    "[http]") {
+  {
+    // Whatever libcurl and OpenSSL open once per process is opened before counting.
+    Receiver warm_up;
+    HttpClient client(loopback_options());
+    REQUIRE(client.send(get(warm_up.url())).status == 200);
+  }
+  const std::size_t descriptors = open_descriptors();
   Completions completions;
-  REQUIRE(client->submit(get(receiver.url("/running"), 30000ms), completions.callback("running")));
-  REQUIRE(client->submit(get(receiver.url("/queued"), 30000ms), completions.callback("queued")));
-  REQUIRE(receiver.wait_for_in_progress(1, 5000ms));
-  client.reset();
+  {
+    Receiver receiver([](const ReceivedRequest&) { return ReceiverReply{200, {}, "", true}; });
+    Receiver answering;
+    ClientOptions options = loopback_options();
+    options.max_per_destination = 1;
+    auto client = std::make_unique<HttpClient>(options);
+
+    REQUIRE(client->send(get(answering.url())).status == 200);
+    REQUIRE(
+        client->submit(get(receiver.url("/running"), 30000ms), completions.callback("running")));
+    REQUIRE(client->submit(get(receiver.url("/queued"), 30000ms), completions.callback("queued")));
+    REQUIRE(receiver.wait_for_in_progress(1, 5000ms));
+    client.reset();
+  }
+  CHECK(open_descriptors() == descriptors);
 
   const auto responses = completions.responses();
   REQUIRE(responses.size() == 2);
