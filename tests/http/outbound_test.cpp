@@ -16,6 +16,8 @@
 
 #include <algorithm>
 #include <condition_variable>
+#include <cstdlib>
+#include <filesystem>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -95,6 +97,15 @@ class Completions {
   std::vector<std::pair<std::string, Response>> responses_;
 };
 
+/// How many file descriptors this process has open.
+std::size_t open_descriptors() {
+  std::size_t count = 0;
+  for ([[maybe_unused]] const auto& entry : std::filesystem::directory_iterator("/proc/self/fd")) {
+    ++count;
+  }
+  return count;
+}
+
 /// A loopback port that nothing listens on.
 int closed_port() {
   const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
@@ -118,6 +129,11 @@ TEST_CASE("outbound: a 200 answer gives its status, headers and the first keep_b
   pattern.resize(big.size());
   Receiver receiver([&](const ReceivedRequest& request) {
     if (request.target == "/big") return ReceiverReply{200, {}, pattern, false};
+    if (request.target == "/many-headers") {
+      ReceiverReply reply{200, {{"X-Long", std::string(17 * 1024, 'h')}}, "", false};
+      for (int i = 0; i < 150; ++i) reply.headers.emplace_back("X-N-" + std::to_string(i), "v");
+      return reply;
+    }
     return ReceiverReply{200, {{"X-Reply", "yes"}}, "hello", false};
   });
   HttpClient client(loopback_options());
@@ -149,18 +165,27 @@ TEST_CASE("outbound: a 200 answer gives its status, headers and the first keep_b
   CHECK(large.status == 200);
   CHECK(large.body == pattern.substr(0, 1024));
 
+  // Headers are kept up to 100 of them and 16 KiB; the answer itself is not cut short.
+  const Response crowded = client.send(get(receiver.url("/many-headers")));
+  CHECK(crowded.status == 200);
+  CHECK(crowded.error == "");
+  CHECK(header(crowded, "x-long") == "");
+  CHECK(crowded.headers.size() == 100);
+  CHECK(header(crowded, "x-n-0") == "v");
+
   // A 2 MB body goes out whole and without an Expect: 100-continue round trip.
   Request upload;
   upload.url = receiver.url("/upload");
   upload.body = big + big;
   CHECK(client.send(upload).status == 200);
   const auto uploads = receiver.requests();
-  REQUIRE(uploads.size() == 3);
-  CHECK(uploads[2].body.size() == 2 * big.size());
-  CHECK(uploads[2].headers.count("expect") == 0);
+  REQUIRE(uploads.size() == 4);
+  CHECK(uploads[3].body.size() == 2 * big.size());
+  CHECK(uploads[3].headers.count("expect") == 0);
 }
 
-TEST_CASE("outbound: a 500 and a 503 are answers that failed, and a 302 is not followed", "[http]") {
+TEST_CASE("outbound: a 500 and a 503 are answers that failed, and a 302 is not followed",
+          "[http]") {
   Receiver elsewhere;
   Receiver receiver([&](const ReceivedRequest& request) {
     if (request.target == "/500") return ReceiverReply{500, {}, "boom", false};
@@ -366,18 +391,33 @@ TEST_CASE("outbound: submit refuses a request once max_queued are waiting", "[ht
   CHECK(receiver.requests().size() == 3);
 }
 
-TEST_CASE("outbound: destroying the client ends running and queued requests with client stopped",
-          "[http]") {
-  Receiver receiver([](const ReceivedRequest&) { return ReceiverReply{200, {}, "", true}; });
-  ClientOptions options = loopback_options();
-  options.max_per_destination = 1;
-  auto client = std::make_unique<HttpClient>(options);
-
+TEST_CASE(
+    "outbound: destroying the client ends running and queued requests with client stopped, and "
+    "leaves no descriptor open",
+    "[http]") {
+  {
+    // Whatever libcurl and OpenSSL open once per process is opened before counting.
+    Receiver warm_up;
+    HttpClient client(loopback_options());
+    REQUIRE(client.send(get(warm_up.url())).status == 200);
+  }
+  const std::size_t descriptors = open_descriptors();
   Completions completions;
-  REQUIRE(client->submit(get(receiver.url("/running"), 30000ms), completions.callback("running")));
-  REQUIRE(client->submit(get(receiver.url("/queued"), 30000ms), completions.callback("queued")));
-  REQUIRE(receiver.wait_for_in_progress(1, 5000ms));
-  client.reset();
+  {
+    Receiver receiver([](const ReceivedRequest&) { return ReceiverReply{200, {}, "", true}; });
+    Receiver answering;
+    ClientOptions options = loopback_options();
+    options.max_per_destination = 1;
+    auto client = std::make_unique<HttpClient>(options);
+
+    REQUIRE(client->send(get(answering.url())).status == 200);
+    REQUIRE(
+        client->submit(get(receiver.url("/running"), 30000ms), completions.callback("running")));
+    REQUIRE(client->submit(get(receiver.url("/queued"), 30000ms), completions.callback("queued")));
+    REQUIRE(receiver.wait_for_in_progress(1, 5000ms));
+    client.reset();
+  }
+  CHECK(open_descriptors() == descriptors);
 
   const auto responses = completions.responses();
   REQUIRE(responses.size() == 2);
@@ -425,4 +465,19 @@ TEST_CASE("outbound: vet_url asks the system resolver when policy.resolve has no
   const auto vetted = vet_url("https://localhost/hook", allow_private);
   CHECK(std::find(vetted.addresses.begin(), vetted.addresses.end(), "127.0.0.1") !=
         vetted.addresses.end());
+}
+
+TEST_CASE("outbound: a proxy named in the environment is not used", "[http]") {
+  Receiver proxy;
+  Receiver receiver;
+  ::setenv("http_proxy", proxy.url().c_str(), 1);
+  ::setenv("HTTPS_PROXY", proxy.url().c_str(), 1);
+  {
+    HttpClient client(loopback_options());
+    CHECK(client.send(get(receiver.url())).status == 200);
+  }
+  ::unsetenv("http_proxy");
+  ::unsetenv("HTTPS_PROXY");
+  CHECK(receiver.requests().size() == 1);
+  CHECK(proxy.connections() == 0);
 }

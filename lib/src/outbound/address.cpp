@@ -17,6 +17,7 @@
 #include <cstring>
 #include <memory>
 #include <mutex>
+#include <system_error>
 #include <thread>
 
 namespace loyalty::outbound {
@@ -163,35 +164,41 @@ std::vector<std::string> lookup(const std::string& host) {
     std::vector<std::string> addresses;
   };
   auto state = std::make_shared<State>();
-  std::thread([state, host] {
-    addrinfo hints{};
-    hints.ai_family = AF_UNSPEC;
-    hints.ai_socktype = SOCK_STREAM;
-    addrinfo* found = nullptr;
-    const int status = getaddrinfo(host.c_str(), nullptr, &hints, &found);
-    std::vector<std::string> addresses;
-    for (const addrinfo* at = found; status == 0 && at != nullptr; at = at->ai_next) {
-      if (auto refusal = address_refusal(at->ai_addr); refusal && *refusal == "not-an-address") {
-        continue;
+  std::thread resolver;
+  try {
+    resolver = std::thread([state, host] {
+      addrinfo hints{};
+      hints.ai_family = AF_UNSPEC;
+      hints.ai_socktype = SOCK_STREAM;
+      addrinfo* found = nullptr;
+      const int status = getaddrinfo(host.c_str(), nullptr, &hints, &found);
+      std::vector<std::string> addresses;
+      for (const addrinfo* at = found; status == 0 && at != nullptr; at = at->ai_next) {
+        if (auto refusal = address_refusal(at->ai_addr); refusal && *refusal == "not-an-address") {
+          continue;
+        }
+        char text[INET6_ADDRSTRLEN] = {};
+        const void* raw = at->ai_family == AF_INET
+                              ? static_cast<const void*>(
+                                    &reinterpret_cast<const sockaddr_in*>(at->ai_addr)->sin_addr)
+                              : static_cast<const void*>(
+                                    &reinterpret_cast<const sockaddr_in6*>(at->ai_addr)->sin6_addr);
+        if (inet_ntop(at->ai_family, raw, text, sizeof text) == nullptr) continue;
+        if (std::find(addresses.begin(), addresses.end(), text) == addresses.end()) {
+          addresses.emplace_back(text);
+        }
       }
-      char text[INET6_ADDRSTRLEN] = {};
-      const void* raw = at->ai_family == AF_INET
-                            ? static_cast<const void*>(
-                                  &reinterpret_cast<const sockaddr_in*>(at->ai_addr)->sin_addr)
-                            : static_cast<const void*>(
-                                  &reinterpret_cast<const sockaddr_in6*>(at->ai_addr)->sin6_addr);
-      if (inet_ntop(at->ai_family, raw, text, sizeof text) == nullptr) continue;
-      if (std::find(addresses.begin(), addresses.end(), text) == addresses.end()) {
-        addresses.emplace_back(text);
-      }
-    }
-    if (found != nullptr) freeaddrinfo(found);
-    std::lock_guard lock(state->mutex);
-    state->status = status;
-    state->addresses = std::move(addresses);
-    state->done = true;
-    state->done_cv.notify_all();
-  }).detach();
+      if (found != nullptr) freeaddrinfo(found);
+      std::lock_guard lock(state->mutex);
+      state->status = status;
+      state->addresses = std::move(addresses);
+      state->done = true;
+      state->done_cv.notify_all();
+    });
+  } catch (const std::system_error&) {
+    throw Error(ErrorCode::unavailable, "unavailable", "no thread to resolve the host with");
+  }
+  resolver.detach();
 
   std::unique_lock lock(state->mutex);
   if (!state->done_cv.wait_for(lock, kLookupTimeout, [&] { return state->done; })) {

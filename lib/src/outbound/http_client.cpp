@@ -234,7 +234,7 @@ struct HttpClient::Impl {
   struct Destination {
     std::deque<std::unique_ptr<Transfer>> waiting;
     std::size_t running = 0;
-    bool ready = false;  ///< listed in ready_
+    bool ready = false;  ///< listed in `ready`
   };
 
   ClientOptions options;
@@ -507,7 +507,12 @@ HttpClient::HttpClient(ClientOptions options) : impl_(std::make_unique<Impl>(std
   if (impl_->multi == nullptr) {
     throw Error(ErrorCode::internal, "internal", "libcurl multi handle could not be created");
   }
-  impl_->thread = std::thread([impl = impl_.get()] { impl->run(); });
+  try {
+    impl_->thread = std::thread([impl = impl_.get()] { impl->run(); });
+  } catch (...) {
+    curl_multi_cleanup(impl_->multi);
+    throw;
+  }
 }
 
 HttpClient::~HttpClient() {
@@ -546,8 +551,9 @@ bool HttpClient::submit(Request request, std::function<void(Response)> done) {
     if (impl_->stopping || impl_->queued >= impl_->options.max_queued) return false;
     ++impl_->queued;
     impl_->incoming.push_back(std::move(transfer));
+    // Under the lock, so the destructor cannot clean the multi handle up meanwhile.
+    curl_multi_wakeup(impl_->multi);
   }
-  curl_multi_wakeup(impl_->multi);
   return true;
 }
 

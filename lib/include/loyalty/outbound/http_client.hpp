@@ -68,10 +68,12 @@ class HttpClient {
   HttpClient& operator=(const HttpClient&) = delete;
 
   /// Queues a request; `done` is called exactly once, on the client's thread, with its outcome.
-  /// Returns false (and never calls `done`) when max_queued requests are already waiting.
+  /// Returns false (and never calls `done`) when max_queued requests are already waiting, or
+  /// when the client is being destroyed.
   bool submit(Request request, std::function<void(Response)> done);
 
-  /// Sends one request and waits for its outcome (a test send from an API handler).
+  /// Sends one request and waits for its outcome (a test send from an API handler); when it
+  /// cannot be queued, the Response's error says so. Must not be called from a `done` callback.
   Response send(Request request);
 
   std::size_t in_flight() const;
