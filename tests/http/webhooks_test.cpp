@@ -465,3 +465,76 @@ TEST_CASE(
   auto metrics = api.get("/metrics");
   CHECK(metrics.raw.find("loyalty_webhook_subscriptions{state=\"open\"} 1") != std::string::npos);
 }
+
+TEST_CASE(
+    "webhooks: a daemon killed between sending and recording leaves the delivery to the next, "
+    "which sends it again with the same webhook-id once the lease runs out",
+    "[http]") {
+  TestDatabase db;
+  WebhookReceiver receiver;
+  // A 2 s timeout makes the lease 12 s.
+  auto first = Daemon::over(db, webhook_daemon({"--webhook-timeout", "2"}));
+  Api api(first.port());
+  auto c = loyalty::test::seed_tenant(db, api, "killed");
+  auto sub = subscribe(api, c, receiver.url("k"), {"customer.enrolled"});
+  receiver.configure("k", {sub.body["secret"]}, 0, 500, /*hang=*/true);
+  enrol(api, c, "0775 000 001");
+  auto got = receiver.wait_for("k", [](const json& r) { return !r.empty(); });
+  REQUIRE(got.size() == 1);
+  const auto id = got[0]["id"];
+  CHECK(first.stop(SIGKILL) == 128 + SIGKILL);  // the attempt in flight, never recorded
+
+  receiver.configure("k", {sub.body["secret"]});
+  auto second = Daemon::over(db, webhook_daemon({"--webhook-timeout", "2"}));
+  got = receiver.wait_for(
+      "k", [](const json& r) { return !r.empty(); }, 60s);
+  REQUIRE(got.size() == 1);
+  CHECK(got[0]["id"] == id);
+  CHECK(got[0]["verified"] == json::array({true}));
+  CHECK(loyalty::test::wait_for_value(db.owner(),
+                                      "SELECT status || ' ' || attempts FROM webhook_deliveries",
+                                      "delivered 2") == "delivered 2");
+}
+
+TEST_CASE(
+    "webhooks: two daemons on one database send every delivery once, never the same one at the "
+    "same time",
+    "[http]") {
+  TestDatabase db;
+  WebhookReceiver receiver;
+  auto one = Daemon::over(db, webhook_daemon());
+  auto two = Daemon::over(db, webhook_daemon());
+  Api api(one.port());
+  auto c = loyalty::test::seed_tenant(db, api, "pair");
+  auto sub = subscribe(api, c, receiver.url("pair"), {"customer.enrolled"});
+  receiver.configure("pair", {sub.body["secret"]});
+  constexpr int kCustomers = 60;
+  std::vector<std::thread> posts;
+  for (int t = 0; t < 2; ++t) {
+    posts.emplace_back([&, t] {
+      Api mine(t == 0 ? one.port() : two.port());
+      for (int i = t; i < kCustomers; i += 2) {
+        char phone[32];
+        std::snprintf(phone, sizeof phone, "0776 %03d %03d", i / 1000, i % 1000);
+        mine.post("/v1/tenants/" + c.tenant_id + "/customers",
+                  {{"phone", phone}, {"consent", true}}, c.pos_key);
+      }
+    });
+  }
+  for (auto& p : posts) p.join();
+  auto got = receiver.wait_for(
+      "pair", [&](const json& r) { return r.size() >= kCustomers; }, 60s);
+  std::this_thread::sleep_for(500ms);  // a second copy of anything would have arrived by now
+  got = receiver.received("pair");
+  std::set<std::string> ids;
+  for (const auto& r : got) {
+    ids.insert(r["id"].get<std::string>());
+    CHECK(r["verified"] == json::array({true}));
+  }
+  CHECK(got.size() == static_cast<std::size_t>(kCustomers));
+  CHECK(ids.size() == static_cast<std::size_t>(kCustomers));
+  CHECK(sql_value(db.owner(), "SELECT count(*) FROM webhook_attempts") ==
+        std::to_string(kCustomers));
+  // Both daemons took part.
+  CHECK(sql_value(db.owner(), "SELECT count(DISTINCT worker) FROM webhook_attempts") == "2");
+}

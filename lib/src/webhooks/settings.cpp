@@ -46,8 +46,9 @@ DispatcherOptions dispatcher_options(const config::Settings& settings) {
   o.schedule = outbound::RetrySchedule::parse(settings.webhook_retry_schedule);
   o.breaker_threshold = settings.webhook_breaker;
   o.breaker_cooldown = std::chrono::seconds(settings.webhook_breaker_cooldown);
-  // A lease outlives an attempt that waited for a free slot and then ran to its timeout.
-  o.lease = std::max(std::chrono::seconds(60), 6 * std::chrono::seconds(settings.webhook_timeout));
+  // A lease outlives an attempt that waited for a free slot and then ran to its timeout: a
+  // minute by default. A daemon killed mid-send leaves its deliveries to others after it.
+  o.lease = 6 * std::chrono::seconds(settings.webhook_timeout);
   return o;
 }
 
