@@ -60,10 +60,14 @@ END $$;
 CREATE TRIGGER outbox_fan_out AFTER INSERT ON outbox REFERENCING NEW TABLE AS new_rows
   FOR EACH STATEMENT EXECUTE FUNCTION outbox_fan_out();
 
--- Claims up to p_limit due deliveries of any tenant, at most p_per_subscription of one
--- subscription, and a single one (the half-open probe) of a subscription whose breaker has
--- opened and cooled down; the probe's subscription is paused for the lease so that nothing else
--- goes to it before the probe's answer.
+-- Claims up to p_limit due deliveries of any tenant, subscription by subscription: each active
+-- subscription whose breaker is closed gets at most p_per_subscription in flight (counting those
+-- other workers hold), and one whose breaker has opened and cooled down a single one (the
+-- half-open probe; it is then paused for the lease so that nothing else goes to it before the
+-- probe's answer). One subscription's backlog never fills a claim: a dead endpoint with a
+-- million due deliveries takes its few slots and the others are claimed beside it.
+CREATE INDEX webhook_deliveries_due_by_subscription ON webhook_deliveries
+  (subscription_id, next_attempt_at) WHERE status = 'pending';
 CREATE FUNCTION webhook_claim(p_worker text, p_limit integer, p_per_subscription integer,
                               p_lease_seconds integer, p_breaker integer)
   RETURNS TABLE (delivery_id bigint, tenant_id uuid, subscription_id uuid, url text,
@@ -74,25 +78,25 @@ CREATE FUNCTION webhook_claim(p_worker text, p_limit integer, p_per_subscription
 #variable_conflict use_column
 BEGIN
   RETURN QUERY
-  WITH candidates AS (
-    SELECT d.id, d.subscription_id, d.next_attempt_at,
-           s.consecutive_failures >= p_breaker AS half_open
-      FROM webhook_deliveries d
-      JOIN webhook_subscriptions s ON s.tenant_id = d.tenant_id AND s.id = d.subscription_id
-     WHERE d.status = 'pending' AND d.next_attempt_at <= now() AND s.active
-       AND (s.paused_until IS NULL OR s.paused_until <= now())
-     ORDER BY d.next_attempt_at, d.id
-     LIMIT p_limit * 4
-     FOR UPDATE OF d SKIP LOCKED),
-  ranked AS (
-    SELECT c.id, c.half_open, c.next_attempt_at,
-           row_number() OVER (PARTITION BY c.subscription_id ORDER BY c.next_attempt_at, c.id)
-             AS rn
-      FROM candidates c),
+  WITH subs AS (
+    SELECT s.tenant_id, s.id, s.consecutive_failures >= p_breaker AS half_open,
+           (SELECT count(*) FROM webhook_deliveries x
+             WHERE x.subscription_id = s.id AND x.status = 'pending'
+               AND x.leased_by IS NOT NULL AND x.next_attempt_at > now()) AS held
+      FROM webhook_subscriptions s
+     WHERE s.active AND (s.paused_until IS NULL OR s.paused_until <= now())),
   picked AS (
-    SELECT r.id, r.half_open FROM ranked r
-     WHERE r.rn <= CASE WHEN r.half_open THEN 1 ELSE p_per_subscription END
-     ORDER BY r.next_attempt_at, r.id
+    SELECT d.id, subs.half_open
+      FROM subs
+      CROSS JOIN LATERAL (
+        SELECT x.id, x.next_attempt_at FROM webhook_deliveries x
+         WHERE x.subscription_id = subs.id AND x.status = 'pending'
+           AND x.next_attempt_at <= now()
+         ORDER BY x.next_attempt_at, x.id
+         LIMIT greatest(0, CASE WHEN subs.half_open THEN 1 - subs.held
+                                ELSE p_per_subscription - subs.held END)
+         FOR UPDATE SKIP LOCKED) d
+     ORDER BY d.next_attempt_at, d.id
      LIMIT p_limit),
   claimed AS (
     UPDATE webhook_deliveries d
@@ -171,9 +175,12 @@ BEGIN
     RETURN outcome;
   END IF;
   IF ok THEN
+    -- Only when there is something to close: a healthy subscription's row is not rewritten
+    -- at every delivery.
     UPDATE webhook_subscriptions SET consecutive_failures = 0, failing_since = NULL,
            paused_until = NULL
-     WHERE tenant_id = d.tenant_id AND id = d.subscription_id;
+     WHERE tenant_id = d.tenant_id AND id = d.subscription_id
+       AND (consecutive_failures <> 0 OR failing_since IS NOT NULL OR paused_until IS NOT NULL);
     RETURN outcome;
   END IF;
   UPDATE webhook_subscriptions

@@ -230,16 +230,42 @@ struct Dispatcher::Impl {
     }
   }
 
+  // The finished attempts, recorded in transactions of up to 100 (a commit each, not one per
+  // attempt); should one fail, its attempts are recorded one by one.
   void record_done() {
     std::deque<std::pair<Job, outbound::Response>> batch;
     {
       std::lock_guard lock(mutex);
       batch.swap(done);
     }
-    for (auto& [job, response] : batch) record(job, response);
+    while (!batch.empty()) {
+      const std::size_t n = std::min<std::size_t>(batch.size(), 100);
+      std::vector<std::string> outcomes;
+      try {
+        outcomes = db::with_tx(db, [&](db::Tx& tx) {
+          std::vector<std::string> out;
+          for (std::size_t i = 0; i < n; ++i)
+            out.push_back(record_in(tx, batch[i].first, batch[i].second));
+          return out;
+        });
+      } catch (const std::exception&) {
+        if (n == 1) throw;
+        for (std::size_t i = 0; i < n; ++i) record(batch[i].first, batch[i].second);
+        batch.erase(batch.begin(), batch.begin() + static_cast<std::ptrdiff_t>(n));
+        continue;
+      }
+      for (std::size_t i = 0; i < n; ++i) count(outcomes[i], batch[i].first);
+      batch.erase(batch.begin(), batch.begin() + static_cast<std::ptrdiff_t>(n));
+    }
   }
 
   std::string record(const Job& job, const outbound::Response& response) {
+    auto outcome = db::with_tx(db, [&](db::Tx& tx) { return record_in(tx, job, response); });
+    count(outcome, job);
+    return outcome;
+  }
+
+  std::string record_in(db::Tx& tx, const Job& job, const outbound::Response& response) {
     std::optional<std::int64_t> retry_ms;
     if (!response.ok() && job.counts_for_breaker) {
       auto wait = outbound::next_retry(options.schedule, job.failures + 1, response.retry_after);
@@ -250,15 +276,16 @@ struct Dispatcher::Impl {
                                             : (response.error.empty() && status != 0
                                                    ? "answered " + std::to_string(status)
                                                    : response.error);
-    auto outcome = db::with_tx(db, [&](db::Tx& tx) {
-      return tx
-          .exec1(kRecord, job.delivery_id, job.worker, job.attempt, status, error,
-                 static_cast<int>(response.duration.count()), response.body, retry_ms,
-                 job.counts_for_breaker ? options.breaker_threshold : 0,
-                 static_cast<int>(options.breaker_cooldown.count()),
-                 static_cast<int>(options.disable_after.count()))[0]
-          .as<std::string>();
-    });
+    return tx
+        .exec1(kRecord, job.delivery_id, job.worker, job.attempt, status, error,
+               static_cast<int>(response.duration.count()), response.body, retry_ms,
+               job.counts_for_breaker ? options.breaker_threshold : 0,
+               static_cast<int>(options.breaker_cooldown.count()),
+               static_cast<int>(options.disable_after.count()))[0]
+        .as<std::string>();
+  }
+
+  void count(const std::string& outcome, const Job& job) {
     if (outcome == "delivered") {
       ++delivered;
     } else if (outcome == "retrying") {
@@ -273,7 +300,6 @@ struct Dispatcher::Impl {
     } else if (outcome == "stale") {
       ++stale;
     }
-    return outcome;
   }
 };
 
