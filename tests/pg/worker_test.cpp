@@ -299,9 +299,11 @@ TEST_CASE("jobs: a batch runs in one transaction and a bad job in it fails alone
   worker.stop();
   CHECK(largest > 1);
   CHECK(batches >= 40 / 16);
-  // Only the bad job's batch ran again job by job: its other jobs once each, the rest never.
+  // Only the bad job's batches ran again job by job, one per attempt (2): their other jobs,
+  // never the rest. (On a quiet machine the retry finds the queue empty and runs with nobody;
+  // under load it can share a second batch of up to 16.)
   CHECK(alone.size() > 0);
-  CHECK(alone.size() < 16);
+  CHECK(alone.size() < 2 * 16);
   CHECK(worker.stats().done == 39);
   CHECK(worker.stats().dead == 1);
 }
