@@ -260,8 +260,9 @@ loyalty::test::ApiResponse send_signed(Api& api, const std::string& method,
 
 }  // namespace
 
-TEST_CASE("auth: HMAC-signed requests, and a wrong key, stale timestamp, replay, altered body → 401",
-          "[http]") {
+TEST_CASE(
+    "auth: HMAC-signed requests, and a wrong key, stale timestamp, replay, altered body → 401",
+    "[http]") {
   TestDatabase db;
   const std::string secret = "hmac-secret-0123456789-abcdefghijklmnopq";
   auto shop = cli_tenant(db, "hmac-shop");

@@ -10,7 +10,9 @@
 // A failing seed prints itself and its step; LOYALTY_MODEL_SEED=S replays exactly that seed.
 // LOYALTY_MODEL_SEEDS=N (default 200) and LOYALTY_MODEL_FIRST_SEED=F choose the seeds of a run,
 // LOYALTY_MODEL_STEPS the steps of each (default 20); scripts/model-test runs many.
+#include "pg/model.hpp"
 #include "db/tx.hpp"
+#include "support/faults.hpp"
 #include "support/pg.hpp"
 
 #include <catch2/catch.hpp>
@@ -35,217 +37,13 @@
 #include <sstream>
 #include <thread>
 
+using loyalty::test::Faulted;
 using loyalty::test::TestDatabase;
+using loyalty::test::with_backend_terminated;
+using namespace loyalty::test::model;
 using namespace std::chrono_literals;
 
 namespace {
-
-// ---- The catalogue ---------------------------------------------------------------------------
-
-struct RewardSpec {
-  const char* name;
-  const char* type;
-  long long cost;        ///< minor units, reserved from the budget when budgeted
-  int validity_days;     ///< an issued reward expires this long after it was created
-  bool budgeted;         ///< its rule reserves from the budget
-  long long min_amount;  ///< the rule matches purchases of at least this (minor units)
-  long long points;
-};
-
-// In the order the rules run (priority, highest first).
-const RewardSpec kRewards[] = {
-    {"voucher", "voucher", 500, 2, true, 5000, 0},
-    {"tote", "physical", 100, 3, true, 8000, 0},
-    {"discount", "discount", 200, 2, true, 2000, 0},
-    {"points", "points", 0, 3, false, 1, 100},
-};
-constexpr int kVoucher = 0, kTote = 1, kPoints = 3;
-constexpr int kRewardCount = 4;
-constexpr long long kToteStock = 2;
-constexpr int kCustomers = 2;
-constexpr long long kBaseEpoch = 1894010400;  // 2030-01-07T10:00:00Z: app_now() at step 0
-constexpr long long kDay = 86400;
-
-std::string phone(int customer) { return "+26377" + std::to_string(4000000 + customer); }
-
-std::string amount_text(long long minor) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%lld.%02lld", minor / 100, minor % 100);
-  return buf;
-}
-
-std::string instant_text(long long epoch) {
-  std::time_t t = static_cast<std::time_t>(epoch);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
-
-// ---- The model -------------------------------------------------------------------------------
-
-struct MIssuance {
-  std::string id;
-  std::string code;
-  int reward = 0;
-  int customer = 0;
-  std::string state = "reserved";
-  long long expires = 0;     ///< epoch seconds
-  bool credited = false;     ///< its points were credited (it was issued)
-  bool points_done = false;  ///< its points entry expired: nothing more to take back
-  long long taken_back = 0;  ///< points a partial refund already debited
-};
-
-struct MEvent {
-  std::string key;
-  std::string type;
-  nlohmann::json body;
-  int customer = 0;
-  long long amount = 0;
-  std::string id;
-  int status = 0;
-  std::string answer;
-  long long refunded = 0;           ///< purchases: amount refunded so far
-  std::vector<std::size_t> issued;  ///< indexes into Model::issuances
-};
-
-struct Model {
-  long long clock = kBaseEpoch;
-  long long total = 0, reserved = 0, utilized = 0, spent = 0;
-  long long stock = kToteStock;
-  long long balance[kCustomers] = {0, 0};
-  bool enrolled[kCustomers] = {false, false};
-  std::vector<MIssuance> issuances;
-  std::vector<MEvent> events;
-  std::map<std::string, long long> topups;  // reference -> amount
-
-  long long available() const { return total - reserved - utilized - spent; }
-
-  /// Takes up to `points` from a customer's balance, never below zero; returns what it took.
-  long long debit(int customer, long long points) {
-    long long taken = std::min(balance[customer], std::max(0LL, points));
-    balance[customer] -= taken;
-    return taken;
-  }
-
-  /// reserved|issued -> cancelled: the budget released, stock returned, the points still held
-  /// taken back.
-  void cancel(MIssuance& i) {
-    const auto& spec = kRewards[i.reward];
-    if (spec.budgeted) (i.state == "reserved" ? reserved : utilized) -= spec.cost;
-    if (i.state == "issued" && spec.points > 0) debit(i.customer, spec.points - i.taken_back);
-    if (i.reward == kTote) ++stock;
-    i.state = "cancelled";
-  }
-};
-
-/// What the database shows of one tenant, in the model's terms.
-struct State {
-  std::string budget;  ///< "total reserved utilized spent"
-  long long stock = 0;
-  std::map<std::string, std::string> customers;  ///< phone -> "balance ledger-sum"
-  std::map<std::string, std::string> issuances;  ///< id -> "state expires-epoch"
-  std::set<std::string> events;                  ///< idempotency keys
-  bool operator==(const State&) const = default;
-};
-
-State state_of(const Model& m) {
-  State s;
-  s.budget = std::to_string(m.total) + " " + std::to_string(m.reserved) + " " +
-             std::to_string(m.utilized) + " " + std::to_string(m.spent);
-  s.stock = m.stock;
-  for (int c = 0; c < kCustomers; ++c) {
-    if (m.enrolled[c]) {
-      s.customers[phone(c)] = std::to_string(m.balance[c]) + " " + std::to_string(m.balance[c]);
-    }
-  }
-  for (const auto& i : m.issuances) s.issuances[i.id] = i.state + " " + std::to_string(i.expires);
-  for (const auto& e : m.events) s.events.insert(e.key);
-  return s;
-}
-
-std::string describe_difference(const State& db, const State& model) {
-  std::ostringstream out;
-  if (db.budget != model.budget) {
-    out << "budget (total reserved utilized spent): database " << db.budget << ", model "
-        << model.budget << "\n";
-  }
-  if (db.stock != model.stock) {
-    out << "tote stock: database " << db.stock << ", model " << model.stock << "\n";
-  }
-  auto maps = [&](const char* what, const std::map<std::string, std::string>& a,
-                  const std::map<std::string, std::string>& b) {
-    std::set<std::string> keys;
-    for (const auto& [k, v] : a) keys.insert(k);
-    for (const auto& [k, v] : b) keys.insert(k);
-    for (const auto& k : keys) {
-      auto x = a.find(k), y = b.find(k);
-      std::string dv = x == a.end() ? "(none)" : x->second;
-      std::string mv = y == b.end() ? "(none)" : y->second;
-      if (dv != mv) out << what << " " << k << ": database " << dv << ", model " << mv << "\n";
-    }
-  };
-  maps("customer (balance, points ledger sum)", db.customers, model.customers);
-  maps("issuance (state, expires)", db.issuances, model.issuances);
-  for (const auto& k : db.events) {
-    if (!model.events.count(k)) out << "event " << k << ": in the database only\n";
-  }
-  for (const auto& k : model.events) {
-    if (!db.events.count(k)) out << "event " << k << ": in the model only\n";
-  }
-  return out.str();
-}
-
-// ---- Faults ----------------------------------------------------------------------------------
-
-struct Faulted {
-  int terminated = 0;  ///< backends terminated
-  std::exception_ptr error;
-};
-
-/// Runs `call` while a second connection holds the tenant's budget row. Once the call's backend
-/// waits for that lock — in the middle of its transaction: every operation that moves money
-/// takes the budget row last, and a purchase sends its reservation with its COMMIT — it is
-/// terminated, up to `times` times (the library runs a transaction whose connection was lost once
-/// more, on a fresh one: the second time that retry's backend is terminated too), and the lock
-/// released only after the backend is gone. A call that never waits for the budget runs to its
-/// end untouched.
-Faulted with_backend_terminated(pqxx::connection& locker, pqxx::connection& watcher,
-                                const std::string& tenant_id, int times,
-                                const std::function<void()>& call) {
-  Faulted out;
-  pqxx::work lock(locker);
-  lock.exec("SELECT 1 FROM budgets WHERE tenant_id = " + lock.quote(tenant_id) + " FOR UPDATE");
-  const std::string locker_pid = std::to_string(locker.backendpid());
-  std::atomic<bool> done{false};
-  std::thread worker([&] {
-    try {
-      call();
-    } catch (...) {
-      out.error = std::current_exception();
-    }
-    done = true;
-  });
-  auto deadline = std::chrono::steady_clock::now() + 30s;
-  while (!done && std::chrono::steady_clock::now() < deadline) {
-    pqxx::nontransaction n(watcher);
-    auto waiting = n.exec("SELECT pid FROM pg_stat_activity WHERE " + locker_pid +
-                          " = ANY(pg_blocking_pids(pid))");
-    if (!waiting.empty()) {
-      std::string pid = waiting[0][0].as<std::string>();
-      n.exec("SELECT pg_terminate_backend(" + pid + ")");
-      while (!n.exec("SELECT 1 FROM pg_stat_activity WHERE pid = " + pid).empty()) {
-        std::this_thread::sleep_for(1ms);
-      }
-      if (++out.terminated == times) break;
-    }
-    std::this_thread::sleep_for(1ms);
-  }
-  lock.abort();
-  worker.join();
-  return out;
-}
 
 // ---- One seed's run --------------------------------------------------------------------------
 

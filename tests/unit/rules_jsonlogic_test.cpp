@@ -217,7 +217,8 @@ TEST_CASE("rules: map, filter and reduce see elements, current and accumulator",
              R"({"a": [[1, 2], [3]]})") == json::parse("[[10, 20], [30]]"));
 }
 
-TEST_CASE("rules: all of an empty array is false, and none and some are its complements", "[unit]") {
+TEST_CASE("rules: all of an empty array is false, and none and some are its complements",
+          "[unit]") {
   CHECK(eval(R"({"all": [[], true]})") == false);
   CHECK(eval(R"({"all": [[1, 2], {">": [{"var": ""}, 0]}]})") == true);
   CHECK(eval(R"({"all": ["not an array", true]})") == false);

@@ -22,8 +22,8 @@ struct RetrySchedule {
 /// The wait before the next attempt after `failed_attempts` failures (1 = the first attempt
 /// failed): "full jitter", uniformly random in [0, delay] of the schedule's entry, so a burst of
 /// failures (an endpoint that was down) does not come back as one burst; std::nullopt when the
-/// schedule is exhausted. A Retry-After from the receiver (seconds, >= 0) lengthens the wait to at least
-/// it, capped at 24 h.
+/// schedule is exhausted. A Retry-After from the receiver (seconds, >= 0) lengthens the wait to at
+/// least it, capped at 24 h.
 std::optional<std::chrono::milliseconds> next_retry(const RetrySchedule& schedule,
                                                     int failed_attempts,
                                                     std::int64_t retry_after = -1);
