@@ -68,6 +68,18 @@ std::string type_of(const json& entry) {
   return json::parse(entry["body"].get<std::string>())["type"];
 }
 
+/// GETs `path` every 50 ms until `done` holds for the answer or 10 s have passed; returns the
+/// last answer.
+ApiResponse poll(Api& api, const std::string& path, const std::string& token,
+                 const std::function<bool(const ApiResponse&)>& done) {
+  ApiResponse res = api.get(path, token);
+  for (int i = 0; i < 200 && !done(res); ++i) {
+    std::this_thread::sleep_for(50ms);
+    res = api.get(path, token);
+  }
+  return res;
+}
+
 void require_problem(const ApiResponse& res, int status, const std::string& type) {
   INFO(res.raw);
   REQUIRE(res.status == status);
@@ -223,12 +235,8 @@ TEST_CASE(
   REQUIRE(listed.body["items"].size() == 1);
   auto delivery_id = listed.body["items"][0]["id"].get<std::string>();
   // Recorded after the receiver answered: poll until the fourth attempt is settled.
-  ApiResponse delivery;
-  for (int i = 0; i < 100; ++i) {
-    delivery = api.get(base + "/webhook-deliveries/" + delivery_id, c.admin_token);
-    if (delivery.body["status"] == "delivered") break;
-    std::this_thread::sleep_for(50ms);
-  }
+  auto delivery = poll(api, base + "/webhook-deliveries/" + delivery_id, c.admin_token,
+                       [](const ApiResponse& r) { return r.body["status"] == "delivered"; });
   INFO(delivery.raw);
   CHECK(delivery.body["status"] == "delivered");
   CHECK(delivery.body["attempts"] == 4);
@@ -263,15 +271,9 @@ TEST_CASE(
   const std::string base = "/v1/tenants/" + c.tenant_id;
   const std::string deliveries =
       base + "/webhooks/" + sub.body["id"].get<std::string>() + "/deliveries";
-  json failed;
-  for (int i = 0; i < 200; ++i) {
-    auto listed = api.get(deliveries + "?status=failed", c.admin_token);
-    if (listed.body["items"].size() == 1) {
-      failed = listed.body["items"][0];
-      break;
-    }
-    std::this_thread::sleep_for(50ms);
-  }
+  auto listed = poll(api, deliveries + "?status=failed", c.admin_token,
+                     [](const ApiResponse& r) { return r.body["items"].size() == 1; });
+  json failed = listed.body["items"].size() == 1 ? listed.body["items"][0] : json();
   INFO(failed.dump());
   REQUIRE(failed.is_object());
   CHECK(failed["attempts"] == 2);
@@ -441,12 +443,8 @@ TEST_CASE(
   CHECK(got.size() == 5);
   const auto dead_path =
       "/v1/tenants/" + a.tenant_id + "/webhooks/" + dead.body["id"].get<std::string>();
-  ApiResponse shown;
-  for (int i = 0; i < 100; ++i) {
-    shown = api.get(dead_path, a.admin_token);
-    if (shown.body["status"] == "paused") break;
-    std::this_thread::sleep_for(100ms);
-  }
+  auto shown = poll(api, dead_path, a.admin_token,
+                    [](const ApiResponse& r) { return r.body["status"] == "paused"; });
   INFO(shown.raw);
   CHECK(shown.body["status"] == "paused");
   CHECK(shown.body["consecutive_failures"].get<int>() >= 2);
