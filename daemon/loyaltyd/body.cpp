@@ -1,6 +1,7 @@
 #include "body.hpp"
 
 #include <loyalty/core/error.hpp>
+#include <loyalty/core/utf8.hpp>
 
 #include <algorithm>
 
@@ -38,43 +39,8 @@ int json_depth(const std::string& text) {
 
 }  // namespace
 
-bool valid_utf8(std::string_view text) {
-  std::size_t i = 0, n = text.size();
-  while (i < n) {
-    auto c = static_cast<unsigned char>(text[i]);
-    if (c < 0x80) {
-      ++i;
-      continue;
-    }
-    int extra = 0;
-    unsigned code = 0;
-    if (c >= 0xC2 && c <= 0xDF) {
-      extra = 1;
-      code = c & 0x1F;
-    } else if (c >= 0xE0 && c <= 0xEF) {
-      extra = 2;
-      code = c & 0x0F;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-      extra = 3;
-      code = c & 0x07;
-    } else {
-      return false;
-    }
-    if (n - i <= static_cast<std::size_t>(extra)) return false;
-    for (int k = 1; k <= extra; ++k) {
-      auto cc = static_cast<unsigned char>(text[i + k]);
-      if ((cc & 0xC0) != 0x80) return false;
-      code = (code << 6) | (cc & 0x3F);
-    }
-    if ((extra == 2 && code < 0x800) || (extra == 3 && code < 0x10000)) return false;
-    if (code > 0x10FFFF || (code >= 0xD800 && code <= 0xDFFF)) return false;
-    i += extra + 1;
-  }
-  return true;
-}
-
 void require_utf8_body(std::string_view body) {
-  if (!valid_utf8(body)) malformed("the body is not valid UTF-8");
+  if (!loyalty::utf8::valid(body)) malformed("the body is not valid UTF-8");
 }
 
 nlohmann::json parse_json_body(std::string_view content_type, const std::string& body,
@@ -87,7 +53,7 @@ nlohmann::json parse_json_body(std::string_view content_type, const std::string&
   if (json_depth(body) > kMaxJsonDepth) {
     malformed("the JSON body nests deeper than 64 levels");
   }
-  if (!valid_utf8(body)) malformed("the body is not valid UTF-8");
+  if (!loyalty::utf8::valid(body)) malformed("the body is not valid UTF-8");
   nlohmann::json parsed;
   try {
     parsed = nlohmann::json::parse(body);

@@ -21,9 +21,6 @@ inline constexpr int kMaxJsonDepth = 64;
 nlohmann::json parse_json_body(std::string_view content_type, const std::string& body,
                                const std::vector<std::string>& allowed);
 
-/// Whether `text` is well-formed UTF-8 (no overlongs, surrogates or code points past U+10FFFF).
-bool valid_utf8(std::string_view text);
-
 /// Checks a text body that is not JSON (a code upload): Error(invalid, "malformed-request"),
 /// a 400, unless it is well-formed UTF-8.
 void require_utf8_body(std::string_view body);

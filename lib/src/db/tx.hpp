@@ -49,6 +49,10 @@ std::string array_literal(const std::vector<T>& values) {
   return out + "}";
 }
 
+/// A PostgreSQL text[] literal of any strings (each quoted, `"` and `\` escaped), for a parameter
+/// such as `$2::text[]`.
+std::string text_array_literal(const std::vector<std::string>& values);
+
 /// A pooled connection and the statements prepared on it.
 struct PooledConnection {
   std::unique_ptr<pqxx::connection> conn;

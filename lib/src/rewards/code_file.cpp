@@ -1,6 +1,8 @@
 // Reading an uploaded voucher-code file: the lines, the codes on them, and why a line is not one.
 #include "rewards/code_file.hpp"
 
+#include <loyalty/core/utf8.hpp>
+
 #include <cctype>
 #include <cstdint>
 #include <istream>
@@ -12,47 +14,6 @@ namespace {
 
 constexpr std::size_t kMinCode = 4;
 constexpr std::size_t kMaxCode = 64;
-
-/// Length of the UTF-8 sequence starting at s[i], or 0 when it is not valid UTF-8.
-std::size_t utf8_sequence(std::string_view s, std::size_t i) {
-  auto byte = [&](std::size_t k) { return static_cast<unsigned char>(s[k]); };
-  unsigned char c = byte(i);
-  std::size_t n = 0;
-  std::uint32_t min = 0;
-  std::uint32_t cp = 0;
-  if (c < 0x80) return 1;
-  if ((c & 0xE0) == 0xC0) {
-    n = 2;
-    cp = c & 0x1F;
-    min = 0x80;
-  } else if ((c & 0xF0) == 0xE0) {
-    n = 3;
-    cp = c & 0x0F;
-    min = 0x800;
-  } else if ((c & 0xF8) == 0xF0) {
-    n = 4;
-    cp = c & 0x07;
-    min = 0x10000;
-  } else {
-    return 0;
-  }
-  if (i + n > s.size()) return 0;
-  for (std::size_t k = 1; k < n; ++k) {
-    if ((byte(i + k) & 0xC0) != 0x80) return 0;
-    cp = (cp << 6) | (byte(i + k) & 0x3F);
-  }
-  if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return 0;
-  return n;
-}
-
-bool valid_utf8(std::string_view s) {
-  for (std::size_t i = 0; i < s.size();) {
-    auto n = utf8_sequence(s, i);
-    if (n == 0) return false;
-    i += n;
-  }
-  return true;
-}
 
 std::string_view trim(std::string_view s) {
   auto blank = [](char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; };
@@ -75,7 +36,7 @@ struct ParsedLine {
 
 ParsedLine parse_line(std::string_view raw) {
   ParsedLine out;
-  if (!valid_utf8(raw)) {
+  if (!utf8::valid(raw)) {
     out.reason = "not valid UTF-8";
     return out;
   }

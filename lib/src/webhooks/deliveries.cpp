@@ -54,6 +54,8 @@ UPDATE webhook_deliveries d
    AND d.subscription_id = $2::uuid AND d.created_at >= $3::timestamptz
    AND ($4 = '' OR d.status = $4)
    AND (d.status <> 'pending' OR d.leased_by IS NULL OR d.next_attempt_at <= now()))sql"};
+// Wakes the dispatchers (LISTEN loyalty_webhooks) at commit: replayed deliveries are due now.
+const db::Query kWake{"webhook_wake", "SELECT pg_notify('loyalty_webhooks', '')"};
 
 const db::Query kPurgeAttempts{"webhook_purge_attempts", R"sql(
 DELETE FROM webhook_attempts WHERE attempted_at < now() - make_interval(days => $1))sql"};
@@ -179,7 +181,7 @@ Delivery replay_delivery(db::Database& database, const std::string& tenant_id, s
       throw_conflict("webhook-disabled",
                      "the delivery's subscription is disabled: enable it first");
     }
-    tx.exec(kReplay, tenant_id, id);
+    if (tx.exec(kReplay, tenant_id, id).affected_rows() > 0) tx.exec(kWake);
     return load(tx, tenant_id, id);
   });
 }
@@ -192,9 +194,11 @@ std::int64_t replay_deliveries(db::Database& database, const std::string& tenant
                   {{"/since", "required with /subscription"}});
   }
   return db::with_tenant(database, tenant_id, [&](db::Tx& tx) {
-    return static_cast<std::int64_t>(
+    const auto n = static_cast<std::int64_t>(
         tx.exec(kReplayMany, tenant_id, filter.subscription_id, filter.since, filter.status)
             .affected_rows());
+    if (n > 0) tx.exec(kWake);
+    return n;
   });
 }
 

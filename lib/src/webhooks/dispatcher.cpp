@@ -1,18 +1,22 @@
 #include "audit/audit.hpp"
+#include "db/listener.hpp"
 #include "db/tx.hpp"
 
 #include <spdlog/spdlog.h>
 #include <loyalty/core/crypto.hpp>
+#include <loyalty/core/utf8.hpp>
 #include <loyalty/core/uuid.hpp>
 #include <loyalty/log/log.hpp>
 #include <loyalty/webhooks/dispatcher.hpp>
 #include <loyalty/webhooks/signature.hpp>
 
+#include <algorithm>
 #include <atomic>
 #include <condition_variable>
 #include <deque>
 #include <mutex>
 #include <thread>
+#include <tuple>
 
 namespace loyalty::webhooks {
 
@@ -27,8 +31,25 @@ SELECT delivery_id, tenant_id::text AS tenant_id, subscription_id::text AS subsc
        to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS created_at,
        attempt, failures, probe
   FROM webhook_claim($1, $2, $3, $4, $5))sql"};
-const db::Query kRecord{"webhook_record",
-                        "SELECT webhook_record($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"};
+// Attempts recorded in one statement, each by webhook_record, in the order given (i from 1).
+const db::Query kRecordMany{"webhook_record_many", R"sql(
+SELECT t.i, webhook_record(t.d, t.w, t.a, t.s, t.e, t.ms, t.b, t.r, t.br, $10, $11)
+  FROM unnest($1::bigint[], $2::text[], $3::int[], $4::int[], $5::text[], $6::int[], $7::text[],
+              $8::bigint[], $9::int[]) WITH ORDINALITY AS t(d, w, a, s, e, ms, b, r, br, i)
+ ORDER BY t.i)sql"};
+// The dispatcher's commits do not wait for the WAL flush: one lost in a crash of the server
+// (the last few hundred milliseconds) loses a lease, after which the delivery is claimed again,
+// or an attempt's outcome, after which it is sent again under the same webhook-id. Either way
+// at least once holds, and a claim or record costs no disk flush.
+const db::Query kAsyncCommit{"webhook_async_commit", "SET LOCAL synchronous_commit = off"};
+const db::Query kDelivered{"webhook_delivered",
+                           "SELECT i, outcome FROM webhook_delivered($1, $2, $3, $4, $5, $6)"};
+const db::Query kDisable{"webhook_disable", "SELECT webhook_disable($1, $2)"};
+
+constexpr std::string_view kChannel = "loyalty_webhooks";  ///< NOTIFYed by outbox_fan_out
+constexpr std::string_view kDeliveryHeader = "webhook-delivery";
+constexpr std::size_t kKeptBody = 1024;  ///< bytes of a response body kept with its attempt
+constexpr std::size_t kRecordBatch = 500;
 const db::Query kBacklog{"webhook_backlog", "SELECT * FROM webhook_backlog()"};
 
 // A test send: its own message, and a delivery already held by the sender.
@@ -74,6 +95,12 @@ std::string message_body(const std::string& type, const std::string& created_at,
   return json{{"type", type}, {"timestamp", created_at}, {"data", json::parse(payload)}}.dump();
 }
 
+std::string header_of(const outbound::Response& r, std::string_view name) {
+  for (const auto& [n, v] : r.headers)
+    if (n == name) return v;
+  return {};
+}
+
 outbound::Request request_for(const Job& job, std::chrono::milliseconds timeout) {
   auto headers = webhook_headers(
       job.secrets, job.message_id,
@@ -107,6 +134,10 @@ Backlog backlog(db::Database& database) {
   });
 }
 
+// Three threads: the claimer takes due deliveries and hands them to the HTTP client (whose own
+// thread sends them); the recorder writes the finished attempts, many per statement, and so frees
+// their slots; the listener wakes the claimer when new deliveries are queued. The claimer sleeps
+// until one of them wakes it or `poll` passes (scheduled retries come due on the timer).
 struct Dispatcher::Impl {
   Impl(db::Database& database, DispatcherOptions o)
       : db(database), options(std::move(o)), client(options.client) {
@@ -119,28 +150,59 @@ struct Dispatcher::Impl {
   outbound::HttpClient client;
 
   std::mutex mutex;
-  std::condition_variable wake;
+  std::condition_variable claim_wake;   ///< work may be due, or a slot came free
+  std::condition_variable record_wake;  ///< attempts finished
   std::deque<std::pair<Job, outbound::Response>> done;
   std::size_t in_flight = 0;
+  bool work_hint = true;
   bool stopping = false;
-  std::thread thread;
+  bool claimer_done = false;  ///< nothing more will be sent
+  std::thread claimer, recorder, listener;
 
   std::atomic<std::uint64_t> delivered{0}, retrying{0}, failed{0}, disabled{0}, stale{0};
 
-  void run() {
+  void wake_claimer() {
+    {
+      std::lock_guard lock(mutex);
+      work_hint = true;
+    }
+    claim_wake.notify_one();
+  }
+
+  void listen() {
+    db::Listener l(db.url(), std::string(kChannel));
+    while (true) {
+      {
+        std::lock_guard lock(mutex);
+        if (stopping) return;
+      }
+      if (l.wait(std::chrono::milliseconds(250))) wake_claimer();
+    }
+  }
+
+  void claim_loop() {
     auto last_error_log = Clock::now() - std::chrono::minutes(1);
     while (true) {
       std::size_t capacity = 0;
       {
-        std::lock_guard lock(mutex);
-        if (stopping) break;
+        std::unique_lock lock(mutex);
+        claim_wake.wait_for(lock, options.poll, [&] { return stopping || work_hint; });
+        if (stopping) return;
+        work_hint = false;
         const std::size_t limit = options.client.max_in_flight;
         capacity = in_flight < limit ? limit - in_flight : 0;
       }
-      std::size_t claimed = 0;
       try {
-        if (capacity > 0) claimed = claim_and_send(capacity);
-        record_done();
+        // A full claim means more may be due: claim again at once, while there is room.
+        while (capacity > 0) {
+          const std::size_t want = std::min<std::size_t>(capacity, options.claim_batch);
+          const std::size_t got = claim_and_send(want);
+          if (got < want) break;
+          std::lock_guard lock(mutex);
+          if (stopping) return;
+          const std::size_t limit = options.client.max_in_flight;
+          capacity = in_flight < limit ? limit - in_flight : 0;
+        }
       } catch (const std::exception& e) {
         // The database is away: try again after a pause, without a log line per poll.
         if (Clock::now() - last_error_log > std::chrono::seconds(30)) {
@@ -148,33 +210,33 @@ struct Dispatcher::Impl {
           last_error_log = Clock::now();
         }
         std::unique_lock lock(mutex);
-        wake.wait_for(lock, std::chrono::seconds(1), [&] { return stopping; });
-        continue;
+        claim_wake.wait_for(lock, std::chrono::seconds(1), [&] { return stopping; });
+        work_hint = true;
       }
-      std::unique_lock lock(mutex);
-      if (claimed == 0 && done.empty() && !stopping) {
-        wake.wait_for(lock, options.poll, [&] { return stopping || !done.empty(); });
-      }
-    }
-    // Stopping: what is in flight ends (each within its timeout) and is recorded.
-    std::unique_lock lock(mutex);
-    while (in_flight > 0 || !done.empty()) {
-      wake.wait_for(lock, std::chrono::milliseconds(50), [&] { return !done.empty(); });
-      lock.unlock();
-      try {
-        record_done();
-      } catch (const std::exception&) {
-        lock.lock();
-        break;
-      }
-      lock.lock();
     }
   }
 
-  std::size_t claim_and_send(std::size_t capacity) {
-    const int limit = static_cast<int>(std::min<std::size_t>(capacity, options.claim_batch));
+  // Records what finishes until stopping and nothing is in flight any more (each attempt ends
+  // within its timeout).
+  void record_loop() {
+    while (true) {
+      std::deque<std::pair<Job, outbound::Response>> batch;
+      {
+        std::unique_lock lock(mutex);
+        record_wake.wait(lock,
+                         [&] { return !done.empty() || (claimer_done && in_flight == 0); });
+        if (done.empty()) return;
+        batch.swap(done);
+      }
+      record_all(batch);
+      wake_claimer();
+    }
+  }
+
+  std::size_t claim_and_send(std::size_t limit) {
     auto rows = db::with_tx(db, [&](db::Tx& tx) {
-      return tx.exec(kClaim, options.worker_id, limit,
+      tx.exec(kAsyncCommit);
+      return tx.exec(kClaim, options.worker_id, static_cast<int>(limit),
                      static_cast<int>(options.client.max_per_destination),
                      static_cast<int>(options.lease.count()), options.breaker_threshold);
     });
@@ -197,6 +259,14 @@ struct Dispatcher::Impl {
     return rows.size();
   }
 
+  void finished(Job job, outbound::Response response) {
+    {
+      std::lock_guard lock(mutex);
+      done.emplace_back(std::move(job), std::move(response));
+    }
+    record_wake.notify_one();
+  }
+
   void send(Job job) {
     outbound::Request request;
     try {
@@ -204,8 +274,7 @@ struct Dispatcher::Impl {
     } catch (const std::exception& e) {
       outbound::Response refused;
       refused.error = std::string("cannot sign: ") + e.what();
-      std::lock_guard lock(mutex);
-      done.emplace_back(std::move(job), std::move(refused));
+      finished(std::move(job), std::move(refused));
       return;
     }
     {
@@ -219,70 +288,143 @@ struct Dispatcher::Impl {
         --in_flight;
         done.emplace_back(std::move(*shared), std::move(r));
       }
-      wake.notify_all();
+      record_wake.notify_one();
     });
     if (!queued) {
       outbound::Response full;
       full.error = "the outbound queue is full";
-      std::lock_guard lock(mutex);
-      --in_flight;
-      done.emplace_back(std::move(*shared), std::move(full));
-    }
-  }
-
-  // The finished attempts, recorded in transactions of up to 100 (a commit each, not one per
-  // attempt); should one fail, its attempts are recorded one by one.
-  void record_done() {
-    std::deque<std::pair<Job, outbound::Response>> batch;
-    {
-      std::lock_guard lock(mutex);
-      batch.swap(done);
-    }
-    while (!batch.empty()) {
-      const std::size_t n = std::min<std::size_t>(batch.size(), 100);
-      std::vector<std::string> outcomes;
-      try {
-        outcomes = db::with_tx(db, [&](db::Tx& tx) {
-          std::vector<std::string> out;
-          for (std::size_t i = 0; i < n; ++i)
-            out.push_back(record_in(tx, batch[i].first, batch[i].second));
-          return out;
-        });
-      } catch (const std::exception&) {
-        if (n == 1) throw;
-        for (std::size_t i = 0; i < n; ++i) record(batch[i].first, batch[i].second);
-        batch.erase(batch.begin(), batch.begin() + static_cast<std::ptrdiff_t>(n));
-        continue;
+      {
+        std::lock_guard lock(mutex);
+        --in_flight;
       }
-      for (std::size_t i = 0; i < n; ++i) count(outcomes[i], batch[i].first);
-      batch.erase(batch.begin(), batch.begin() + static_cast<std::ptrdiff_t>(n));
+      finished(std::move(*shared), std::move(full));
     }
   }
 
-  std::string record(const Job& job, const outbound::Response& response) {
-    auto outcome = db::with_tx(db, [&](db::Tx& tx) { return record_in(tx, job, response); });
-    count(outcome, job);
-    return outcome;
+  // The finished attempts, kRecordBatch to a statement and a transaction, in the order of their
+  // subscriptions (two daemons' batches then lock subscription rows in one order). Should a
+  // batch fail, its attempts are recorded one by one; one that cannot be recorded is left to its
+  // lease, after which it is sent again (at least once).
+  void record_all(std::deque<std::pair<Job, outbound::Response>>& batch) {
+    std::vector<Settled> all;
+    all.reserve(batch.size());
+    for (auto& [job, response] : batch) all.push_back(settle(std::move(job), std::move(response)));
+    std::sort(all.begin(), all.end(), [](const Settled& a, const Settled& b) {
+      return std::tie(a.job.subscription_id, a.job.delivery_id) <
+             std::tie(b.job.subscription_id, b.job.delivery_id);
+    });
+    for (std::size_t from = 0; from < all.size(); from += kRecordBatch) {
+      const std::size_t to = std::min(all.size(), from + kRecordBatch);
+      try {
+        auto outcomes = db::with_tx(db, [&](db::Tx& tx) { return record_in(tx, all, from, to); });
+        for (std::size_t i = from; i < to; ++i) count(outcomes[i - from], all[i].job);
+      } catch (const std::exception& e) {
+        for (std::size_t i = from; i < to; ++i) {
+          try {
+            auto outcome =
+                db::with_tx(db, [&](db::Tx& tx) { return record_in(tx, all, i, i + 1); });
+            count(outcome.front(), all[i].job);
+          } catch (const std::exception& one) {
+            spdlog::warn(R"("msg":"webhooks.record_failed","delivery":{},{})",
+                         all[i].job.delivery_id, db::error_log_fields(one));
+          }
+        }
+      }
+    }
   }
 
-  std::string record_in(db::Tx& tx, const Job& job, const outbound::Response& response) {
-    std::optional<std::int64_t> retry_ms;
-    if (!response.ok() && job.counts_for_breaker) {
-      auto wait = outbound::next_retry(options.schedule, job.failures + 1, response.retry_after);
-      if (wait) retry_ms = wait->count();
+  /// What an attempt's outcome means for its delivery and subscription.
+  struct Settled {
+    Job job;
+    outbound::Response response;
+    std::string error;
+    std::optional<std::int64_t> retry_ms;  ///< when to try again; none: the delivery failed
+    int breaker = 0;                       ///< 0: the breaker ignores this attempt
+    std::string disable_reason;            ///< disable the subscription now
+  };
+
+  Settled settle(Job job, outbound::Response response) {
+    Settled s{std::move(job), std::move(response), {}, std::nullopt, 0, {}};
+    const auto& r = s.response;
+    s.response.body = utf8::storable(r.body, kKeptBody);
+    if (r.ok()) return s;
+    s.error = r.error.empty() && r.status != 0 ? "answered " + std::to_string(r.status) : r.error;
+    if (!s.job.counts_for_breaker) return s;  // a test send: never retried, never counted
+    if (r.status == 410) {
+      s.disable_reason = "the endpoint answered 410 Gone";
+      return s;
     }
-    const int status = response.status;
-    const std::string error = response.ok() ? ""
-                                            : (response.error.empty() && status != 0
-                                                   ? "answered " + std::to_string(status)
-                                                   : response.error);
-    return tx
-        .exec1(kRecord, job.delivery_id, job.worker, job.attempt, status, error,
-               static_cast<int>(response.duration.count()), response.body, retry_ms,
-               job.counts_for_breaker ? options.breaker_threshold : 0,
-               static_cast<int>(options.breaker_cooldown.count()),
-               static_cast<int>(options.disable_after.count()))[0]
-        .as<std::string>();
+    if (header_of(r, kDeliveryHeader) == "abort-message") {
+      // The receiver asked for no more attempts at this message: it failed, and the endpoint
+      // is alive, so the breaker does not count it.
+      s.error += " (the receiver aborted the message)";
+      return s;
+    }
+    s.breaker = options.breaker_threshold;
+    auto wait = outbound::next_retry(options.schedule, s.job.failures + 1, r.retry_after);
+    if (wait) s.retry_ms = wait->count();
+    return s;
+  }
+
+  // Successes in one call of webhook_delivered, the others in one statement of webhook_record
+  // calls; then the disabling a 410 asks for.
+  std::vector<std::string> record_in(db::Tx& tx, std::vector<Settled>& all, std::size_t from,
+                                     std::size_t to) {
+    tx.exec(kAsyncCommit);
+    std::vector<std::string> outcomes(to - from);
+    std::vector<std::size_t> ok, other;
+    for (std::size_t i = from; i < to; ++i)
+      (all[i].response.ok() && all[i].job.counts_for_breaker ? ok : other).push_back(i);
+    if (!ok.empty()) {
+      std::vector<std::int64_t> ids;
+      std::vector<int> attempts, statuses, durations;
+      std::vector<std::string> workers, bodies;
+      for (auto i : ok) {
+        ids.push_back(all[i].job.delivery_id);
+        workers.push_back(all[i].job.worker);
+        attempts.push_back(all[i].job.attempt);
+        statuses.push_back(all[i].response.status);
+        durations.push_back(static_cast<int>(all[i].response.duration.count()));
+        bodies.push_back(all[i].response.body);
+      }
+      for (const auto& r : tx.exec(kDelivered, db::array_literal(ids),
+                                   db::text_array_literal(workers), db::array_literal(attempts),
+                                   db::array_literal(statuses), db::array_literal(durations),
+                                   db::text_array_literal(bodies)))
+        outcomes[ok[r[0].as<std::size_t>() - 1] - from] = r[1].as<std::string>();
+    }
+    if (!other.empty()) {
+      std::vector<std::int64_t> ids;
+      std::vector<int> attempts, statuses, durations, breakers;
+      std::vector<std::string> workers, errors, bodies, retries;
+      for (auto i : other) {
+        const auto& s = all[i];
+        ids.push_back(s.job.delivery_id);
+        workers.push_back(s.job.worker);
+        attempts.push_back(s.job.attempt);
+        statuses.push_back(s.response.status);
+        errors.push_back(s.error);
+        durations.push_back(static_cast<int>(s.response.duration.count()));
+        bodies.push_back(s.response.body);
+        retries.push_back(s.retry_ms ? std::to_string(*s.retry_ms) : "NULL");
+        breakers.push_back(s.breaker);
+      }
+      for (const auto& r : tx.exec(kRecordMany, db::array_literal(ids),
+                                   db::text_array_literal(workers), db::array_literal(attempts),
+                                   db::array_literal(statuses), db::text_array_literal(errors),
+                                   db::array_literal(durations), db::text_array_literal(bodies),
+                                   db::array_literal(retries), db::array_literal(breakers),
+                                   static_cast<int>(options.breaker_cooldown.count()),
+                                   static_cast<int>(options.disable_after.count())))
+        outcomes[other[r[0].as<std::size_t>() - 1] - from] = r[1].as<std::string>();
+    }
+    for (auto i : other) {
+      auto& outcome = outcomes[i - from];
+      if (all[i].disable_reason.empty() || outcome == "stale") continue;
+      if (tx.exec1(kDisable, all[i].job.delivery_id, all[i].disable_reason)[0].as<bool>())
+        outcome = "disabled";
+    }
+    return outcomes;
   }
 
   void count(const std::string& outcome, const Job& job) {
@@ -309,8 +451,10 @@ Dispatcher::Dispatcher(db::Database& database, DispatcherOptions options)
 Dispatcher::~Dispatcher() { stop(); }
 
 void Dispatcher::start() {
-  if (impl_->thread.joinable()) return;
-  impl_->thread = std::thread([this] { impl_->run(); });
+  if (impl_->claimer.joinable()) return;
+  impl_->recorder = std::thread([this] { impl_->record_loop(); });
+  impl_->listener = std::thread([this] { impl_->listen(); });
+  impl_->claimer = std::thread([this] { impl_->claim_loop(); });
 }
 
 void Dispatcher::stop() {
@@ -318,8 +462,17 @@ void Dispatcher::stop() {
     std::lock_guard lock(impl_->mutex);
     impl_->stopping = true;
   }
-  impl_->wake.notify_all();
-  if (impl_->thread.joinable()) impl_->thread.join();
+  impl_->claim_wake.notify_all();
+  impl_->record_wake.notify_all();
+  // The claimer first: then nothing more is sent, and the recorder ends with the last attempt.
+  if (impl_->claimer.joinable()) impl_->claimer.join();
+  {
+    std::lock_guard lock(impl_->mutex);
+    impl_->claimer_done = true;
+  }
+  impl_->record_wake.notify_all();
+  if (impl_->listener.joinable()) impl_->listener.join();
+  if (impl_->recorder.joinable()) impl_->recorder.join();
 }
 
 Delivery Dispatcher::send_test(const std::string& tenant_id, const Actor& actor,
@@ -345,7 +498,9 @@ Delivery Dispatcher::send_test(const std::string& tenant_id, const Actor& actor,
                   {{"delivery_id", std::to_string(job.delivery_id)}});
   });
   auto response = impl_->client.send(request_for(job, impl_->options.timeout));
-  impl_->record(job, response);
+  std::vector<Impl::Settled> settled;
+  settled.push_back(impl_->settle(std::move(job), std::move(response)));
+  db::with_tx(impl_->db, [&](db::Tx& tx) { return impl_->record_in(tx, settled, 0, 1); });
   return get_delivery(impl_->db, tenant_id, job.delivery_id);
 }
 

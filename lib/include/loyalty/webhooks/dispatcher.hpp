@@ -28,7 +28,9 @@ struct DispatcherOptions {
   std::chrono::seconds breaker_cooldown{60};  ///< open this long before a half-open probe
   std::chrono::seconds disable_after{5 * 24 * 3600};  ///< failing this long disables it
   std::chrono::seconds lease{60};                     ///< a claimed delivery is held this long
-  std::chrono::milliseconds poll{100};  ///< the longest an idle dispatcher waits to claim again
+  /// The longest an idle dispatcher waits to claim again: new deliveries wake it at once
+  /// (NOTIFY), scheduled retries come due on this timer.
+  std::chrono::milliseconds poll{250};
   int claim_batch = 200;
   std::string worker_id;  ///< names this daemon in leases and attempts
 };
