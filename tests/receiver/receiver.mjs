@@ -4,7 +4,10 @@
 // "listening <port>" once ready.
 //
 //   POST /_control/<name>  {"secrets": ["whsec_..."], "fail_first": 3, "status": 500,
-//                           "hang": false}          configures a receiver (replaces it)
+//                           "hang": false, "fail_headers": {...}, "fail_body_hex": "..."}
+//                                                   configures a receiver (replaces it); a
+//                                                   failing answer carries fail_headers and the
+//                                                   bytes of fail_body_hex ("not now" without)
 //   GET  /_control/<name>  {"received": [...]}      what it got, in order
 import http from "node:http";
 import { Webhook } from "standardwebhooks";
@@ -68,7 +71,9 @@ const server = http.createServer(async (req, res) => {
   if (r.hang) return;  // never answers: the sender's timeout ends it
   if (r.received.length <= r.fail_first) {
     entry.answered = r.status;
-    res.writeHead(r.status, { "content-type": "text/plain" }).end("not now");
+    const reply = r.fail_body_hex === undefined ? "not now" : Buffer.from(r.fail_body_hex, "hex");
+    res.writeHead(r.status, { "content-type": "text/plain", ...(r.fail_headers || {}) })
+       .end(reply);
     return;
   }
   entry.answered = 200;

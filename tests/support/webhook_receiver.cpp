@@ -70,13 +70,36 @@ std::string WebhookReceiver::url(const std::string& name) const {
   return "http://127.0.0.1:" + std::to_string(port_) + "/hooks/" + name;
 }
 
-void WebhookReceiver::configure(const std::string& name, const std::vector<std::string>& secrets,
-                                int fail_first, int status, bool hang) {
-  httplib::Client client("127.0.0.1", port_);
-  nlohmann::json config = {
-      {"secrets", secrets}, {"fail_first", fail_first}, {"status", status}, {"hang", hang}};
+namespace {
+
+void post_config(int port, const std::string& name, const nlohmann::json& config) {
+  httplib::Client client("127.0.0.1", port);
   auto res = client.Post(("/_control/" + name).c_str(), config.dump(), "application/json");
   if (!res || res->status != 204) throw std::runtime_error("cannot configure the receiver");
+}
+
+}  // namespace
+
+void WebhookReceiver::configure(const std::string& name, const std::vector<std::string>& secrets,
+                                int fail_first, int status, bool hang) {
+  post_config(port_, name,
+              {{"secrets", secrets}, {"fail_first", fail_first}, {"status", status},
+               {"hang", hang}});
+}
+
+void WebhookReceiver::configure_failures(const std::string& name,
+                                         const std::vector<std::string>& secrets, int fail_first,
+                                         int status, const nlohmann::json& headers,
+                                         const std::string& body) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string hex;
+  for (unsigned char c : body) {
+    hex += kHex[c >> 4];
+    hex += kHex[c & 15];
+  }
+  post_config(port_, name,
+              {{"secrets", secrets}, {"fail_first", fail_first}, {"status", status},
+               {"fail_headers", headers}, {"fail_body_hex", hex}});
 }
 
 nlohmann::json WebhookReceiver::received(const std::string& name) const {

@@ -29,6 +29,11 @@ class WebhookReceiver {
   void configure(const std::string& name, const std::vector<std::string>& secrets,
                  int fail_first = 0, int status = 500, bool hang = false);
 
+  /// Like configure, the failing answers carrying these headers and these bytes as their body.
+  void configure_failures(const std::string& name, const std::vector<std::string>& secrets,
+                          int fail_first, int status, const nlohmann::json& headers,
+                          const std::string& body);
+
   /// What a named receiver got, in order: {id, timestamp, signature, body, verified: [bool per
   /// secret], answered}.
   nlohmann::json received(const std::string& name) const;
