@@ -97,3 +97,10 @@ GRANT CREATE ON SCHEMA public TO loyalty_definer;
 ALTER FUNCTION webhook_delivered(bigint[], text[], integer[], integer[], integer[], text[])
   OWNER TO loyalty_definer;
 REVOKE CREATE ON SCHEMA public FROM loyalty_definer;
+
+-- A claim reads a subscription's due deliveries in (next_attempt_at, id) order. With only
+-- next_attempt_at in the index, a backlog queued in one transaction (one now() for all) had to be
+-- read whole and sorted at every claim; with id in it the claim reads just the rows it takes.
+DROP INDEX webhook_deliveries_due_by_subscription;
+CREATE INDEX webhook_deliveries_due_by_subscription ON webhook_deliveries
+  (subscription_id, next_attempt_at, id) WHERE status = 'pending';
