@@ -1,6 +1,7 @@
 # Writes a C++ file holding every file of DIR matching GLOB as a raw string, sorted by name:
 #   const std::vector<ELEMENT>& NAMESPACE::FUNCTION()  (ELEMENT is built from {name, content}),
-# declared in HEADER. Used for the migrations and the OpenAPI fragments; run with cmake -P.
+# declared in HEADER. Used for the migrations, the OpenAPI fragments and the message catalogues;
+# run with cmake -P.
 file(GLOB files ${DIR}/${GLOB})
 list(SORT files)
 set(body "// Generated from ${DIR} at build time. Do not edit.\n#include \"${HEADER}\"\nnamespace ${NAMESPACE} {\nconst std::vector<${ELEMENT}>& ${FUNCTION}() {\n  static const std::vector<${ELEMENT}> kAll = {\n")

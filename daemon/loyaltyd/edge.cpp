@@ -68,22 +68,6 @@ std::string percent_decode(std::string_view text, bool plus_is_space) {
   return out;
 }
 
-void parse_query(std::string_view query, std::multimap<std::string, std::string>& out) {
-  while (!query.empty()) {
-    auto amp = query.find('&');
-    auto pair = query.substr(0, amp);
-    if (!pair.empty()) {
-      auto eq = pair.find('=');
-      std::string key = percent_decode(pair.substr(0, eq), true);
-      std::string value =
-          eq == std::string_view::npos ? std::string() : percent_decode(pair.substr(eq + 1), true);
-      out.emplace(std::move(key), std::move(value));
-    }
-    if (amp == std::string_view::npos) break;
-    query.remove_prefix(amp + 1);
-  }
-}
-
 /// Handler threads with a bounded queue: a request that finds it full is refused at once.
 class HandlerPool {
  public:
@@ -139,6 +123,22 @@ class HandlerPool {
 class Session;
 
 }  // namespace
+
+void parse_query(std::string_view query, std::multimap<std::string, std::string>& out) {
+  while (!query.empty()) {
+    auto amp = query.find('&');
+    auto pair = query.substr(0, amp);
+    if (!pair.empty()) {
+      auto eq = pair.find('=');
+      std::string key = percent_decode(pair.substr(0, eq), true);
+      std::string value =
+          eq == std::string_view::npos ? std::string() : percent_decode(pair.substr(eq + 1), true);
+      out.emplace(std::move(key), std::move(value));
+    }
+    if (amp == std::string_view::npos) break;
+    query.remove_prefix(amp + 1);
+  }
+}
 
 struct Edge::Impl {
   Impl(EdgeLimits l, Handle h)

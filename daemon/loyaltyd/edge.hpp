@@ -14,6 +14,10 @@
 
 namespace loyaltyd {
 
+/// Adds the pairs of an application/x-www-form-urlencoded text (a query string, or a form
+/// body) to `out`, percent-decoded, '+' as a space.
+void parse_query(std::string_view query, std::multimap<std::string, std::string>& out);
+
 /// What a client may cost the daemon before a handler sees its request.
 struct EdgeLimits {
   std::chrono::milliseconds request_timeout{10000};    ///< head and body, from the first byte

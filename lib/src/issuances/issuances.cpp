@@ -91,7 +91,8 @@ const Query kRedeem{
     "UPDATE issuances i SET state = 'redeemed', redeemed_at = app_now(), updated_at = now() "
     "FROM rewards r WHERE i.tenant_id = $1::uuid AND i.id = $2::uuid AND i.state = 'issued' "
     "AND (i.expires_at IS NULL OR i.expires_at > app_now()) AND ($3::text IS NULL OR i.code = "
-    "$3) AND (i.pin_hash IS NULL OR (i.pin_hash = $4 AND i.pin_attempts < 5)) "
+    "$3) AND (i.pin_hash IS NULL OR (i.pin_hash = $4 AND i.pin_attempts < 5 AND "
+    "(i.pin_expires_at IS NULL OR i.pin_expires_at > now()))) "
     "AND r.tenant_id = i.tenant_id AND r.id = i.reward_id AND r.type <> 'points' "
     "RETURNING i.id::text"};
 // A wrong PIN is counted (in its own committed transaction: the redemption fails).
@@ -100,6 +101,18 @@ const Query kWrongPin{"iss_wrong_pin",
                       "WHERE tenant_id = $1::uuid AND id = $2::uuid AND state = 'issued' AND "
                       "pin_hash IS NOT NULL AND pin_hash <> $3 AND pin_attempts < 5 "
                       "RETURNING pin_attempts"};
+// The right PIN, past the few minutes a fresh one lives.
+const Query kPinExpired{"iss_pin_expired",
+                        "SELECT count(*) FROM issuances WHERE tenant_id = $1::uuid AND id = "
+                        "$2::uuid AND pin_hash = $3 AND pin_expires_at <= now()"};
+// A fresh one-time PIN for an issued reward of this customer that needs one.
+const Query kFreshPin{"iss_fresh_pin",
+                      "UPDATE issuances i SET pin_hash = $4, pin_attempts = 0, pin_expires_at = "
+                      "now() + make_interval(secs => $5), updated_at = now() FROM rewards r "
+                      "WHERE i.tenant_id = $1::uuid AND i.id = $2::uuid AND i.customer_id = "
+                      "$3::uuid AND i.state = 'issued' AND (i.expires_at IS NULL OR i.expires_at "
+                      "> app_now()) AND r.tenant_id = i.tenant_id AND r.id = i.reward_id AND "
+                      "r.requires_pin RETURNING i.id"};
 const Query kCodeRedeemed{"iss_code_redeemed",
                           "UPDATE reward_codes SET status = 'redeemed' WHERE tenant_id = "
                           "$1::uuid AND issuance_id = $2::uuid"};
@@ -227,6 +240,10 @@ Redemption redeem_in(db::Tx& tx, const std::string& tenant_id, const std::string
     }
     if (code && *code != now.code) {
       throw Error(ErrorCode::invalid, "code-mismatch", "the code does not match this reward");
+    }
+    if (hashed && tx.exec1(kPinExpired, tenant_id, id, *hashed)[0].as<int>() > 0) {
+      throw Error(ErrorCode::conflict, "pin-expired",
+                  "this PIN has expired: the customer can ask for a new one");
     }
     auto counted = tx.exec(kWrongPin, tenant_id, id, hashed.value_or(""));
     int used = counted.empty() ? kMaxPinAttempts : counted[0][0].as<int>();
@@ -440,6 +457,22 @@ Issuance cancel_in(db::Tx& tx, const std::string& tenant_id, const std::string& 
   audit::record(tx, tenant_id, actor, "issuance.cancel", "issuance", id, {{"state", old_state}},
                 {{"state", "cancelled"}, {"reason", reason}});
   return after;
+}
+
+std::string fresh_pin(db::Database& database, const std::string& tenant_id,
+                      const std::string& customer_id, const std::string& issuance_id,
+                      std::chrono::seconds validity, const Actor& actor) {
+  if (!is_uuid(issuance_id) || !is_uuid(customer_id)) throw_not_found("issuance");
+  return db::with_tenant(database, tenant_id, [&](db::Tx& tx) {
+    std::string pin = crypto::random_string(6, "0123456789");
+    if (tx.exec(kFreshPin, tenant_id, issuance_id, customer_id, pin_hash(issuance_id, pin),
+                static_cast<int>(validity.count()))
+            .empty())
+      throw_not_found("issuance");
+    audit::record(tx, tenant_id, actor, "issuance.fresh_pin", "issuance", issuance_id, nullptr,
+                  {{"valid_seconds", validity.count()}});
+    return pin;
+  });
 }
 
 Issuance cancel(db::Database& database, const std::string& tenant_id, const std::string& id,

@@ -10,6 +10,7 @@
 #include <loyalty/core/page.hpp>
 #include <nlohmann/json.hpp>
 
+#include <chrono>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -70,12 +71,21 @@ struct IssuanceFilter {
 Page<Issuance> list_issuances(db::Database& db, const std::string& tenant_id,
                               const IssuanceFilter& filter, const PageRequest& page);
 
+/// A new one-time PIN for an issued, unexpired reward of this customer that needs one, valid
+/// for `validity`: it replaces the PIN sent at issue and clears the wrong attempts (only the
+/// customer's own phone asks for one). Audited; the PIN itself is kept only hashed.
+/// Error(not_found) unless such a reward exists.
+std::string fresh_pin(db::Database& db, const std::string& tenant_id,
+                      const std::string& customer_id, const std::string& issuance_id,
+                      std::chrono::seconds validity, const Actor& actor);
+
 /// issued -> redeemed, checking expiry and, for vouchers, the code when one is given. A reward
 /// that requires a PIN is redeemed only with the one-time PIN the worker sent the customer when
 /// it issued it. Error(conflict, "invalid-transition") with the current state; Error(conflict,
 /// "issuance-expired"); Error(invalid, "code-mismatch"); Error(invalid, "pin-required");
 /// Error(invalid, "pin-mismatch") with attempts_left (the attempt is counted and committed);
-/// Error(conflict, "pin-locked") after five wrong PINs.
+/// Error(conflict, "pin-locked") after five wrong PINs; Error(conflict, "pin-expired") for a
+/// fresh PIN past its minutes.
 Issuance redeem(db::Database& db, const std::string& tenant_id, const std::string& id,
                 const std::optional<std::string>& code, const std::optional<std::string>& pin,
                 const Actor& actor);

@@ -1,0 +1,47 @@
+#pragma once
+// Which tenant a channel address belongs to: a WhatsApp phone number id or a USSD service code
+// (with its extension, e.g. *123*4#) routes to exactly one tenant. Operators manage routes with
+// loyaltyctl; the daemon only looks them up (channel_find_tenant, before any tenant is known).
+
+#include <loyalty/core/actor.hpp>
+#include <nlohmann/json.hpp>
+
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace loyalty::db {
+class Database;
+}
+
+namespace loyalty::channels {
+
+struct Route {
+  std::string tenant_id;
+  std::string channel;  ///< whatsapp | ussd
+  std::string address;  ///< phone number id, or service code
+  /// whatsapp: {"access_token_file", "app_secret_file"} — paths the operator names, never the
+  /// secrets themselves.
+  nlohmann::json config = nlohmann::json::object();
+  std::string created_at;
+};
+
+/// A USSD service code as dialled: '*', digits and '*' separators, ending '#', e.g. *123*4#.
+bool is_service_code(const std::string& code);
+
+/// The tenant of an address; nullopt when none (or the tenant is suspended). As loyalty_app.
+std::optional<Route> find_route(db::Database& db, const std::string& channel,
+                                const std::string& address);
+
+/// Owner role (loyaltyctl). Error(invalid) for a bad address; Error(conflict, "channel-taken")
+/// when the address belongs to a tenant already. Audited.
+Route add_route(db::Database& owner, const std::string& tenant_id, const Route& route,
+                const Actor& actor);
+std::vector<Route> list_routes(db::Database& owner, const std::string& tenant_id);
+/// Error(not_found) unless the tenant has it.
+void remove_route(db::Database& owner, const std::string& tenant_id, const std::string& channel,
+                  const std::string& address, const Actor& actor);
+
+nlohmann::json to_json(const Route& route);
+
+}  // namespace loyalty::channels

@@ -1,0 +1,79 @@
+#pragma once
+// The USSD front end of the self-service core (Africa's Talking callback protocol): a request
+// carries every input of the session joined by '*'; each answer is a screen of at most 160 GSM-7
+// characters that continues ("CON ") or ends ("END ") the session. The menu state lives in
+// channel_sessions, keyed by the gateway's sessionId, for a few minutes.
+
+#include <loyalty/selfservice/catalogue.hpp>
+#include <loyalty/selfservice/members.hpp>
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace loyalty::db {
+class Database;
+}
+
+namespace loyalty::selfservice::ussd {
+
+/// The most characters of one screen (GSM 03.38 allows 182 in 160 octets; 160 fits every
+/// operator, the prefix not counted).
+inline constexpr std::size_t kScreenLimit = 160;
+
+struct Request {
+  std::string session_id;
+  std::string service_code;
+  std::string phone;  ///< E.164
+  std::string text;   ///< the session's inputs joined by '*'
+};
+
+struct Reply {
+  bool end = false;
+  std::string screen;
+  /// "CON <screen>" or "END <screen>", as the gateway wants it.
+  std::string wire() const { return (end ? "END " : "CON ") + screen; }
+};
+
+/// Answers one callback for the merchant that owns the service code.
+Reply answer(db::Database& db, const Merchant& merchant, const Request& request);
+
+/// The characters `text` takes in GSM 03.38's default alphabet (an extension character counts
+/// two), or -1 when a character is not in it.
+long gsm7_length(std::string_view text);
+
+/// `text` with every character outside GSM 03.38's basic set replaced by '?', cut to `max`
+/// characters with "..." — for names the merchant chose, shown on a screen.
+std::string gsm7_safe(std::string_view text, std::size_t max);
+
+/// The screens, as pure functions of what they show (the tests render every one in every
+/// language with the longest values allowed).
+class Screens {
+ public:
+  Screens(std::string language, const std::string& merchant_name, std::string service_code);
+  const std::string& language() const { return language_; }
+
+  std::string main_guest() const;
+  std::string main_member() const;
+  std::string join_confirm() const;
+  std::string text(std::string_view key, const Vars& vars = {}) const;
+  std::string points(const Points& p) const;
+  /// One page of a list (rewards or redeem) with "9. More" when there are more pages.
+  std::string list(std::string_view title_key, const std::vector<Reward>& items,
+                   std::size_t page) const;
+  std::string reward(const Reward& r) const;
+  std::string pin(const Reward& r, const std::string& pin) const;
+  std::string languages() const;
+  std::string opt_out_confirm() const;
+  std::string help() const;
+
+  static constexpr std::size_t kPageSize = 4;
+
+ private:
+  std::string language_;
+  std::string merchant_;
+  std::string service_code_;
+};
+
+}  // namespace loyalty::selfservice::ussd

@@ -1,0 +1,106 @@
+#include "audit/audit.hpp"
+#include "db/tx.hpp"
+
+#include <loyalty/channels/routes.hpp>
+#include <loyalty/core/error.hpp>
+
+#include <regex>
+
+namespace loyalty::channels {
+
+namespace {
+
+const db::Query kFind{"channel_find", "SELECT tenant_id::text, config::text FROM "
+                                      "channel_find_tenant($1, $2)"};
+const db::Query kAdd{"channel_add",
+                     "INSERT INTO channel_routes (tenant_id, channel, address, config) VALUES "
+                     "($1::uuid, $2, $3, $4::jsonb) ON CONFLICT DO NOTHING RETURNING "
+                     "to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"};
+const db::Query kList{"channel_list",
+                      "SELECT channel, address, config::text, to_char(created_at AT TIME ZONE "
+                      "'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') FROM channel_routes WHERE "
+                      "tenant_id = $1::uuid ORDER BY channel, address"};
+const db::Query kRemove{"channel_remove",
+                        "DELETE FROM channel_routes WHERE tenant_id = $1::uuid AND channel = $2 "
+                        "AND address = $3"};
+
+void check(const Route& r) {
+  if (r.channel == "ussd") {
+    if (!is_service_code(r.address))
+      throw_invalid("not a USSD service code", {{"/address", "dialled form, e.g. *123# or *123*4#"}});
+  } else if (r.channel == "whatsapp") {
+    static const std::regex kId("^[0-9]{5,30}$");
+    if (!std::regex_match(r.address, kId))
+      throw_invalid("not a WhatsApp phone number id",
+                    {{"/address", "the digits of the phone number id Meta shows"}});
+  } else {
+    throw_invalid("unknown channel", {{"/channel", "whatsapp or ussd"}});
+  }
+}
+
+}  // namespace
+
+bool is_service_code(const std::string& code) {
+  static const std::regex kCode("^\\*[0-9]{1,6}(\\*[0-9]{1,6}){0,4}#$");
+  return code.size() <= 40 && std::regex_match(code, kCode);
+}
+
+std::optional<Route> find_route(db::Database& database, const std::string& channel,
+                                const std::string& address) {
+  return db::read_once(database, [&](db::Tx& tx) -> std::optional<Route> {
+    auto rows = tx.exec(kFind, channel, address);
+    if (rows.empty()) return std::nullopt;
+    Route r;
+    r.tenant_id = rows[0][0].as<std::string>();
+    r.channel = channel;
+    r.address = address;
+    r.config = nlohmann::json::parse(rows[0][1].as<std::string>());
+    return r;
+  });
+}
+
+Route add_route(db::Database& owner, const std::string& tenant_id, const Route& route,
+                const Actor& actor) {
+  check(route);
+  return db::with_tx(owner, [&](db::Tx& tx) {
+    auto rows = tx.exec(kAdd, tenant_id, route.channel, route.address, route.config.dump());
+    if (rows.empty()) {
+      throw Error(ErrorCode::conflict, "channel-taken",
+                  route.channel + " " + route.address + " already belongs to a tenant");
+    }
+    Route added = route;
+    added.tenant_id = tenant_id;
+    added.created_at = rows[0][0].as<std::string>();
+    audit::record(tx, tenant_id, actor, "channel.add", "channel", route.channel + ":" + route.address,
+                  nullptr, to_json(added));
+    return added;
+  });
+}
+
+std::vector<Route> list_routes(db::Database& owner, const std::string& tenant_id) {
+  return db::with_tx(owner, [&](db::Tx& tx) {
+    std::vector<Route> out;
+    for (const auto& r : tx.exec(kList, tenant_id)) {
+      out.push_back(Route{tenant_id, r[0].as<std::string>(), r[1].as<std::string>(),
+                          nlohmann::json::parse(r[2].as<std::string>()), r[3].as<std::string>()});
+    }
+    return out;
+  });
+}
+
+void remove_route(db::Database& owner, const std::string& tenant_id, const std::string& channel,
+                  const std::string& address, const Actor& actor) {
+  db::with_tx(owner, [&](db::Tx& tx) {
+    if (tx.exec(kRemove, tenant_id, channel, address).affected_rows() == 0)
+      throw_not_found(channel + " " + address);
+    audit::record(tx, tenant_id, actor, "channel.remove", "channel", channel + ":" + address,
+                  {{"channel", channel}, {"address", address}}, nullptr);
+  });
+}
+
+nlohmann::json to_json(const Route& r) {
+  return {{"channel", r.channel}, {"address", r.address}, {"config", r.config},
+          {"created_at", r.created_at}};
+}
+
+}  // namespace loyalty::channels

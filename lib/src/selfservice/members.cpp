@@ -1,0 +1,160 @@
+#include "audit/audit.hpp"
+#include "db/tx.hpp"
+
+#include <loyalty/core/error.hpp>
+#include <loyalty/customers/customers.hpp>
+#include <loyalty/issuances/issuances.hpp>
+#include <loyalty/selfservice/catalogue.hpp>
+#include <loyalty/selfservice/members.hpp>
+
+namespace loyalty::selfservice {
+
+namespace {
+
+const db::Query kMerchant{"ss_merchant",
+                          "SELECT name, coalesce(settings->>'language', '') FROM tenants "
+                          "WHERE id = $1::uuid"};
+const db::Query kMember{"ss_member",
+                        "SELECT id::text, status, coalesce(language, ''), points_balance "
+                        "FROM customers WHERE tenant_id = $1::uuid AND phone = $2"};
+const db::Query kRejoin{"ss_rejoin",
+                        "UPDATE customers SET status = 'active', consent_at = now(), "
+                        "consent_channel = $3, updated_at = now() WHERE tenant_id = $1::uuid AND "
+                        "id = $2::uuid AND status = 'opted_out'"};
+const db::Query kOptOut{"ss_opt_out",
+                        "UPDATE customers SET status = 'opted_out', consent_at = NULL, "
+                        "consent_channel = $3, updated_at = now() WHERE tenant_id = $1::uuid AND "
+                        "id = $2::uuid AND status <> 'opted_out'"};
+const db::Query kLanguage{"ss_language",
+                          "UPDATE customers SET language = $3, updated_at = now() WHERE "
+                          "tenant_id = $1::uuid AND id = $2::uuid"};
+// The earliest expiry among the points still to expire within 30 days, and how many then.
+const db::Query kPoints{"ss_points", R"sql(
+SELECT c.points_balance,
+       coalesce((SELECT sum(p.points) FROM points_ledger p
+                  WHERE p.tenant_id = c.tenant_id AND p.customer_id = c.id AND p.points > 0
+                    AND NOT p.expired AND p.expires_at IS NOT NULL
+                    AND p.expires_at::date = e.first::date), 0)::bigint,
+       coalesce(to_char(e.first AT TIME ZONE t.timezone, 'YYYY-MM-DD'), '')
+  FROM customers c JOIN tenants t ON t.id = c.tenant_id
+  LEFT JOIN LATERAL (
+    SELECT min(p.expires_at) AS first FROM points_ledger p
+     WHERE p.tenant_id = c.tenant_id AND p.customer_id = c.id AND p.points > 0 AND NOT p.expired
+       AND p.expires_at > now() AND p.expires_at < now() + interval '30 days') e ON true
+ WHERE c.tenant_id = $1::uuid AND c.id = $2::uuid)sql"};
+const db::Query kRewards{"ss_rewards", R"sql(
+SELECT i.id::text, r.name, coalesce(i.code, ''),
+       coalesce(to_char(i.expires_at AT TIME ZONE t.timezone, 'YYYY-MM-DD'), ''), r.requires_pin
+  FROM issuances i
+  JOIN rewards r ON r.tenant_id = i.tenant_id AND r.id = i.reward_id
+  JOIN tenants t ON t.id = i.tenant_id
+ WHERE i.tenant_id = $1::uuid AND i.customer_id = $2::uuid AND i.state = 'issued'
+   AND r.type <> 'points' AND (i.expires_at IS NULL OR i.expires_at > app_now())
+ ORDER BY i.expires_at NULLS LAST, i.created_at, i.id
+ LIMIT 100)sql"};
+
+Actor customer_actor(const std::string& customer_id, const std::string& channel) {
+  return Actor{"system", channel + ":" + customer_id};
+}
+
+}  // namespace
+
+Merchant merchant(db::Database& database, const std::string& tenant_id) {
+  return db::with_tenant(database, tenant_id, [&](db::Tx& tx) {
+    auto rows = tx.exec(kMerchant, tenant_id);
+    if (rows.empty()) throw_not_found("tenant");
+    Merchant m{tenant_id, rows[0][0].as<std::string>(), rows[0][1].as<std::string>()};
+    if (!Catalogue::builtin().has_language(m.language)) m.language = kDefaultLanguage;
+    return m;
+  });
+}
+
+std::optional<Member> find_member(db::Database& database, const Merchant& m,
+                                  const std::string& phone) {
+  return db::with_tenant(database, m.tenant_id, [&](db::Tx& tx) -> std::optional<Member> {
+    auto rows = tx.exec(kMember, m.tenant_id, phone);
+    if (rows.empty()) return std::nullopt;
+    Member member{rows[0][0].as<std::string>(), rows[0][1].as<std::string>(),
+                  rows[0][2].as<std::string>(), rows[0][3].as<long long>()};
+    if (member.language.empty()) member.language = m.language;
+    return member;
+  });
+}
+
+Member join(db::Database& database, const Merchant& m, const std::string& phone,
+            const std::string& channel) {
+  if (auto existing = find_member(database, m, phone)) {
+    if (existing->status == "opted_out") {
+      db::with_tenant(database, m.tenant_id, [&](db::Tx& tx) {
+        if (tx.exec(kRejoin, m.tenant_id, existing->customer_id, channel).affected_rows() > 0) {
+          audit::record(tx, m.tenant_id, customer_actor(existing->customer_id, channel),
+                        "customer.rejoin", "customer", existing->customer_id,
+                        {{"status", "opted_out"}}, {{"status", "active"}, {"channel", channel}});
+        }
+      });
+      existing->status = "active";
+    }
+    return *existing;
+  }
+  customers::NewCustomer c;
+  c.phone = phone;
+  c.consent = true;
+  c.channel = channel;
+  try {
+    customers::create_customer(database, m.tenant_id, c, Actor{"system", channel});
+  } catch (const Error& e) {
+    // Two first messages at once: the other created the customer.
+    if (e.code() != ErrorCode::conflict) throw;
+  }
+  auto joined = find_member(database, m, phone);
+  if (!joined) throw Error(ErrorCode::internal, "join-failed", "the customer was not enrolled");
+  return *joined;
+}
+
+void opt_out(db::Database& database, const Merchant& m, const std::string& customer_id,
+             const std::string& channel) {
+  db::with_tenant(database, m.tenant_id, [&](db::Tx& tx) {
+    if (tx.exec(kOptOut, m.tenant_id, customer_id, channel).affected_rows() > 0) {
+      audit::record(tx, m.tenant_id, customer_actor(customer_id, channel), "customer.opt_out",
+                    "customer", customer_id, nullptr,
+                    {{"status", "opted_out"}, {"channel", channel}});
+    }
+  });
+}
+
+void set_language(db::Database& database, const Merchant& m, const std::string& customer_id,
+                  const std::string& language) {
+  if (!Catalogue::builtin().has_language(language))
+    throw_invalid("unknown language", {{"/language", "one of en, sn, nd"}});
+  db::with_tenant(database, m.tenant_id,
+                  [&](db::Tx& tx) { tx.exec(kLanguage, m.tenant_id, customer_id, language); });
+}
+
+Points points(db::Database& database, const Merchant& m, const std::string& customer_id) {
+  return db::with_tenant(database, m.tenant_id, [&](db::Tx& tx) {
+    auto rows = tx.exec(kPoints, m.tenant_id, customer_id);
+    if (rows.empty()) throw_not_found("customer");
+    return Points{rows[0][0].as<long long>(), rows[0][1].as<long long>(),
+                  rows[0][2].as<std::string>()};
+  });
+}
+
+std::vector<Reward> rewards(db::Database& database, const Merchant& m,
+                            const std::string& customer_id) {
+  return db::with_tenant(database, m.tenant_id, [&](db::Tx& tx) {
+    std::vector<Reward> out;
+    for (const auto& r : tx.exec(kRewards, m.tenant_id, customer_id)) {
+      out.push_back(Reward{r[0].as<std::string>(), r[1].as<std::string>(),
+                           r[2].as<std::string>(), r[3].as<std::string>(), r[4].as<bool>()});
+    }
+    return out;
+  });
+}
+
+std::string fresh_pin(db::Database& database, const Merchant& m, const std::string& customer_id,
+                      const std::string& issuance_id, const std::string& channel) {
+  return issuances::fresh_pin(database, m.tenant_id, customer_id, issuance_id, kPinValidity,
+                              customer_actor(customer_id, channel));
+}
+
+}  // namespace loyalty::selfservice

@@ -1,0 +1,306 @@
+// The USSD menu: a session's inputs walked screen by screen from the state kept in
+// channel_sessions, then the screen they lead to.
+#include "db/tx.hpp"
+
+#include <loyalty/selfservice/ussd.hpp>
+
+#include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
+
+#include <optional>
+
+namespace loyalty::selfservice::ussd {
+
+namespace {
+
+using nlohmann::json;
+
+constexpr int kSessionSeconds = 300;
+
+const db::Query kLoad{"ussd_load",
+                      "SELECT state::text FROM channel_sessions WHERE tenant_id = $1::uuid AND "
+                      "channel = 'ussd' AND session_key = $2 AND expires_at > now()"};
+const db::Query kSave{"ussd_save", R"sql(
+INSERT INTO channel_sessions (tenant_id, channel, session_key, customer_id, state, expires_at)
+VALUES ($1::uuid, 'ussd', $2, nullif($3, '')::uuid, $4::jsonb,
+        now() + make_interval(secs => $5))
+ON CONFLICT (tenant_id, channel, session_key) DO UPDATE
+   SET customer_id = excluded.customer_id, state = excluded.state, updated_at = now(),
+       expires_at = excluded.expires_at)sql"};
+const db::Query kEnd{"ussd_end",
+                     "DELETE FROM channel_sessions WHERE tenant_id = $1::uuid AND channel = "
+                     "'ussd' AND session_key = $2"};
+// Sessions the gateway never ended, a hundred at a time when a session starts.
+const db::Query kSweep{"ussd_sweep", R"sql(
+DELETE FROM channel_sessions WHERE ctid IN (
+  SELECT ctid FROM channel_sessions
+   WHERE tenant_id = $1::uuid AND expires_at < now() LIMIT 100))sql"};
+
+/// Where a session is: the screen, the screens "0" goes back to, how many inputs are taken.
+struct State {
+  std::string phone;
+  std::string screen = "main";
+  std::vector<std::string> back;
+  std::size_t seen = 0;
+  std::size_t page = 0;
+  std::string reward;    ///< the issuance a reward screen shows
+  std::string language;  ///< a guest's choice (a member's is on the customer)
+};
+
+json to_json(const State& s) {
+  return {{"phone", s.phone}, {"screen", s.screen}, {"back", s.back},     {"seen", s.seen},
+          {"page", s.page},   {"reward", s.reward}, {"language", s.language}};
+}
+
+State from_json(const json& j) {
+  State s;
+  s.phone = j.value("phone", "");
+  s.screen = j.value("screen", "main");
+  s.back = j.value("back", std::vector<std::string>{});
+  s.seen = j.value("seen", std::size_t{0});
+  s.page = j.value("page", std::size_t{0});
+  s.reward = j.value("reward", "");
+  s.language = j.value("language", "");
+  return s;
+}
+
+std::vector<std::string> split_inputs(const std::string& text) {
+  std::vector<std::string> out;
+  if (text.empty()) return out;
+  std::size_t from = 0;
+  while (true) {
+    const auto star = text.find('*', from);
+    out.push_back(text.substr(from, star == std::string::npos ? std::string::npos : star - from));
+    if (star == std::string::npos) return out;
+    from = star + 1;
+  }
+}
+
+std::optional<std::size_t> choice(const std::string& input) {
+  if (input.empty() || input.size() > 2 || input.find_first_not_of("0123456789") != std::string::npos)
+    return std::nullopt;
+  return std::stoul(input);
+}
+
+/// One session's walk: the member behind the phone, the rewards when a screen needs them.
+class Walk {
+ public:
+  Walk(db::Database& db, const Merchant& m, const Request& r, State& s)
+      : db_(db), merchant_(m), request_(r), s_(s) {
+    member_ = find_member(db_, merchant_, request_.phone);
+  }
+
+  /// Takes one input; a reply when it ends the session.
+  std::optional<Reply> take(const std::string& input) {
+    invalid_ = false;
+    if (input == "00") return go_main();
+    if (input == "0" && s_.screen != "main") {
+      s_.screen = s_.back.empty() ? "main" : s_.back.back();
+      if (!s_.back.empty()) s_.back.pop_back();
+      s_.page = 0;
+      return std::nullopt;
+    }
+    const auto n = choice(input);
+    if (s_.screen == "main") return on_main(n);
+    if (s_.screen == "join") return on_yes_no(n, [&] { return do_join(); }, "join_declined");
+    if (s_.screen == "opt_out") return on_yes_no(n, [&] { return do_opt_out(); }, "stayed");
+    if (s_.screen == "language") return on_language(n);
+    if (s_.screen == "rewards" || s_.screen == "redeem") return on_list(n, input);
+    if (s_.screen == "reward") return on_reward(n);
+    invalid_ = true;  // points and help take only 0 and 00
+    return std::nullopt;
+  }
+
+  /// The screen the session is on now.
+  Reply show() {
+    const Screens sc = screens();
+    std::string body;
+    if (s_.screen == "main") {
+      if (member_ && member_->status == "suspended") return end(sc.text("suspended"));
+      body = is_member() ? sc.main_member() : sc.main_guest();
+    } else if (s_.screen == "join") {
+      body = sc.join_confirm();
+    } else if (s_.screen == "points") {
+      body = sc.points(points(db_, merchant_, member_->customer_id));
+    } else if (s_.screen == "rewards" || s_.screen == "redeem") {
+      body = sc.list(s_.screen == "rewards" ? "rewards_title" : "redeem_title", items(), s_.page);
+    } else if (s_.screen == "reward") {
+      auto r = find_reward(s_.reward);
+      body = r ? sc.reward(*r) : sc.main_member();
+    } else if (s_.screen == "language") {
+      body = sc.languages();
+    } else if (s_.screen == "opt_out") {
+      body = sc.opt_out_confirm();
+    } else {
+      body = sc.help();
+    }
+    if (invalid_) body = sc.text("invalid_choice") + "\n" + body;
+    return Reply{false, body};
+  }
+
+  std::string customer_id() const { return member_ ? member_->customer_id : ""; }
+
+ private:
+  bool is_member() const { return member_ && member_->status == "active"; }
+
+  std::string language() const {
+    if (is_member()) return member_->language;
+    return s_.language.empty() ? merchant_.language : s_.language;
+  }
+
+  Screens screens() const { return Screens(language(), merchant_.name, request_.service_code); }
+
+  Reply end(std::string text) const { return Reply{true, std::move(text)}; }
+
+  void forward(const std::string& screen) {
+    s_.back.push_back(s_.screen);
+    s_.screen = screen;
+    s_.page = 0;
+  }
+
+  std::optional<Reply> go_main() {
+    s_.screen = "main";
+    s_.back.clear();
+    s_.page = 0;
+    return std::nullopt;
+  }
+
+  std::optional<Reply> on_main(std::optional<std::size_t> n) {
+    static const std::vector<std::string> kMember = {"points", "rewards", "redeem",
+                                                     "language", "opt_out", "help"};
+    static const std::vector<std::string> kGuest = {"join", "language", "help"};
+    const auto& entries = is_member() ? kMember : kGuest;
+    if (member_ && member_->status == "suspended") return end(screens().text("suspended"));
+    if (!n || *n < 1 || *n > entries.size()) {
+      invalid_ = true;
+      return std::nullopt;
+    }
+    forward(entries[*n - 1]);
+    return std::nullopt;
+  }
+
+  template <typename Yes>
+  std::optional<Reply> on_yes_no(std::optional<std::size_t> n, Yes yes, const char* no_key) {
+    if (n == 1u) return yes();
+    if (n == 2u) return end(screens().text(no_key));
+    invalid_ = true;
+    return std::nullopt;
+  }
+
+  std::optional<Reply> do_join() {
+    member_ = join(db_, merchant_, request_.phone, "ussd");
+    if (!s_.language.empty() && s_.language != member_->language) {
+      set_language(db_, merchant_, member_->customer_id, s_.language);
+      member_->language = s_.language;
+    }
+    return end(screens().text("joined"));
+  }
+
+  std::optional<Reply> do_opt_out() {
+    opt_out(db_, merchant_, member_->customer_id, "ussd");
+    return end(screens().text("opted_out"));
+  }
+
+  std::optional<Reply> on_language(std::optional<std::size_t> n) {
+    const auto& codes = Catalogue::builtin().languages();
+    if (!n || *n < 1 || *n > codes.size()) {
+      invalid_ = true;
+      return std::nullopt;
+    }
+    const std::string& code = codes[*n - 1];
+    if (is_member()) {
+      set_language(db_, merchant_, member_->customer_id, code);
+      member_->language = code;
+    }
+    s_.language = code;
+    return go_main();
+  }
+
+  std::optional<Reply> on_list(std::optional<std::size_t> n, const std::string& input) {
+    const auto& all = items();
+    const std::size_t from = s_.page * Screens::kPageSize;
+    if (input == "9" && all.size() > from + Screens::kPageSize) {
+      ++s_.page;
+      return std::nullopt;
+    }
+    if (!n || *n < 1 || *n > Screens::kPageSize || from + *n > all.size()) {
+      invalid_ = true;
+      return std::nullopt;
+    }
+    const Reward& picked = all[from + *n - 1];
+    if (s_.screen == "redeem") {
+      if (picked.pin_required) return give_pin(picked);
+      return end(screens().reward(picked).substr(0, screens().reward(picked).rfind("\n0. ")));
+    }
+    s_.reward = picked.issuance_id;
+    forward("reward");
+    return std::nullopt;
+  }
+
+  std::optional<Reply> on_reward(std::optional<std::size_t> n) {
+    auto r = find_reward(s_.reward);
+    if (r && r->pin_required && n == 1u) return give_pin(*r);
+    invalid_ = true;
+    return std::nullopt;
+  }
+
+  Reply give_pin(const Reward& r) {
+    const std::string pin = fresh_pin(db_, merchant_, member_->customer_id, r.issuance_id, "ussd");
+    return end(screens().pin(r, pin));
+  }
+
+  const std::vector<Reward>& items() {
+    if (!items_) items_ = rewards(db_, merchant_, member_->customer_id);
+    return *items_;
+  }
+
+  std::optional<Reward> find_reward(const std::string& id) {
+    for (const auto& r : items())
+      if (r.issuance_id == id) return r;
+    return std::nullopt;
+  }
+
+  db::Database& db_;
+  const Merchant& merchant_;
+  const Request& request_;
+  State& s_;
+  std::optional<Member> member_;
+  std::optional<std::vector<Reward>> items_;
+  bool invalid_ = false;
+};
+
+}  // namespace
+
+Reply answer(db::Database& database, const Merchant& merchant, const Request& request) {
+  State state;
+  bool resumed = false;
+  db::with_tenant(database, merchant.tenant_id, [&](db::Tx& tx) {
+    auto rows = tx.exec(kLoad, merchant.tenant_id, request.session_id);
+    if (!rows.empty()) {
+      state = from_json(json::parse(rows[0][0].as<std::string>()));
+      resumed = state.phone == request.phone;
+    }
+    if (!resumed) tx.exec(kSweep, merchant.tenant_id);
+  });
+  const auto inputs = split_inputs(request.text);
+  if (!resumed || state.seen > inputs.size()) {
+    state = State{};
+    state.phone = request.phone;
+  }
+  Walk walk(database, merchant, request, state);
+  std::optional<Reply> ended;
+  for (std::size_t i = state.seen; i < inputs.size() && !ended; ++i) ended = walk.take(inputs[i]);
+  state.seen = inputs.size();
+  Reply reply = ended ? *ended : walk.show();
+  db::with_tenant(database, merchant.tenant_id, [&](db::Tx& tx) {
+    if (reply.end) {
+      tx.exec(kEnd, merchant.tenant_id, request.session_id);
+    } else {
+      tx.exec(kSave, merchant.tenant_id, request.session_id, walk.customer_id(),
+              to_json(state).dump(), kSessionSeconds);
+    }
+  });
+  return reply;
+}
+
+}  // namespace loyalty::selfservice::ussd
