@@ -87,8 +87,7 @@ std::string manifest_of(const std::string& backup) {
 /// Copies a backup and its manifest under another name, optionally changing the copy's bytes
 /// (`edit`) and bringing its manifest's size and checksum up to date (`reseal`): damage the
 /// checksum cannot see, as if the file had been damaged before the manifest was written.
-std::string copy_backup(const std::string& backup, const std::string& dir,
-                        const std::string& stamp,
+std::string copy_backup(const std::string& backup, const std::string& dir, const std::string& stamp,
                         const std::function<void(std::string&)>& edit = nullptr,
                         bool reseal = false) {
   std::string copy = dir + "/loyalty-" + stamp + ".backup.age";
@@ -174,8 +173,8 @@ class FreshCluster {
 
 /// Creates a backup of `db` into `dir` and returns its path (the one line create prints).
 std::string create_backup(TestDatabase& db, const std::string& dir, const AgeKey& key) {
-  auto r = loyaltyctl(db.owner_url(),
-                      {"backup", "create", "--dir", dir, "--recipient", key.recipient});
+  auto r =
+      loyaltyctl(db.owner_url(), {"backup", "create", "--dir", dir, "--recipient", key.recipient});
   INFO(r.err);
   REQUIRE(r.exit_code == 0);
   REQUIRE(!r.out.empty());
@@ -185,7 +184,8 @@ std::string create_backup(TestDatabase& db, const std::string& dir, const AgeKey
 }  // namespace
 
 TEST_CASE(
-    "backup: create, verify, restore into a fresh cluster; the daemon there serves the restored "
+    "backup: create, verify, restore into a fresh cluster, and the daemon there serves the "
+    "restored "
     "data and answers a replayed POS event byte for byte as before",
     "[cli]") {
   TempDir work;
@@ -232,13 +232,13 @@ TEST_CASE(
   CHECK(manifest["created_at"].get<std::string>().size() == 20);
 
   // The operator's way without loyaltyctl: age and tar.
-  auto listing = run_command(
-      {"/bin/sh", "-c", "age -d -i \"$0\" \"$1\" | tar -tf -", key.identity, file});
+  auto listing =
+      run_command({"/bin/sh", "-c", "age -d -i \"$0\" \"$1\" | tar -tf -", key.identity, file});
   CHECK(listing.exit_code == 0);
   CHECK(listing.out == "loyalty-backup.json\nroles.sql\ndatabase.dump.000001\n");
 
-  auto verified = loyaltyctl(db.owner_url(), {"backup", "verify", file, "--identity",
-                                              key.identity, "--json"});
+  auto verified =
+      loyaltyctl(db.owner_url(), {"backup", "verify", file, "--identity", key.identity, "--json"});
   INFO(verified.err);
   REQUIRE(verified.exit_code == 0);
   auto report = json::parse(verified.out);
@@ -325,15 +325,16 @@ TEST_CASE(
   CHECK(verify(copy_backup(file, odd, "20260101T000002Z", flip, true), key.identity)
             .find("decryption failed: age: error: failed to decrypt and authenticate payload "
                   "chunk") != std::string::npos);
-  CHECK(verify(copy_backup(file, odd, "20260101T000003Z", cut), key.identity)
-            .find("size mismatch") != std::string::npos);
+  CHECK(
+      verify(copy_backup(file, odd, "20260101T000003Z", cut), key.identity).find("size mismatch") !=
+      std::string::npos);
   CHECK(verify(copy_backup(file, odd, "20260101T000004Z", cut, true), key.identity)
             .find("decryption failed: age: error:") != std::string::npos);
   CHECK(verify(file, stranger.identity)
             .find("decryption failed: age: error: no identity matched any of the recipients") !=
         std::string::npos);
-  CHECK(verify(copy_backup(file, odd, "20260101T000005Z",
-                           [](std::string& d) { d.clear(); }, true),
+  CHECK(verify(copy_backup(
+                   file, odd, "20260101T000005Z", [](std::string& d) { d.clear(); }, true),
                key.identity)
             .find("the file is empty") != std::string::npos);
   fs::remove(manifest_of(copy_backup(file, odd, "20260101T000006Z")));
@@ -377,9 +378,10 @@ TEST_CASE(
   for (int day = 2; day <= 8; ++day) earlier(day, size * 10);
   std::string copy = copy_backup(file, history, "20990101T020000Z");
   std::string err = verify(copy, key.identity);
-  CHECK(err.find("size anomaly: " + std::to_string(size) + " bytes is more than half off the "
-                 "median (" + std::to_string(size * 10) + " bytes) of the last 7 backups") !=
-        std::string::npos);
+  CHECK(err.find("size anomaly: " + std::to_string(size) +
+                 " bytes is more than half off the "
+                 "median (" +
+                 std::to_string(size * 10) + " bytes) of the last 7 backups") != std::string::npos);
   // Sizes within half of the median pass.
   for (int day = 2; day <= 8; ++day) earlier(day, size + (day - 5) * size / 10);
   auto ok = loyaltyctl(db.owner_url(), {"backup", "verify", copy, "--identity", key.identity});
@@ -420,8 +422,8 @@ TEST_CASE(
   CHECK(no_key.exit_code == 2);
   CHECK(no_key.err.find("LOYALTY_BACKUP_RECIPIENT") != std::string::npos);
 
-  auto bad = loyaltyctl(db.owner_url(),
-                        {"backup", "create", "--dir", dir, "--recipient", "age1notakey"});
+  auto bad =
+      loyaltyctl(db.owner_url(), {"backup", "create", "--dir", dir, "--recipient", "age1notakey"});
   CHECK(bad.exit_code == 5);
   CHECK(one_line(bad.err));
   CHECK(bad.err.find("age failed: ") != std::string::npos);
@@ -429,8 +431,8 @@ TEST_CASE(
 
   // The backup role must be able to read every table, or nothing is written.
   sql_value(db.owner(), "REVOKE SELECT ON customers FROM loyalty_backup");
-  auto blind = loyaltyctl(db.owner_url(),
-                          {"backup", "create", "--dir", dir, "--recipient", key.recipient});
+  auto blind =
+      loyaltyctl(db.owner_url(), {"backup", "create", "--dir", dir, "--recipient", key.recipient});
   CHECK(blind.exit_code == 5);
   CHECK(one_line(blind.err));
   CHECK(blind.err.find("loyalty_backup cannot read every table") != std::string::npos);
@@ -438,9 +440,9 @@ TEST_CASE(
   sql_value(db.owner(), "GRANT SELECT ON customers TO loyalty_backup");
 
   // The settings a timer uses: LOYALTY_BACKUP_DIR and LOYALTY_BACKUP_RECIPIENT.
-  auto timer = run_command({LOYALTYCTL_PATH, "--database-url", db.owner_url(), "backup", "create",
-                            "--json"},
-                           "", {"LOYALTY_BACKUP_DIR=" + dir, "LOYALTY_BACKUP_RECIPIENT=" + key.recipient});
+  auto timer =
+      run_command({LOYALTYCTL_PATH, "--database-url", db.owner_url(), "backup", "create", "--json"},
+                  "", {"LOYALTY_BACKUP_DIR=" + dir, "LOYALTY_BACKUP_RECIPIENT=" + key.recipient});
   INFO(timer.err);
   REQUIRE(timer.exit_code == 0);
   auto out = json::parse(timer.out);
@@ -448,13 +450,13 @@ TEST_CASE(
   CHECK(out["manifest"]["row_counts"]["tenants"] >= 1);
   CHECK(files_in(dir).size() == 2);
   // A second backup in the same second gets a name of its own.
-  auto second = loyaltyctl(db.owner_url(),
-                           {"backup", "create", "--dir", dir, "--recipient", key.recipient});
+  auto second =
+      loyaltyctl(db.owner_url(), {"backup", "create", "--dir", dir, "--recipient", key.recipient});
   REQUIRE(second.exit_code == 0);
   CHECK(files_in(dir).size() == 4);
-  auto latest = run_command({LOYALTYCTL_PATH, "--database-url", db.owner_url(), "backup",
-                             "verify", "--latest"},
-                            "", {"LOYALTY_BACKUP_DIR=" + dir, "LOYALTY_BACKUP_IDENTITY=" + key.identity});
+  auto latest = run_command(
+      {LOYALTYCTL_PATH, "--database-url", db.owner_url(), "backup", "verify", "--latest"}, "",
+      {"LOYALTY_BACKUP_DIR=" + dir, "LOYALTY_BACKUP_IDENTITY=" + key.identity});
   INFO(latest.err);
   CHECK(latest.exit_code == 0);
   CHECK(latest.out.find(second.out.substr(0, second.out.size() - 1)) != std::string::npos);
@@ -470,10 +472,13 @@ TEST_CASE(
   make_shop(db, "first-shop");
   std::string file = create_backup(db, work.path() + "/backups", key);
   make_shop(db, "second-shop");
-  auto tenants = [&] { return sql_value(db.owner(), "SELECT string_agg(slug, ',' ORDER BY slug) FROM tenants"); };
+  auto tenants = [&] {
+    return sql_value(db.owner(), "SELECT string_agg(slug, ',' ORDER BY slug) FROM tenants");
+  };
   REQUIRE(tenants() == "first-shop,second-shop");
 
-  auto refused = loyaltyctl(db.owner_url(), {"backup", "restore", file, "--identity", key.identity});
+  auto refused =
+      loyaltyctl(db.owner_url(), {"backup", "restore", file, "--identity", key.identity});
   CHECK(refused.exit_code == 4);
   CHECK(refused.err.find("is not empty (2 tenants): restore over it with --force") !=
         std::string::npos);
@@ -486,8 +491,9 @@ TEST_CASE(
   CHECK(tenants() == "first-shop,second-shop");
 
   // A damaged backup is caught on the copy; the live database is untouched.
-  std::string damaged = copy_backup(file, work.path(), "20260101T000001Z",
-                                    [](std::string& d) { d.resize(d.size() - 100); }, true);
+  std::string damaged = copy_backup(
+      file, work.path(), "20260101T000001Z", [](std::string& d) { d.resize(d.size() - 100); },
+      true);
   auto bad = loyaltyctl(db.owner_url(), {"backup", "restore", damaged, "--identity", key.identity,
                                          "--force", "--yes"});
   CHECK(bad.exit_code == 4);
@@ -503,8 +509,8 @@ TEST_CASE(
   CHECK(report["replaced"] == true);
   CHECK(report["database"] == db.name());
   CHECK(tenants() == "first-shop");
-  CHECK(sql_value(db.owner(), "SELECT count(*) FROM pg_database WHERE datname LIKE '" +
-                                  db.name() + "\\_%'") == "0");
+  CHECK(sql_value(db.owner(), "SELECT count(*) FROM pg_database WHERE datname LIKE '" + db.name() +
+                                  "\\_%'") == "0");
 }
 
 TEST_CASE(
@@ -514,9 +520,9 @@ TEST_CASE(
   TempDir work;
   std::string dir = work.path();
   const std::vector<std::string> stamps = {
-      "20261201T140000Z", "20261201T020000Z", "20261130T020000Z", "20261129T020000Z",
-      "20261128T020000Z", "20261115T020000Z", "20261031T020000Z", "20261001T020000Z",
-      "20260910T020000Z"};
+      "20261201T140000Z", "20261201T020000Z", "20261130T020000Z",
+      "20261129T020000Z", "20261128T020000Z", "20261115T020000Z",
+      "20261031T020000Z", "20261001T020000Z", "20260910T020000Z"};
   for (const auto& s : stamps) {
     spit(dir + "/loyalty-" + s + ".backup.age", "x");
     spit(dir + "/loyalty-" + s + ".manifest.json", "{}");
@@ -541,8 +547,8 @@ TEST_CASE(
   // Days: 12-01 (its newest), 11-30, 11-29; months: December and November are kept already,
   // October's newest is 10-31.
   std::vector<std::string> expected;
-  for (const char* s : {"20261031T020000Z", "20261129T020000Z", "20261130T020000Z",
-                        "20261201T140000Z"}) {
+  for (const char* s :
+       {"20261031T020000Z", "20261129T020000Z", "20261130T020000Z", "20261201T140000Z"}) {
     expected.push_back(std::string("loyalty-") + s + ".backup.age");
     expected.push_back(std::string("loyalty-") + s + ".manifest.json");
   }

@@ -57,9 +57,9 @@ SELECT count(*) FROM pg_class c JOIN pg_attribute t ON t.attrelid = c.oid, aclex
 SELECT (SELECT count(*) FROM pg_class WHERE relowner = 'loyalty_backup'::regrole)
      + (SELECT count(*) FROM pg_proc WHERE proowner = 'loyalty_backup'::regrole))sql") == "0");
 
-  for (const char* write : {"INSERT INTO audit_log (action, entity_type) VALUES ('x', 'y')",
-                            "UPDATE tenants SET name = 'changed'", "DELETE FROM api_keys",
-                            "TRUNCATE jobs"}) {
+  for (const char* write :
+       {"INSERT INTO audit_log (action, entity_type) VALUES ('x', 'y')",
+        "UPDATE tenants SET name = 'changed'", "DELETE FROM api_keys", "TRUNCATE jobs"}) {
     INFO(write);
     // SQLSTATE 42501, insufficient privilege.
     CHECK_THROWS_WITH(as_backup(write), Catch::Contains("not permitted by the database policy"));

@@ -6,6 +6,7 @@
 #include <loyalty/backup/backup.hpp>
 #include <loyalty/core/error.hpp>
 
+#include <algorithm>
 #include <cstdio>
 #include <memory>
 #include <optional>
@@ -160,10 +161,16 @@ Unpacked restore_archive(const std::string& file, const std::string& identity,
         if (feeding) feeding = write_full(feed.write.get(), buffer.data(), n);
       }
     }
-    char extra = 0;
-    if (read_full(plain.read.get(), &extra, 1) != 0) {
-      throw Error(ErrorCode::conflict, "backup-format", "data after the end of the archive");
+    // tar(1) pads an archive to whole records with zeros; anything else after the end is not
+    // part of a backup.
+    while (std::size_t n = read_full(plain.read.get(), buffer.data(), buffer.size())) {
+      if (std::any_of(buffer.begin(), buffer.begin() + static_cast<std::ptrdiff_t>(n),
+                      [](char c) { return c != 0; })) {
+        throw Error(ErrorCode::conflict, "backup-format", "data after the end of the archive");
+      }
     }
+    if (unpacked.dump_bytes == 0)
+      throw Error(ErrorCode::conflict, "backup-format", "the dump is empty");
   } catch (const Error& e) {
     if (e.type() != "backup-format") throw;
     stream_error = e;
