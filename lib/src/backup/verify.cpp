@@ -47,6 +47,11 @@ SELECT CASE WHEN to_regclass('public.schema_migrations') IS NULL THEN ''
                                      false, true, '')))[1]::text END AS version
 )sql"};
 
+const db::Query kEndSessions{"backup_end_sessions", R"sql(
+SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
+ WHERE datname = $1 AND pid <> pg_backend_pid()
+)sql"};
+
 /// A failure of a check, worded for the one line the CLI prints.
 Error failed(const std::string& type, const std::string& what) {
   return Error(ErrorCode::conflict, type, what);
@@ -295,8 +300,7 @@ void swap_in(const std::string& owner_url, const std::string& target, const std:
     bool renamed = false;
     try {
       for (int attempt = 1;; ++attempt) {
-        tx.exec_raw("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = " +
-                    tx.quote(target) + " AND pid <> pg_backend_pid()");
+        tx.exec(kEndSessions, target);
         try {
           tx.exec_raw("ALTER DATABASE " + q(target) + " RENAME TO " + q(old));
           break;
