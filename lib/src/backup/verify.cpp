@@ -378,6 +378,10 @@ CheckReport verify_backup(const std::string& owner_url, const VerifyRequest& req
     if (e.type() == kFail)
       throw Error(ErrorCode::conflict, kFail, prefixed("backup verify failed: ", e));
     throw;
+  } catch (const json::exception&) {
+    // A manifest or header edited into another shape: a damaged backup, not a crash.
+    throw Error(ErrorCode::conflict, kFail,
+                "backup verify failed: the manifest or the backup's header is malformed");
   }
 }
 
@@ -431,6 +435,10 @@ RestoreReport restore_backup(const std::string& owner_url, const RestoreRequest&
   } catch (const Error& e) {
     if (e.type() == kFail) throw Error(ErrorCode::conflict, kFail, prefixed("restore failed: ", e));
     throw;
+  } catch (const json::exception&) {
+    // A manifest or header edited into another shape: a damaged backup, not a crash.
+    throw Error(ErrorCode::conflict, kFail,
+                "restore failed: the manifest or the backup's header is malformed");
   }
 }
 
