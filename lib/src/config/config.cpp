@@ -92,6 +92,9 @@ const std::vector<Binding>& bindings() {
        [](Settings& s, const std::string& v) {
          s.webhook_breaker_cooldown = to_int("webhook-breaker-cooldown", v);
        }},
+      {"backup-dir", [](Settings& s, const std::string& v) { s.backup_dir = v; }},
+      {"backup-recipient", [](Settings& s, const std::string& v) { s.backup_recipient = v; }},
+      {"backup-identity", [](Settings& s, const std::string& v) { s.backup_identity = v; }},
   };
   return kBindings;
 }
@@ -187,6 +190,12 @@ const std::vector<Option>& options() {
        "consecutive failures that open a subscription's circuit breaker", true},
       {"webhook-breaker-cooldown", "LOYALTY_WEBHOOK_BREAKER_COOLDOWN", "60",
        "seconds an open breaker waits before one probe delivery", true},
+      {"backup-dir", "LOYALTY_BACKUP_DIR", "",
+       "directory of encrypted backups (backup create, prune, verify --latest)"},
+      {"backup-recipient", "LOYALTY_BACKUP_RECIPIENT", "",
+       "age public key (age1...) backups are encrypted to"},
+      {"backup-identity", "LOYALTY_BACKUP_IDENTITY", "",
+       "age identity file (private key) that decrypts backups for verify and restore"},
   };
   return kOptions;
 }

@@ -46,6 +46,9 @@ struct Settings {
       0;  ///< --webhook-concurrency-per-subscription / LOYALTY_WEBHOOK_CONCURRENCY_PER_SUBSCRIPTION
   int webhook_breaker = 0;           ///< --webhook-breaker / LOYALTY_WEBHOOK_BREAKER
   int webhook_breaker_cooldown = 0;  ///< --webhook-breaker-cooldown: seconds
+  std::string backup_dir;            ///< --backup-dir / LOYALTY_BACKUP_DIR
+  std::string backup_recipient;      ///< --backup-recipient / LOYALTY_BACKUP_RECIPIENT: age key
+  std::string backup_identity;       ///< --backup-identity / LOYALTY_BACKUP_IDENTITY: key file
 };
 
 /// One setting: its flag, environment variable, default, and help text.
