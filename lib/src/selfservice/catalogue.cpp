@@ -49,8 +49,14 @@ Catalogue::Catalogue() {
     std::sort(lang.texts.begin(), lang.texts.end());
     all_.push_back(std::move(lang));
   }
-  std::stable_partition(all_.begin(), all_.end(),
-                        [](const Language& l) { return l.code == kDefaultLanguage; });
+  // Menus offer English, Shona, Ndebele (by speakers in Zimbabwe), then any other by file name.
+  static const std::vector<std::string> kOrder = {"en", "sn", "nd"};
+  auto rank = [](const Language& l) {
+    auto it = std::find(kOrder.begin(), kOrder.end(), l.code);
+    return static_cast<std::size_t>(it - kOrder.begin());
+  };
+  std::stable_sort(all_.begin(), all_.end(),
+                   [&](const Language& a, const Language& b) { return rank(a) < rank(b); });
   if (all_.empty() || all_.front().code != kDefaultLanguage)
     throw std::logic_error("messages/en.json is missing");
   for (const auto& lang : all_) {

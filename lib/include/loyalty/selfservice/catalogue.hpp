@@ -30,7 +30,7 @@ class Catalogue {
   /// lacks a key that English has (a test holds every language to it).
   static const Catalogue& builtin();
 
-  /// Language codes in the order menus offer them: en, then the others by file name.
+  /// Language codes in the order menus offer them: en, sn, nd, then others by file name.
   const std::vector<std::string>& languages() const { return codes_; }
   bool has_language(std::string_view code) const;
   /// Every text key (English's).

@@ -1,0 +1,287 @@
+// The USSD channel through the real daemon: the gateway's callback (Africa's Talking form), the
+// secret, routing by service code, and the self-service menu from dial to PIN in each language.
+#include "support/api.hpp"
+#include "support/daemon.hpp"
+#include "support/pg.hpp"
+#include "support/process.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <loyalty/selfservice/ussd.hpp>
+
+using loyalty::test::Api;
+using loyalty::test::ApiResponse;
+using loyalty::test::Daemon;
+using loyalty::test::sql_value;
+using loyalty::test::TestDatabase;
+using nlohmann::json;
+
+namespace {
+
+const std::string kSecret = "gateway-secret-0123456789";
+
+std::vector<std::string> ussd_daemon(std::vector<std::string> extra = {}) {
+  std::vector<std::string> args = {"--rate-limit", "0", "--rate-limit-ip", "0", "--ussd-secret",
+                                   kSecret};
+  args.insert(args.end(), extra.begin(), extra.end());
+  return args;
+}
+
+std::string form_escape(const std::string& s) {
+  static const char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char c : s) {
+    if (std::isalnum(c) || c == '-' || c == '_' || c == '.') {
+      out += static_cast<char>(c);
+    } else {
+      out += '%';
+      out += kHex[c >> 4];
+      out += kHex[c & 15];
+    }
+  }
+  return out;
+}
+
+/// One gateway callback; the screen it answered (with its CON/END prefix).
+struct Gateway {
+  Api& api;
+  std::string session = "ATUid_test";
+  std::string phone = "+263771234567";
+  std::string code = "*123#";
+  std::string secret = kSecret;
+
+  ApiResponse post(const std::string& text) const {
+    const std::string body = "phoneNumber=" + form_escape(phone) + "&sessionId=" + session +
+                             "&serviceCode=" + form_escape(code) +
+                             "&networkCode=64804&text=" + form_escape(text);
+    return api.send("POST", "/public/ussd/callback?secret=" + form_escape(secret), body,
+                    "application/x-www-form-urlencoded", "", {});
+  }
+
+  std::string screen(const std::string& text) const {
+    auto res = post(text);
+    INFO(res.raw);
+    REQUIRE(res.status == 200);
+    CHECK(res.content_type.rfind("text/plain", 0) == 0);
+    const std::string& s = res.raw;
+    REQUIRE((s.rfind("CON ", 0) == 0 || s.rfind("END ", 0) == 0));
+    // Every screen fits one USSD message in the GSM 7-bit alphabet.
+    const long length = loyalty::selfservice::ussd::gsm7_length(s.substr(4));
+    CHECK(length >= 0);
+    CHECK(length <= static_cast<long>(loyalty::selfservice::ussd::kScreenLimit));
+    return s;
+  }
+};
+
+void route_ussd(TestDatabase& db, const std::string& slug, const std::string& code) {
+  auto added = loyalty::test::loyaltyctl(db.owner_url(),
+                                         {"channel", "add", "--tenant", slug, "--ussd", code});
+  INFO(added.out << added.err);
+  REQUIRE(added.exit_code == 0);
+}
+
+}  // namespace
+
+TEST_CASE("ussd: a missing or wrong secret is refused with 403 and nothing is kept", "[http]") {
+  TestDatabase db;
+  auto daemon = Daemon::over(db, ussd_daemon());
+  Api api(daemon.port());
+  loyalty::test::seed_tenant(db, api, "shop");
+  route_ussd(db, "shop", "*123#");
+  Gateway g{api};
+  g.secret = "wrong";
+  CHECK(g.post("").status == 403);
+  g.secret = "";
+  CHECK(g.post("").status == 403);
+  CHECK(sql_value(db.owner(), "SELECT count(*) FROM channel_sessions") == "0");
+  CHECK(daemon.log().find(kSecret) == std::string::npos);
+  CHECK(daemon.log().find("wrong") == std::string::npos);
+}
+
+TEST_CASE("ussd: an unknown service code ends politely, and a code routes only to its tenant",
+          "[http]") {
+  TestDatabase db;
+  auto daemon = Daemon::over(db, ussd_daemon());
+  Api api(daemon.port());
+  loyalty::test::seed_tenant(db, api, "shop");
+  loyalty::test::seed_tenant(db, api, "other");
+  route_ussd(db, "shop", "*123#");
+  route_ussd(db, "other", "*123*4#");
+  Gateway g{api};
+  g.code = "*999#";
+  CHECK(g.screen("") == "END This service is not available.");
+
+  // The other tenant's code: the join lands in that tenant only.
+  g.code = "*123*4#";
+  CHECK(g.screen("").find("Welcome to other") != std::string::npos);
+  CHECK(g.screen("1").rfind("CON Join other", 0) == 0);
+  CHECK(g.screen("1*1").rfind("END Welcome to other", 0) == 0);
+  CHECK(sql_value(db.owner(), "SELECT t.slug || ':' || c.consent_channel FROM customers c "
+                              "JOIN tenants t ON t.id = c.tenant_id") == "other:ussd");
+
+  // A second tenant cannot take a code that is routed already.
+  auto taken = loyalty::test::loyaltyctl(db.owner_url(),
+                                         {"channel", "add", "--tenant", "shop", "--ussd", "*123*4#"});
+  CHECK(taken.exit_code != 0);
+  CHECK(taken.err.find("already belongs") != std::string::npos);
+}
+
+TEST_CASE("ussd: a stranger joins, switches to Shona, goes back and to the main menu, and opts out",
+          "[http]") {
+  TestDatabase db;
+  auto daemon = Daemon::over(db, ussd_daemon());
+  Api api(daemon.port());
+  loyalty::test::seed_tenant(db, api, "shop");
+  route_ussd(db, "shop", "*123#");
+  Gateway g{api};
+
+  CHECK(g.screen("") == "CON Welcome to shop rewards\n1. Join\n2. Language\n3. Help");
+  CHECK(g.screen("7").rfind("CON That is not one of the choices.\nWelcome to shop", 0) == 0);
+  CHECK(g.screen("7*2").find("1. English\n2. chiShona\n3. isiNdebele\n0. Back") !=
+        std::string::npos);
+  CHECK(g.screen("7*2*2") == "CON Mauya kushop rewards\n1. Pinda\n2. Mutauro\n3. Rubatsiro");
+  CHECK(g.screen("7*2*2*3").find("Dhaira *123#") != std::string::npos);
+  CHECK(g.screen("7*2*2*3*0").rfind("CON Mauya", 0) == 0);  // 0 goes back
+  CHECK(g.screen("7*2*2*3*0*1").rfind("CON Pinda mushop rewards?", 0) == 0);
+  CHECK(g.screen("7*2*2*3*0*1*1") == "END Mauya kushop rewards! Unowana mibayiro kana uchitenga.");
+  CHECK(sql_value(db.owner(), "SELECT status || ':' || language || ':' || consent_channel || ':' "
+                              "|| (consent_at IS NOT NULL) FROM customers") ==
+        "active:sn:ussd:true");
+  CHECK(sql_value(db.owner(), "SELECT count(*) FROM channel_sessions") == "0");  // ended
+
+  // A new session: the member's menu in their language; 00 from deep inside goes to the top.
+  g.session = "ATUid_second";
+  CHECK(g.screen("").rfind("CON shop rewards\n1. Mapoinzi angu\n2. Mibayiro yangu", 0) == 0);
+  CHECK(g.screen("1").rfind("CON Une mapoinzi 0.", 0) == 0);
+  CHECK(g.screen("1*00").rfind("CON shop rewards\n1. Mapoinzi angu", 0) == 0);
+  CHECK(g.screen("1*00*5").rfind("CON Misa mameseji ese eshop?", 0) == 0);
+  CHECK(g.screen("1*00*5*2") == "END Uchiri nhengo.");
+  CHECK(sql_value(db.owner(), "SELECT status FROM customers") == "active");
+  g.session = "ATUid_third";
+  g.screen("");
+  CHECK(g.screen("5*1").rfind("END Hauchazotambira mameseji eshop.", 0) == 0);
+  CHECK(sql_value(db.owner(), "SELECT status || ':' || (consent_at IS NULL) FROM customers") ==
+        "opted_out:true");
+  CHECK(sql_value(db.owner(), "SELECT count(*) FROM audit_log WHERE action = "
+                              "'customer.opt_out'") == "1");
+
+  // Opted out: the guest menu again, and joining gives consent anew.
+  g.session = "ATUid_fourth";
+  CHECK(g.screen("").rfind("CON Mauya kushop rewards\n1. Pinda", 0) == 0);
+  CHECK(g.screen("1*1").rfind("END Mauya", 0) == 0);
+  CHECK(sql_value(db.owner(), "SELECT status || ':' || (consent_at IS NOT NULL) FROM customers") ==
+        "active:true");
+}
+
+TEST_CASE("ussd: a member's reward needing a PIN gets a fresh one-time PIN at the till, in "
+          "Ndebele, and an old PIN no longer works",
+          "[http]") {
+  TestDatabase db;
+  auto daemon = Daemon::over(db, ussd_daemon({"--workers", "1"}));
+  Api api(daemon.port());
+  auto c = loyalty::test::seed_tenant(db, api, "cafe");
+  route_ussd(db, "cafe", "*123#");
+  const std::string base = "/v1/tenants/" + c.tenant_id;
+  REQUIRE(api.post(base + "/reward-catalog",
+                   {{"name", "Free coffee"},
+                    {"type", "physical"},
+                    {"currency", "USD"},
+                    {"requires_pin", true},
+                    {"config", {{"stock", 10}}}},
+                   c.manager_token)
+              .status == 201);
+  REQUIRE(api.post(base + "/rules",
+                   {{"name", "Any visit"},
+                    {"event_type", "visit"},
+                    {"conditions", true},
+                    {"reward", "Free coffee"}},
+                   c.manager_token)
+              .status == 201);
+  Gateway g{api};
+  g.screen("");
+  g.screen("2");
+  g.screen("2*3");  // isiNdebele
+  CHECK(g.screen("2*3*1*1").rfind("END Siyakwamukela kucafe rewards!", 0) == 0);
+  auto visit = api.send("POST", base + "/events",
+                        json{{"customer", {{"phone", g.phone}}}, {"type", "visit"}}.dump(),
+                        "application/json", c.pos_key, {{"Idempotency-Key", "visit-1"}});
+  INFO(visit.raw);
+  REQUIRE(visit.status == 201);
+  const std::string issuance = visit.body["issuances"][0]["id"];
+  CHECK(loyalty::test::wait_for_value(db.owner(), "SELECT state FROM issuances", "issued") ==
+        "issued");
+  const std::string issued_pin = sql_value(db.owner(), "SELECT payload->>'pin' FROM notifications");
+
+  g.session = "ATUid_pin";
+  CHECK(g.screen("").rfind("CON cafe rewards\n1. Amaphuzu ami", 0) == 0);
+  CHECK(g.screen("2") == "CON Imivuzo yakho:\n1. Free coffee\n0. Emuva");
+  const std::string detail = g.screen("2*1");
+  CHECK(detail.rfind("CON Free coffee\nIkhodi: -", 0) == 0);
+  CHECK(detail.find("1. Thola i-PIN") != std::string::npos);
+  const std::string pin_screen = g.screen("2*1*1");
+  INFO(pin_screen);
+  REQUIRE(pin_screen.rfind("END I-PIN yeFree coffee: ", 0) == 0);
+  const std::string pin = pin_screen.substr(25, 6);
+  REQUIRE(pin.find_first_not_of("0123456789") == std::string::npos);
+  CHECK(sql_value(db.owner(), "SELECT pin_expires_at > now() + interval '4 minutes' FROM "
+                              "issuances") == "t");
+
+  // The PIN sent at issue was replaced; the fresh one redeems at the till.
+  if (issued_pin != pin) {
+    auto old = api.post(base + "/issuances/" + issuance + "/redeem", {{"pin", issued_pin}},
+                        c.pos_key);
+    CHECK(old.status == 422);
+  }
+  auto ok = api.post(base + "/issuances/" + issuance + "/redeem", {{"pin", pin}}, c.pos_key);
+  INFO(ok.raw);
+  CHECK(ok.status == 200);
+  CHECK(ok.body["state"] == "redeemed");
+  CHECK(daemon.log().find(pin) == std::string::npos);
+  CHECK(daemon.log().find("771234567") == std::string::npos);
+
+  // Nothing left to redeem.
+  g.session = "ATUid_after";
+  g.screen("");
+  CHECK(g.screen("3").rfind("CON Awukalamvuzo.", 0) == 0);
+}
+
+TEST_CASE("ussd: an expired fresh PIN is refused as pin-expired", "[http]") {
+  TestDatabase db;
+  auto daemon = Daemon::over(db, ussd_daemon({"--workers", "1"}));
+  Api api(daemon.port());
+  auto c = loyalty::test::seed_tenant(db, api, "late");
+  route_ussd(db, "late", "*123#");
+  const std::string base = "/v1/tenants/" + c.tenant_id;
+  REQUIRE(api.post(base + "/reward-catalog",
+                   {{"name", "Free coffee"},
+                    {"type", "physical"},
+                    {"currency", "USD"},
+                    {"requires_pin", true},
+                    {"config", {{"stock", 10}}}},
+                   c.manager_token)
+              .status == 201);
+  REQUIRE(api.post(base + "/rules",
+                   {{"name", "Any visit"},
+                    {"event_type", "visit"},
+                    {"conditions", true},
+                    {"reward", "Free coffee"}},
+                   c.manager_token)
+              .status == 201);
+  Gateway g{api};
+  g.screen("1*1");
+  auto visit = api.send("POST", base + "/events",
+                        json{{"customer", {{"phone", g.phone}}}, {"type", "visit"}}.dump(),
+                        "application/json", c.pos_key, {{"Idempotency-Key", "visit-1"}});
+  REQUIRE(visit.status == 201);
+  const std::string issuance = visit.body["issuances"][0]["id"];
+  loyalty::test::wait_for_value(db.owner(), "SELECT state FROM issuances", "issued");
+  g.session = "ATUid_pin";
+  const std::string pin_screen = g.screen("3*1");
+  REQUIRE(pin_screen.rfind("END PIN for Free coffee: ", 0) == 0);
+  const std::string pin = pin_screen.substr(25, 6);
+  sql_value(db.owner(), "UPDATE issuances SET pin_expires_at = now() - interval '1 second'");
+  auto late = api.post(base + "/issuances/" + issuance + "/redeem", {{"pin", pin}}, c.pos_key);
+  INFO(late.raw);
+  CHECK(late.status == 409);
+  CHECK(late.body["type"] == "https://loyalty.example/problems/pin-expired");
+}
