@@ -5,7 +5,6 @@
 #include <loyalty/core/error.hpp>
 #include <loyalty/core/utf8.hpp>
 
-#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
@@ -56,10 +55,10 @@ int json_depth(std::string_view text) {
 
 json parse_envelope(std::string_view body) {
   if (body.size() > kMaxBodyBytes) {
-    not_a_webhook(fmt::format("the body is larger than {} bytes", kMaxBodyBytes));
+    not_a_webhook("the body is larger than " + std::to_string(kMaxBodyBytes) + " bytes");
   }
   if (json_depth(body) > kMaxJsonDepth) {
-    not_a_webhook(fmt::format("the body nests deeper than {} levels", kMaxJsonDepth));
+    not_a_webhook("the body nests deeper than " + std::to_string(kMaxJsonDepth) + " levels");
   }
   json parsed;
   try {
@@ -129,7 +128,7 @@ class Reader {
     std::size_t index = 0;
     for (const auto& entry : entries) {
       if (index == kMaxEntries) {
-        note(fmt::format("more than {} entries: the rest skipped", kMaxEntries));
+        note("more than " + std::to_string(kMaxEntries) + " entries: the rest skipped");
         return;
       }
       read_entry(entry, index++);
@@ -152,7 +151,7 @@ class Reader {
   /// Whether another message or status may be kept; notes once when the bound is reached.
   bool room() {
     if (batch_.messages.size() + batch_.statuses.size() < kMaxUpdates) return true;
-    if (!full_) note(fmt::format("more than {} updates: the rest skipped", kMaxUpdates));
+    if (!full_) note("more than " + std::to_string(kMaxUpdates) + " updates: the rest skipped");
     full_ = true;
     return false;
   }
@@ -160,18 +159,18 @@ class Reader {
   void read_entry(const json& entry, std::size_t e) {
     const auto* changes = array_at(entry, "changes");
     if (changes == nullptr) {
-      note(fmt::format("entry {}: no changes array", e));
+      note("entry " + std::to_string(e) + ": no changes array");
       return;
     }
     std::size_t c = 0;
     for (const auto& change : *changes) {
       if (changes_read_ == kMaxChanges) {
-        note(fmt::format("more than {} changes: the rest skipped", kMaxChanges));
+        note("more than " + std::to_string(kMaxChanges) + " changes: the rest skipped");
         full_ = true;
         return;
       }
       ++changes_read_;
-      read_change(change, fmt::format("entry {} change {}", e, c++));
+      read_change(change, "entry " + std::to_string(e) + " change " + std::to_string(c++));
       if (full_) return;
     }
   }
@@ -184,8 +183,8 @@ class Reader {
     }
     if (*field != "messages") {
       const std::string shown = type_name(*field);
-      note(fmt::format("{}: field '{}' is not messages", where,
-                       shown == "unsupported" ? "(unreadable)" : shown));
+      note(where + ": field '" + (shown == "unsupported" ? "(unreadable)" : shown) +
+           "' is not messages");
       return;
     }
     const auto* value = object_at(change, "value");
@@ -213,7 +212,7 @@ class Reader {
       std::size_t m = 0;
       for (const auto& message : *messages) {
         if (!room()) return;
-        read_message(message, fmt::format("{} message {}", where, m++), *phone_number_id, display,
+        read_message(message, where + " message " + std::to_string(m++), *phone_number_id, display,
                      names, change_errors);
       }
     }
@@ -221,7 +220,7 @@ class Reader {
       std::size_t s = 0;
       for (const auto& status : *statuses) {
         if (!room()) return;
-        read_status(status, fmt::format("{} status {}", where, s++), *phone_number_id);
+        read_status(status, where + " status " + std::to_string(s++), *phone_number_id);
       }
     }
   }
