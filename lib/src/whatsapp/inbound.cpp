@@ -94,13 +94,16 @@ std::string text_at(const json& value, std::string_view key) {
   return utf8::storable(string_or_empty(value, key), kMaxTextBytes);
 }
 
-/// Meta's type names are lower-case words joined by '_'; anything else is unsupported.
+/// Meta's type and field names are lower-case words joined by '_'.
+bool readable_name(std::string_view name) {
+  return !name.empty() && name.size() <= 32 && std::all_of(name.begin(), name.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
+  });
+}
+
+/// A message type as Meta names it; anything else is unsupported.
 std::string type_name(std::string_view type) {
-  const bool readable =
-      !type.empty() && type.size() <= 32 && std::all_of(type.begin(), type.end(), [](char c) {
-        return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
-      });
-  return readable ? std::string(type) : "unsupported";
+  return readable_name(type) ? std::string(type) : "unsupported";
 }
 
 std::vector<WebhookError> errors_at(const json& value) {
@@ -182,8 +185,8 @@ class Reader {
       return;
     }
     if (*field != "messages") {
-      const std::string shown = type_name(*field);
-      note(where + ": field '" + (shown == "unsupported" ? "(unreadable)" : shown) +
+      // A field name is Meta's vocabulary, never personal data, once it looks like one.
+      note(where + ": field '" + (readable_name(*field) ? std::string(*field) : "(unreadable)") +
            "' is not messages");
       return;
     }
