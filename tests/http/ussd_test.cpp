@@ -113,9 +113,9 @@ TEST_CASE("ussd: an unknown service code ends politely, and a code routes only t
 
   // The other tenant's code: the join lands in that tenant only.
   g.code = "*123*4#";
-  CHECK(g.screen("").find("Welcome to other") != std::string::npos);
-  CHECK(g.screen("1").rfind("CON Join other", 0) == 0);
-  CHECK(g.screen("1*1").rfind("END Welcome to other", 0) == 0);
+  CHECK(g.screen("").find("Welcome to Tenant other") != std::string::npos);
+  CHECK(g.screen("1").rfind("CON Join Tenant other", 0) == 0);
+  CHECK(g.screen("1*1").rfind("END Welcome to Tenant other", 0) == 0);
   CHECK(sql_value(db.owner(), "SELECT t.slug || ':' || c.consent_channel FROM customers c "
                               "JOIN tenants t ON t.id = c.tenant_id") == "other:ussd");
 
@@ -135,15 +135,15 @@ TEST_CASE("ussd: a stranger joins, switches to Shona, goes back and to the main 
   route_ussd(db, "shop", "*123#");
   Gateway g{api};
 
-  CHECK(g.screen("") == "CON Welcome to shop rewards\n1. Join\n2. Language\n3. Help");
-  CHECK(g.screen("7").rfind("CON That is not one of the choices.\nWelcome to shop", 0) == 0);
+  CHECK(g.screen("") == "CON Welcome to Tenant shop rewards\n1. Join\n2. Language\n3. Help");
+  CHECK(g.screen("7").rfind("CON That is not one of the choices.\nWelcome to Tenant shop", 0) == 0);
   CHECK(g.screen("7*2").find("1. English\n2. chiShona\n3. isiNdebele\n0. Back") !=
         std::string::npos);
-  CHECK(g.screen("7*2*2") == "CON Mauya kushop rewards\n1. Pinda\n2. Mutauro\n3. Rubatsiro");
+  CHECK(g.screen("7*2*2") == "CON Mauya kuTenant shop rewards\n1. Pinda\n2. Mutauro\n3. Rubatsiro");
   CHECK(g.screen("7*2*2*3").find("Dhaira *123#") != std::string::npos);
   CHECK(g.screen("7*2*2*3*0").rfind("CON Mauya", 0) == 0);  // 0 goes back
-  CHECK(g.screen("7*2*2*3*0*1").rfind("CON Pinda mushop rewards?", 0) == 0);
-  CHECK(g.screen("7*2*2*3*0*1*1") == "END Mauya kushop rewards! Unowana mibayiro kana uchitenga.");
+  CHECK(g.screen("7*2*2*3*0*1").rfind("CON Pinda muTenant shop rewards?", 0) == 0);
+  CHECK(g.screen("7*2*2*3*0*1*1") == "END Mauya kuTenant shop rewards! Unowana mibayiro kana uchitenga.");
   CHECK(sql_value(db.owner(), "SELECT status || ':' || language || ':' || consent_channel || ':' "
                               "|| (consent_at IS NOT NULL) FROM customers") ==
         "active:sn:ussd:true");
@@ -151,15 +151,15 @@ TEST_CASE("ussd: a stranger joins, switches to Shona, goes back and to the main 
 
   // A new session: the member's menu in their language; 00 from deep inside goes to the top.
   g.session = "ATUid_second";
-  CHECK(g.screen("").rfind("CON shop rewards\n1. Mapoinzi angu\n2. Mibayiro yangu", 0) == 0);
+  CHECK(g.screen("").rfind("CON Tenant shop rewards\n1. Mapoinzi angu\n2. Mibayiro yangu", 0) == 0);
   CHECK(g.screen("1").rfind("CON Une mapoinzi 0.", 0) == 0);
-  CHECK(g.screen("1*00").rfind("CON shop rewards\n1. Mapoinzi angu", 0) == 0);
-  CHECK(g.screen("1*00*5").rfind("CON Misa mameseji ese eshop?", 0) == 0);
+  CHECK(g.screen("1*00").rfind("CON Tenant shop rewards\n1. Mapoinzi angu", 0) == 0);
+  CHECK(g.screen("1*00*5").rfind("CON Misa mameseji ese eTenant shop?", 0) == 0);
   CHECK(g.screen("1*00*5*2") == "END Uchiri nhengo.");
   CHECK(sql_value(db.owner(), "SELECT status FROM customers") == "active");
   g.session = "ATUid_third";
   g.screen("");
-  CHECK(g.screen("5*1").rfind("END Hauchazotambira mameseji eshop.", 0) == 0);
+  CHECK(g.screen("5*1").rfind("END Hauchazotambira mameseji eTenant shop.", 0) == 0);
   CHECK(sql_value(db.owner(), "SELECT status || ':' || (consent_at IS NULL) FROM customers") ==
         "opted_out:true");
   CHECK(sql_value(db.owner(), "SELECT count(*) FROM audit_log WHERE action = "
@@ -167,7 +167,7 @@ TEST_CASE("ussd: a stranger joins, switches to Shona, goes back and to the main 
 
   // Opted out: the guest menu again, and joining gives consent anew.
   g.session = "ATUid_fourth";
-  CHECK(g.screen("").rfind("CON Mauya kushop rewards\n1. Pinda", 0) == 0);
+  CHECK(g.screen("").rfind("CON Mauya kuTenant shop rewards\n1. Pinda", 0) == 0);
   CHECK(g.screen("1*1").rfind("END Mauya", 0) == 0);
   CHECK(sql_value(db.owner(), "SELECT status || ':' || (consent_at IS NOT NULL) FROM customers") ==
         "active:true");
@@ -201,7 +201,7 @@ TEST_CASE("ussd: a member's reward needing a PIN gets a fresh one-time PIN at th
   g.screen("");
   g.screen("2");
   g.screen("2*3");  // isiNdebele
-  CHECK(g.screen("2*3*1*1").rfind("END Siyakwamukela kucafe rewards!", 0) == 0);
+  CHECK(g.screen("2*3*1*1").rfind("END Siyakwamukela kuTenant cafe rewards!", 0) == 0);
   auto visit = api.send("POST", base + "/events",
                         json{{"customer", {{"phone", g.phone}}}, {"type", "visit"}}.dump(),
                         "application/json", c.pos_key, {{"Idempotency-Key", "visit-1"}});
@@ -213,7 +213,7 @@ TEST_CASE("ussd: a member's reward needing a PIN gets a fresh one-time PIN at th
   const std::string issued_pin = sql_value(db.owner(), "SELECT payload->>'pin' FROM notifications");
 
   g.session = "ATUid_pin";
-  CHECK(g.screen("").rfind("CON cafe rewards\n1. Amaphuzu ami", 0) == 0);
+  CHECK(g.screen("").rfind("CON Tenant cafe rewards\n1. Amaphuzu ami", 0) == 0);
   CHECK(g.screen("2") == "CON Imivuzo yakho:\n1. Free coffee\n0. Emuva");
   const std::string detail = g.screen("2*1");
   CHECK(detail.rfind("CON Free coffee\nIkhodi: -", 0) == 0);

@@ -143,9 +143,10 @@ class Walk {
  private:
   bool is_member() const { return member_ && member_->status == "active"; }
 
+  /// A choice made in this session, else the customer's (opted out too), else the merchant's.
   std::string language() const {
-    if (is_member()) return member_->language;
-    return s_.language.empty() ? merchant_.language : s_.language;
+    if (!s_.language.empty()) return s_.language;
+    return member_ ? member_->language : merchant_.language;
   }
 
   Screens screens() const { return Screens(language(), merchant_.name, request_.service_code); }

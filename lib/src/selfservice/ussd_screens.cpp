@@ -120,7 +120,7 @@ std::string Screens::list(std::string_view title_key, const std::vector<Reward>&
   std::string s = text(title_key);
   const std::size_t from = page * kPageSize;
   for (std::size_t i = from; i < std::min(items.size(), from + kPageSize); ++i)
-    s += "\n" + numbered(i - from + 1, gsm7_safe(items[i].name, 24));
+    s += "\n" + numbered(i - from + 1, gsm7_safe(items[i].name, 20));
   if (items.size() > from + kPageSize) s += "\n9. " + text("more");
   return s + "\n0. " + text("back");
 }

@@ -68,7 +68,7 @@ class Screens {
   std::string opt_out_confirm() const;
   std::string help() const;
 
-  static constexpr std::size_t kPageSize = 4;
+  static constexpr std::size_t kPageSize = 3;
 
  private:
   std::string language_;
