@@ -126,8 +126,9 @@ std::string Screens::list(std::string_view title_key, const std::vector<Reward>&
 }
 
 std::string Screens::reward(const Reward& r) const {
-  std::string s = text("reward_code", {{"reward", gsm7_safe(r.name, 24)},
-                                       {"code", r.code.empty() ? "-" : gsm7_safe(r.code, 32)}});
+  std::string s = r.code.empty() ? gsm7_safe(r.name, 24)
+                                 : text("reward_code", {{"reward", gsm7_safe(r.name, 24)},
+                                                        {"code", gsm7_safe(r.code, 32)}});
   if (!r.expires_on.empty()) s += "\n" + text("reward_until", {{"date", r.expires_on}});
   if (r.pin_required) s += "\n1. " + text("get_pin");
   return s + "\n0. " + text("back");
