@@ -3,6 +3,7 @@
 
 #include <loyalty/core/error.hpp>
 #include <loyalty/db/database.hpp>
+#include <loyalty/db/migrations.hpp>
 #include <loyalty/log/log.hpp>
 
 #include <algorithm>
@@ -60,6 +61,8 @@ int main(int argc, char** argv) {
       "loyaltyctl: operate the loyalty platform (tenants, rules, rewards, budgets, ledger)"};
   app.require_subcommand(1);
   app.set_help_all_flag("--help-all", "show help for every command");
+  app.set_version_flag("--version", loyalty::db::version_line("loyaltyctl"),
+                       "print the version and the schema version");
 
   loyaltyctl::Context ctx;
   std::map<std::string, std::string> flag_values;

@@ -57,6 +57,8 @@ int main(int argc, char** argv) {
            option.help + " [env " + option.env + ", default '" + option.default_value + "']")
         ->type_name("VALUE");
   }
+  cli.set_version_flag("--version", loyalty::db::version_line("loyaltyd"),
+                       "print the version and the schema version");
   bool print_routes = false, print_openapi = false;
   cli.add_flag("--routes", print_routes, "print the route table as JSON and exit");
   cli.add_flag("--openapi", print_openapi, "print the OpenAPI document and exit");

@@ -136,4 +136,11 @@ void require_schema_at_head(Database& db) {
   }
 }
 
+std::string version_line(const std::string& program) {
+  const auto& all = embedded_migrations();
+  std::string schema = all.empty() ? "none" : all.back().name;
+  if (auto dot = schema.rfind(".sql"); dot != std::string::npos) schema.erase(dot);
+  return program + " " + LOYALTY_VERSION + " (schema " + schema + ")";
+}
+
 }  // namespace loyalty::db

@@ -16,6 +16,10 @@ struct EmbeddedMigration {
 /// The migrations this binary was built with, in order (generated from migrations/).
 const std::vector<EmbeddedMigration>& embedded_migrations();
 
+/// The release and the schema a binary was built with, for --version:
+/// "<program> 0.1.0 (schema 0095_backup_role)".
+std::string version_line(const std::string& program);
+
 /// The state of one migration in a database.
 struct MigrationStatus {
   std::string name;
