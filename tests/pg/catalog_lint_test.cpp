@@ -133,11 +133,14 @@ TEST_CASE("catalog lint: loyalty_app may update exactly the columns its code pat
        {"budget_id", "description", "ends_at", "name", "starts_at", "status", "updated_at"}},
       {"channel_sessions", {"customer_id", "expires_at", "state", "updated_at"}},
       {"customers",
-       {"consent_at", "consent_channel", "language", "points_balance", "status", "updated_at"}},
-      {"events", {"response", "response_status", "status"}},
+       {"attributes", "birthday", "consent_at", "consent_channel", "external_ref", "language",
+        "phone", "points_balance", "segments", "status", "tags", "updated_at"}},
+      {"events", {"data", "response", "response_status", "status"}},
       {"issuances",
        {"cancel_reason", "cancelled_at", "code", "expired_at", "issued_at", "pin_attempts",
         "pin_expires_at", "pin_hash", "redeemed_at", "state", "updated_at"}},
+      {"notifications", {"payload"}},
+      {"outbox", {"payload"}},
       {"points_ledger", {"expired"}},
       {"refresh_tokens", {"replaced_by", "revoked_at"}},
       {"reward_codes", {"assigned_at", "issuance_id", "status"}},
@@ -179,7 +182,7 @@ TEST_CASE("catalog lint: loyalty_app may update exactly the columns its code pat
   sql_value(tdb.owner(), "INSERT INTO customers (tenant_id, phone) VALUES ('" + tenant +
                              "', '+263771000001') RETURNING 1");
   for (const std::string statement :
-       {"UPDATE customers SET phone = '+263771000009'", "UPDATE tenants SET status = 'active'",
+       {"UPDATE customers SET enrolled_at = now()", "UPDATE tenants SET status = 'active'",
         "UPDATE jobs SET status = 'done'", "UPDATE api_keys SET key_hash = 'x'"}) {
     INFO(statement);
     try {

@@ -1,7 +1,8 @@
-// Customers: enrol, show, search, change status.
+// Customers: enrol, show, search, change status, export and erase.
 #include "server.hpp"
 
 #include <loyalty/customers/customers.hpp>
+#include <loyalty/customers/privacy.hpp>
 
 namespace loyaltyd {
 
@@ -37,6 +38,21 @@ void add_customer_routes(Server& server, App& app) {
                                    }));
               },
               "search customers"});
+  server.add({"GET", "/v1/tenants/{tid}/customers/{id}/export", kAdmin,
+              [&app](Request& req) {
+                return Reply::json(200, loyalty::customers::export_customer(
+                                            *app.db, req.tenant_id, req.params["id"],
+                                            actor_of(req)));
+              },
+              "everything held about a customer, as one document"});
+  server.add({"POST", "/v1/tenants/{tid}/customers/{id}/erase", kAdmin,
+              [&app](Request& req) {
+                return Reply::json(200, loyalty::customers::to_json(
+                                            loyalty::customers::erase_customer(
+                                                *app.db, req.tenant_id, req.params["id"],
+                                                actor_of(req))));
+              },
+              "erase a customer's personal data (irreversible, idempotent)"});
   server.add({"PATCH", "/v1/tenants/{tid}/customers/{id}/status", kAdmin | kManager | kPos,
               [&app](Request& req) {
                 auto body = req.json_body({"status"});
