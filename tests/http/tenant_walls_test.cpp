@@ -161,6 +161,7 @@ TEST_CASE(
   auto before = database_fingerprint(db);
   int tried = 0;
   std::set<std::string> collections;
+  std::vector<std::pair<std::string, std::string>> own_reads;  // target, role
   for (const auto& route : route_table()) {
     std::string path = route["path"], method = route["method"];
     if (path.find("{id}") == std::string::npos) continue;
@@ -180,15 +181,18 @@ TEST_CASE(
     auto res = api.send(method, target, body.text, body.content_type, b.token(role));
     CHECK(res.status == 404);
     CHECK(res.content_type == "application/problem+json");
-    if (method == "GET") {
-      // The id is real: on A's own path, A's credential of the same role finds it.
-      CHECK(api.get(fill(path, a.tenant_id, found->second), a.token(role)).status == 200);
-    }
+    // The id is real: on A's own path, A's credential of the same role finds it (checked after
+    // the fingerprint: some reads are audited, a customer's export).
+    if (method == "GET") own_reads.emplace_back(fill(path, a.tenant_id, found->second), role);
     ++tried;
   }
   CHECK(tried >= 26);                             // the {id} routes of today
   CHECK(collections.size() == kIdTables.size());  // every id source is used by some route
   CHECK(database_fingerprint(db) == before);
+  for (const auto& [target, role] : own_reads) {
+    INFO("as tenant A's " << role << ": " << target);
+    CHECK(api.get(target, a.token(role)).status == 200);
+  }
 }
 
 TEST_CASE(
