@@ -28,13 +28,13 @@ std::vector<std::string> holders(TestDatabase& db, const std::string& needle) {
   std::size_t from = 0;
   while (from < columns.size()) {
     auto space = columns.find(' ', from);
-    const std::string tc = columns.substr(from, space == std::string::npos ? std::string::npos
-                                                                            : space - from);
+    const std::string tc =
+        columns.substr(from, space == std::string::npos ? std::string::npos : space - from);
     from = space == std::string::npos ? columns.size() : space + 1;
     const auto dot = tc.find('.');
-    const std::string n = sql_value(db.owner(), "SELECT count(*) FROM " + tc.substr(0, dot) +
-                                                    " WHERE " + tc.substr(dot + 1) +
-                                                    "::text LIKE '%" + needle + "%'");
+    const std::string n =
+        sql_value(db.owner(), "SELECT count(*) FROM " + tc.substr(0, dot) + " WHERE " +
+                                  tc.substr(dot + 1) + "::text LIKE '%" + needle + "%'");
     if (n != "0") out.push_back(tc);
   }
   return out;
@@ -42,18 +42,22 @@ std::vector<std::string> holders(TestDatabase& db, const std::string& needle) {
 
 }  // namespace
 
-TEST_CASE("cli: customer export holds everything about one customer, and erase leaves no table "
-          "holding the phone number or the name while the ledger still verifies",
-          "[cli]") {
+TEST_CASE(
+    "cli: customer export holds everything about one customer, and erase leaves no table "
+    "holding the phone number or the name while the ledger still verifies",
+    "[cli]") {
   TestDatabase db;
   const std::string secret = "gw-secret-123456";
-  auto daemon = Daemon::over(db, {"--rate-limit", "0", "--rate-limit-ip", "0", "--workers", "1",
-                                  "--ussd-secret", secret});
+  auto daemon = Daemon::over(
+      db, {"--rate-limit", "0", "--rate-limit-ip", "0", "--workers", "1", "--ussd-secret", secret});
   Api api(daemon.port());
   auto c = loyalty::test::seed_tenant(db, api, "shop");
   const std::string base = "/v1/tenants/" + c.tenant_id;
   REQUIRE(api.post(base + "/reward-catalog",
-                   {{"name", "10 points"}, {"type", "points"}, {"currency", "USD"}, {"config", {{"points", 10}}}},
+                   {{"name", "10 points"},
+                    {"type", "points"},
+                    {"currency", "USD"},
+                    {"config", {{"points", 10}}}},
                    c.manager_token)
               .status == 201);
   REQUIRE(api.post(base + "/rules",
@@ -73,13 +77,14 @@ TEST_CASE("cli: customer export holds everything about one customer, and erase l
   INFO(created.raw);
   REQUIRE(created.status == 201);
   const std::string id = created.body["id"];
-  auto event = api.send("POST", base + "/events",
-                        json{{"customer", {{"phone", "+263771234567"}}},
-                             {"type", "purchase"},
-                             {"data", {{"amount", "12.00"}, {"currency", "USD"},
-                                       {"note", "for Tendai, +263771234567"}}}}
-                            .dump(),
-                        "application/json", c.pos_key, {{"Idempotency-Key", "till-1"}});
+  auto event = api.send(
+      "POST", base + "/events",
+      json{{"customer", {{"phone", "+263771234567"}}},
+           {"type", "purchase"},
+           {"data",
+            {{"amount", "12.00"}, {"currency", "USD"}, {"note", "for Tendai, +263771234567"}}}}
+          .dump(),
+      "application/json", c.pos_key, {{"Idempotency-Key", "till-1"}});
   INFO(event.raw);
   REQUIRE(event.status == 201);
   loyalty::test::wait_for_value(db.owner(), "SELECT state FROM issuances", "issued");
@@ -110,8 +115,9 @@ TEST_CASE("cli: customer export holds everything about one customer, and erase l
     CHECK(doc["channel_sessions"].size() == 1);
     CHECK(doc["consent_history"].size() >= 1);
     CHECK(doc["consent_history"][0]["action"] == "customer.create");
-    CHECK(sql_value(db.owner(), "SELECT count(*) FROM audit_log WHERE action = "
-                                "'customer.export'") == "1");
+    CHECK(sql_value(db.owner(),
+                    "SELECT count(*) FROM audit_log WHERE action = "
+                    "'customer.export'") == "1");
     // The same for admins on the API; not for viewers.
     CHECK(api.get(base + "/customers/" + id + "/export", c.viewer_token).status == 403);
     auto api_doc = api.get(base + "/customers/" + id + "/export", c.admin_token);
@@ -120,8 +126,8 @@ TEST_CASE("cli: customer export holds everything about one customer, and erase l
   }
 
   SECTION("erase") {
-    auto r = loyaltyctl(db.owner_url(), {"customer", "erase", "--tenant", "shop", "--customer",
-                                         "+263771234567"});
+    auto r = loyaltyctl(db.owner_url(),
+                        {"customer", "erase", "--tenant", "shop", "--customer", "+263771234567"});
     CHECK(r.exit_code == 2);  // irreversible: not without --yes or a terminal
     CHECK(sql_value(db.owner(), "SELECT status FROM customers") == "active");
 
@@ -149,13 +155,14 @@ TEST_CASE("cli: customer export holds everything about one customer, and erase l
     CHECK(again.status == 200);
     CHECK(again.body["status"] == "erased");
     CHECK(again.body["phone"].is_null());
-    CHECK(sql_value(db.owner(), "SELECT count(*) FROM audit_log WHERE action = "
-                                "'customer.erase'") == "1");
+    CHECK(sql_value(db.owner(),
+                    "SELECT count(*) FROM audit_log WHERE action = "
+                    "'customer.erase'") == "1");
     CHECK(api.post(base + "/customers/" + id + "/erase", json::object(), c.manager_token).status ==
           403);
     // The phone number is free again: the customer can enrol anew as someone new.
-    auto anew = api.post(base + "/customers", {{"phone", "0771 234 567"}, {"consent", true}},
-                         c.pos_key);
+    auto anew =
+        api.post(base + "/customers", {{"phone", "0771 234 567"}, {"consent", true}}, c.pos_key);
     CHECK(anew.status == 201);
     CHECK(anew.body["id"] != id);
   }

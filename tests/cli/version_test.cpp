@@ -5,8 +5,7 @@
 
 #include <loyalty/db/migrations.hpp>
 
-TEST_CASE("cli: --version prints the release and the schema version of both programs",
-          "[cli]") {
+TEST_CASE("cli: --version prints the release and the schema version of both programs", "[cli]") {
   const auto& migrations = loyalty::db::embedded_migrations();
   REQUIRE_FALSE(migrations.empty());
   std::string schema = migrations.back().name;

@@ -21,8 +21,8 @@ namespace {
 const std::string kSecret = "gateway-secret-0123456789";
 
 std::vector<std::string> ussd_daemon(std::vector<std::string> extra = {}) {
-  std::vector<std::string> args = {"--rate-limit", "0", "--rate-limit-ip", "0", "--ussd-secret",
-                                   kSecret};
+  std::vector<std::string> args = {"--rate-limit",  "0",    "--rate-limit-ip", "0",
+                                   "--ussd-secret", kSecret};
   args.insert(args.end(), extra.begin(), extra.end());
   return args;
 }
@@ -116,12 +116,13 @@ TEST_CASE("ussd: an unknown service code ends politely, and a code routes only t
   CHECK(g.screen("").find("Welcome to Tenant other") != std::string::npos);
   CHECK(g.screen("1").rfind("CON Join Tenant other", 0) == 0);
   CHECK(g.screen("1*1").rfind("END Welcome to Tenant other", 0) == 0);
-  CHECK(sql_value(db.owner(), "SELECT t.slug || ':' || c.consent_channel FROM customers c "
-                              "JOIN tenants t ON t.id = c.tenant_id") == "other:ussd");
+  CHECK(sql_value(db.owner(),
+                  "SELECT t.slug || ':' || c.consent_channel FROM customers c "
+                  "JOIN tenants t ON t.id = c.tenant_id") == "other:ussd");
 
   // A second tenant cannot take a code that is routed already.
-  auto taken = loyalty::test::loyaltyctl(db.owner_url(),
-                                         {"channel", "add", "--tenant", "shop", "--ussd", "*123*4#"});
+  auto taken = loyalty::test::loyaltyctl(
+      db.owner_url(), {"channel", "add", "--tenant", "shop", "--ussd", "*123*4#"});
   CHECK(taken.exit_code != 0);
   CHECK(taken.err.find("already belongs") != std::string::npos);
 }
@@ -143,10 +144,11 @@ TEST_CASE("ussd: a stranger joins, switches to Shona, goes back and to the main 
   CHECK(g.screen("7*2*2*3").find("Dhaira *123#") != std::string::npos);
   CHECK(g.screen("7*2*2*3*0").rfind("CON Mauya", 0) == 0);  // 0 goes back
   CHECK(g.screen("7*2*2*3*0*1").rfind("CON Pinda muTenant shop rewards?", 0) == 0);
-  CHECK(g.screen("7*2*2*3*0*1*1") == "END Mauya kuTenant shop rewards! Unowana mibayiro kana uchitenga.");
-  CHECK(sql_value(db.owner(), "SELECT status || ':' || language || ':' || consent_channel || ':' "
-                              "|| (consent_at IS NOT NULL) FROM customers") ==
-        "active:sn:ussd:true");
+  CHECK(g.screen("7*2*2*3*0*1*1") ==
+        "END Mauya kuTenant shop rewards! Unowana mibayiro kana uchitenga.");
+  CHECK(sql_value(db.owner(),
+                  "SELECT status || ':' || language || ':' || consent_channel || ':' "
+                  "|| (consent_at IS NOT NULL) FROM customers") == "active:sn:ussd:true");
   CHECK(sql_value(db.owner(), "SELECT count(*) FROM channel_sessions") == "0");  // ended
 
   // A new session: the member's menu in their language; 00 from deep inside goes to the top.
@@ -162,8 +164,9 @@ TEST_CASE("ussd: a stranger joins, switches to Shona, goes back and to the main 
   CHECK(g.screen("5*1").rfind("END Hauchazotambira mameseji eTenant shop.", 0) == 0);
   CHECK(sql_value(db.owner(), "SELECT status || ':' || (consent_at IS NULL) FROM customers") ==
         "opted_out:true");
-  CHECK(sql_value(db.owner(), "SELECT count(*) FROM audit_log WHERE action = "
-                              "'customer.opt_out'") == "1");
+  CHECK(sql_value(db.owner(),
+                  "SELECT count(*) FROM audit_log WHERE action = "
+                  "'customer.opt_out'") == "1");
 
   // Opted out: the guest menu again, and joining gives consent anew.
   g.session = "ATUid_fourth";
@@ -173,9 +176,10 @@ TEST_CASE("ussd: a stranger joins, switches to Shona, goes back and to the main 
         "active:true");
 }
 
-TEST_CASE("ussd: a member's reward needing a PIN gets a fresh one-time PIN at the till, in "
-          "Ndebele, and an old PIN no longer works",
-          "[http]") {
+TEST_CASE(
+    "ussd: a member's reward needing a PIN gets a fresh one-time PIN at the till, in "
+    "Ndebele, and an old PIN no longer works",
+    "[http]") {
   TestDatabase db;
   auto daemon = Daemon::over(db, ussd_daemon({"--workers", "1"}));
   Api api(daemon.port());
@@ -223,13 +227,14 @@ TEST_CASE("ussd: a member's reward needing a PIN gets a fresh one-time PIN at th
   REQUIRE(pin_screen.rfind("END I-PIN yeFree coffee: ", 0) == 0);
   const std::string pin = pin_screen.substr(25, 6);
   REQUIRE(pin.find_first_not_of("0123456789") == std::string::npos);
-  CHECK(sql_value(db.owner(), "SELECT pin_expires_at > now() + interval '4 minutes' FROM "
-                              "issuances") == "t");
+  CHECK(sql_value(db.owner(),
+                  "SELECT pin_expires_at > now() + interval '4 minutes' FROM "
+                  "issuances") == "t");
 
   // The PIN sent at issue was replaced; the fresh one redeems at the till.
   if (issued_pin != pin) {
-    auto old = api.post(base + "/issuances/" + issuance + "/redeem", {{"pin", issued_pin}},
-                        c.pos_key);
+    auto old =
+        api.post(base + "/issuances/" + issuance + "/redeem", {{"pin", issued_pin}}, c.pos_key);
     CHECK(old.status == 422);
   }
   auto ok = api.post(base + "/issuances/" + issuance + "/redeem", {{"pin", pin}}, c.pos_key);

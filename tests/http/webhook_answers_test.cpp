@@ -28,11 +28,10 @@ namespace {
 ApiResponse settled_delivery(Api& api, const std::string& tenant_id, const std::string& token,
                              const std::string& subscription_id) {
   const std::string base = "/v1/tenants/" + tenant_id;
-  auto listed = poll(api, base + "/webhooks/" + subscription_id + "/deliveries", token,
-                     [](const ApiResponse& r) {
-                       return r.body["items"].size() == 1 &&
-                              r.body["items"][0]["status"] != "pending";
-                     });
+  auto listed = poll(
+      api, base + "/webhooks/" + subscription_id + "/deliveries", token, [](const ApiResponse& r) {
+        return r.body["items"].size() == 1 && r.body["items"][0]["status"] != "pending";
+      });
   INFO(listed.raw);
   REQUIRE(listed.body["items"].size() == 1);
   return api.get(base + "/webhook-deliveries/" + listed.body["items"][0]["id"].get<std::string>(),
@@ -65,17 +64,19 @@ TEST_CASE(
   CHECK(shown.body["active"] == false);
   CHECK(shown.body["status"] == "disabled");
   CHECK(shown.body["disabled_reason"] == "the endpoint answered 410 Gone");
-  CHECK(sql_value(db.owner(), "SELECT count(*) FROM audit_log WHERE action = "
-                                  "'webhook.disable' AND actor_type = 'system' AND entity_id = '" +
-                                      sub_id + "'") == "1");
+  CHECK(sql_value(db.owner(),
+                  "SELECT count(*) FROM audit_log WHERE action = "
+                  "'webhook.disable' AND actor_type = 'system' AND entity_id = '" +
+                      sub_id + "'") == "1");
 
   // Another event queues nothing for it, and the first is not retried (the schedule is 100 ms).
   enrol(api, c, "0772 100 411");
   std::this_thread::sleep_for(1s);
   CHECK(receiver.received("gone").size() == 1);
-  CHECK(sql_value(db.owner(), "SELECT count(*) FROM webhook_deliveries WHERE "
-                                  "subscription_id = '" +
-                                      sub_id + "'") == "1");
+  CHECK(sql_value(db.owner(),
+                  "SELECT count(*) FROM webhook_deliveries WHERE "
+                  "subscription_id = '" +
+                      sub_id + "'") == "1");
 }
 
 TEST_CASE(

@@ -33,7 +33,7 @@ inline std::vector<std::string> webhook_daemon(std::vector<std::string> extra = 
 }
 
 inline ApiResponse subscribe(Api& api, const TenantCredentials& c, const std::string& url,
-                      const json& types) {
+                             const json& types) {
   auto res = api.post("/v1/tenants/" + c.tenant_id + "/webhooks",
                       {{"url", url}, {"event_types", types}, {"description", "test receiver"}},
                       c.admin_token);
@@ -64,7 +64,7 @@ inline std::string type_of(const json& entry) {
 /// GETs `path` every 50 ms until `done` holds for the answer or 10 s have passed; returns the
 /// last answer.
 inline ApiResponse poll(Api& api, const std::string& path, const std::string& token,
-                 const std::function<bool(const ApiResponse&)>& done) {
+                        const std::function<bool(const ApiResponse&)>& done) {
   ApiResponse res = api.get(path, token);
   for (int i = 0; i < 200 && !done(res); ++i) {
     std::this_thread::sleep_for(50ms);
@@ -79,6 +79,5 @@ inline void require_problem(const ApiResponse& res, int status, const std::strin
   CHECK(res.content_type == "application/problem+json");
   CHECK(res.body["type"] == "https://loyalty.example/problems/" + type);
 }
-
 
 }  // namespace loyalty::test::webhooks

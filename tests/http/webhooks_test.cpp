@@ -26,7 +26,6 @@ using nlohmann::json;
 using namespace std::chrono_literals;
 using namespace loyalty::test::webhooks;
 
-
 TEST_CASE(
     "webhooks: each event type reaches a subscribed receiver and verifies with the reference "
     "standardwebhooks library, and an unsubscribed type does not arrive",

@@ -539,8 +539,9 @@ WHERE t.relnamespace = 'public'::regnamespace)sql")) {
       {"customers_existing", "only after a unique violation on enrolment"},
       {"webhook_list", "a tenant's webhook subscriptions: a handful, not a hot table"},
       {"channel_list", "loyaltyctl channel list: a tenant's few channels, for the operator"},
-      {"iss_fresh_pin", "a fresh PIN asked for from the customer's phone: one issuance by its "
-                        "primary key, joined to its reward by key"},
+      {"iss_fresh_pin",
+       "a fresh PIN asked for from the customer's phone: one issuance by its "
+       "primary key, joined to its reward by key"},
       {"webhook_delivery_list",
        "webhook deliveries are not filled here yet: its (tenant_id, subscription_id, id) and "
        "(tenant_id, status, id) indexes are migration 0080's"},

@@ -82,9 +82,9 @@ void post_config(int port, const std::string& name, const nlohmann::json& config
 
 void WebhookReceiver::configure(const std::string& name, const std::vector<std::string>& secrets,
                                 int fail_first, int status, bool hang) {
-  post_config(port_, name,
-              {{"secrets", secrets}, {"fail_first", fail_first}, {"status", status},
-               {"hang", hang}});
+  post_config(
+      port_, name,
+      {{"secrets", secrets}, {"fail_first", fail_first}, {"status", status}, {"hang", hang}});
 }
 
 void WebhookReceiver::configure_failures(const std::string& name,
@@ -98,8 +98,11 @@ void WebhookReceiver::configure_failures(const std::string& name,
     hex += kHex[c & 15];
   }
   post_config(port_, name,
-              {{"secrets", secrets}, {"fail_first", fail_first}, {"status", status},
-               {"fail_headers", headers}, {"fail_body_hex", hex}});
+              {{"secrets", secrets},
+               {"fail_first", fail_first},
+               {"status", status},
+               {"fail_headers", headers},
+               {"fail_body_hex", hex}});
 }
 
 nlohmann::json WebhookReceiver::received(const std::string& name) const {

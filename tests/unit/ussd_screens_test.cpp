@@ -25,9 +25,10 @@ void require_fits(const std::string& screen) {
 
 }  // namespace
 
-TEST_CASE("ussd screens: every screen in every language fits 160 GSM-7 characters with the "
-          "longest values, an invalid-choice line included",
-          "[unit]") {
+TEST_CASE(
+    "ussd screens: every screen in every language fits 160 GSM-7 characters with the "
+    "longest values, an invalid-choice line included",
+    "[unit]") {
   const std::string merchant(200, 'W');  // tenant names go up to 200 characters
   Reward longest{"id", std::string(200, 'R') + "\xE2\x84\xA2", std::string(64, 'C'), "2026-12-31",
                  true};
@@ -37,14 +38,20 @@ TEST_CASE("ussd screens: every screen in every language fits 160 GSM-7 character
     INFO(lang);
     Screens s(lang, merchant, "*123*45678*9#");
     const std::string invalid = s.text("invalid_choice") + "\n";
-    std::vector<std::string> screens = {
-        s.main_guest(),       s.main_member(),        s.join_confirm(),
-        s.points(points),     s.list("rewards_title", many, 0),
-        s.list("redeem_title", many, 1),               s.list("rewards_title", {}, 0),
-        s.reward(longest),    s.pin(longest, "123456"), s.languages(),
-        s.opt_out_confirm(),  s.help()};
-    for (const char* key : {"joined", "join_declined", "opted_out", "stayed", "suspended",
-                            "unavailable", "error"})
+    std::vector<std::string> screens = {s.main_guest(),
+                                        s.main_member(),
+                                        s.join_confirm(),
+                                        s.points(points),
+                                        s.list("rewards_title", many, 0),
+                                        s.list("redeem_title", many, 1),
+                                        s.list("rewards_title", {}, 0),
+                                        s.reward(longest),
+                                        s.pin(longest, "123456"),
+                                        s.languages(),
+                                        s.opt_out_confirm(),
+                                        s.help()};
+    for (const char* key :
+         {"joined", "join_declined", "opted_out", "stayed", "suspended", "unavailable", "error"})
       screens.push_back(s.text(key));
     for (const auto& screen : screens) {
       require_fits(screen);
@@ -63,9 +70,10 @@ TEST_CASE("ussd screens: names outside the GSM alphabet are shown with '?' and c
   CHECK(gsm7_length("abc\n") == 4);
 }
 
-TEST_CASE("message catalogues: every language has every text, and every command word is "
-          "understood whatever the customer's language",
-          "[unit]") {
+TEST_CASE(
+    "message catalogues: every language has every text, and every command word is "
+    "understood whatever the customer's language",
+    "[unit]") {
   const auto& c = Catalogue::builtin();
   REQUIRE(c.languages() == std::vector<std::string>{"en", "sn", "nd"});
   for (const auto& lang : c.languages())

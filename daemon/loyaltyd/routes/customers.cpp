@@ -40,17 +40,16 @@ void add_customer_routes(Server& server, App& app) {
               "search customers"});
   server.add({"GET", "/v1/tenants/{tid}/customers/{id}/export", kAdmin,
               [&app](Request& req) {
-                return Reply::json(200, loyalty::customers::export_customer(
-                                            *app.db, req.tenant_id, req.params["id"],
-                                            actor_of(req)));
+                return Reply::json(
+                    200, loyalty::customers::export_customer(*app.db, req.tenant_id,
+                                                             req.params["id"], actor_of(req)));
               },
               "everything held about a customer, as one document"});
   server.add({"POST", "/v1/tenants/{tid}/customers/{id}/erase", kAdmin,
               [&app](Request& req) {
-                return Reply::json(200, loyalty::customers::to_json(
-                                            loyalty::customers::erase_customer(
-                                                *app.db, req.tenant_id, req.params["id"],
-                                                actor_of(req))));
+                return Reply::json(200,
+                                   loyalty::customers::to_json(loyalty::customers::erase_customer(
+                                       *app.db, req.tenant_id, req.params["id"], actor_of(req))));
               },
               "erase a customer's personal data (irreversible, idempotent)"});
   server.add({"PATCH", "/v1/tenants/{tid}/customers/{id}/status", kAdmin | kManager | kPos,

@@ -18,18 +18,16 @@ namespace {
 
 namespace ussd = loyalty::selfservice::ussd;
 
-constexpr std::size_t kMaxBody = 4096;   // five short fields
-constexpr std::size_t kMaxField = 200;   // a sessionId, a number, a code, the inputs
-constexpr std::size_t kMaxText = 1000;   // every input of a long session
+constexpr std::size_t kMaxBody = 4096;  // five short fields
+constexpr std::size_t kMaxField = 200;  // a sessionId, a number, a code, the inputs
+constexpr std::size_t kMaxText = 1000;  // every input of a long session
 
 Reply screen(bool end, const std::string& text) {
   return Reply::text(200, (end ? "END " : "CON ") + text);
 }
 
-Reply refused(int status, const std::string& type, const std::string& detail,
-              const Request& req) {
-  return problem(status, type, status == 403 ? "Forbidden" : "Bad Request", detail,
-                 req.request_id);
+Reply refused(int status, const std::string& type, const std::string& detail, const Request& req) {
+  return problem(status, type, status == 403 ? "Forbidden" : "Bad Request", detail, req.request_id);
 }
 
 Reply callback(App& app, Request& req) {

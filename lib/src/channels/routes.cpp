@@ -10,8 +10,9 @@ namespace loyalty::channels {
 
 namespace {
 
-const db::Query kFind{"channel_find", "SELECT tenant_id::text, config::text FROM "
-                                      "channel_find_tenant($1, $2)"};
+const db::Query kFind{"channel_find",
+                      "SELECT tenant_id::text, config::text FROM "
+                      "channel_find_tenant($1, $2)"};
 const db::Query kAdd{"channel_add",
                      "INSERT INTO channel_routes (tenant_id, channel, address, config) VALUES "
                      "($1::uuid, $2, $3, $4::jsonb) ON CONFLICT DO NOTHING RETURNING "
@@ -27,7 +28,8 @@ const db::Query kRemove{"channel_remove",
 void check(const Route& r) {
   if (r.channel == "ussd") {
     if (!is_service_code(r.address))
-      throw_invalid("not a USSD service code", {{"/address", "dialled form, e.g. *123# or *123*4#"}});
+      throw_invalid("not a USSD service code",
+                    {{"/address", "dialled form, e.g. *123# or *123*4#"}});
   } else if (r.channel == "whatsapp") {
     static const std::regex kId("^[0-9]{5,30}$");
     if (!std::regex_match(r.address, kId))
@@ -71,8 +73,8 @@ Route add_route(db::Database& owner, const std::string& tenant_id, const Route& 
     Route added = route;
     added.tenant_id = tenant_id;
     added.created_at = rows[0][0].as<std::string>();
-    audit::record(tx, tenant_id, actor, "channel.add", "channel", route.channel + ":" + route.address,
-                  nullptr, to_json(added));
+    audit::record(tx, tenant_id, actor, "channel.add", "channel",
+                  route.channel + ":" + route.address, nullptr, to_json(added));
     return added;
   });
 }
@@ -99,7 +101,9 @@ void remove_route(db::Database& owner, const std::string& tenant_id, const std::
 }
 
 nlohmann::json to_json(const Route& r) {
-  return {{"channel", r.channel}, {"address", r.address}, {"config", r.config},
+  return {{"channel", r.channel},
+          {"address", r.address},
+          {"config", r.config},
           {"created_at", r.created_at}};
 }
 

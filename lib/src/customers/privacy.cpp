@@ -12,16 +12,18 @@ namespace {
 
 using nlohmann::json;
 
-#define LOYALTY_EXPORT_TS(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
+#define LOYALTY_EXPORT_TS(col) \
+  "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
 
-const db::Query kByPhone{"privacy_by_phone",
-                         "SELECT id::text FROM customers WHERE tenant_id = $1::uuid AND phone = $2"};
-const db::Query kExists{"privacy_exists",
-                        "SELECT status FROM customers WHERE tenant_id = $1::uuid AND id = $2::uuid"};
+const db::Query kByPhone{
+    "privacy_by_phone", "SELECT id::text FROM customers WHERE tenant_id = $1::uuid AND phone = $2"};
+const db::Query kExists{
+    "privacy_exists", "SELECT status FROM customers WHERE tenant_id = $1::uuid AND id = $2::uuid"};
 const db::Query kExport{"privacy_export", R"sql(
 SELECT jsonb_build_object(
   'consent_history', coalesce((
-    SELECT jsonb_agg(jsonb_build_object('action', a.action, 'at', )sql" LOYALTY_EXPORT_TS("a.created_at") R"sql(,
+    SELECT jsonb_agg(jsonb_build_object('action', a.action, 'at', )sql" LOYALTY_EXPORT_TS(
+                                              "a.created_at") R"sql(,
                                         'after', a.after) ORDER BY a.id)
       FROM audit_log a
      WHERE a.tenant_id = $1::uuid AND a.entity_type = 'customer' AND a.entity_id = $2

@@ -11,8 +11,8 @@ namespace loyalty::selfservice {
 namespace {
 
 const std::vector<std::pair<std::string, Command>> kCommandNames = {
-    {"join", Command::join},     {"balance", Command::balance}, {"rewards", Command::rewards},
-    {"redeem", Command::redeem}, {"stop", Command::stop},       {"help", Command::help},
+    {"join", Command::join},        {"balance", Command::balance}, {"rewards", Command::rewards},
+    {"redeem", Command::redeem},    {"stop", Command::stop},       {"help", Command::help},
     {"language", Command::language}};
 
 std::string upper(std::string_view s) {
@@ -99,8 +99,8 @@ std::string Catalogue::text(std::string_view code, std::string_view key, const V
       const auto close = t.find('}', i);
       if (close != std::string::npos) {
         const std::string_view name(t.data() + i + 1, close - i - 1);
-        auto var = std::find_if(vars.begin(), vars.end(),
-                                [&](const auto& v) { return v.first == name; });
+        auto var =
+            std::find_if(vars.begin(), vars.end(), [&](const auto& v) { return v.first == name; });
         if (var != vars.end()) {
           out += var->second;
           i = close + 1;

@@ -144,8 +144,8 @@ std::vector<Reward> rewards(db::Database& database, const Merchant& m,
   return db::with_tenant(database, m.tenant_id, [&](db::Tx& tx) {
     std::vector<Reward> out;
     for (const auto& r : tx.exec(kRewards, m.tenant_id, customer_id)) {
-      out.push_back(Reward{r[0].as<std::string>(), r[1].as<std::string>(),
-                           r[2].as<std::string>(), r[3].as<std::string>(), r[4].as<bool>()});
+      out.push_back(Reward{r[0].as<std::string>(), r[1].as<std::string>(), r[2].as<std::string>(),
+                           r[3].as<std::string>(), r[4].as<bool>()});
     }
     return out;
   });

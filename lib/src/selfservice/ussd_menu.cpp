@@ -4,8 +4,8 @@
 
 #include <loyalty/selfservice/ussd.hpp>
 
-#include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
+#include <nlohmann/json.hpp>
 
 #include <optional>
 
@@ -48,7 +48,7 @@ struct State {
 };
 
 json to_json(const State& s) {
-  return {{"phone", s.phone}, {"screen", s.screen}, {"back", s.back},     {"seen", s.seen},
+  return {{"phone", s.phone}, {"screen", s.screen}, {"back", s.back},        {"seen", s.seen},
           {"page", s.page},   {"reward", s.reward}, {"language", s.language}};
 }
 
@@ -77,7 +77,8 @@ std::vector<std::string> split_inputs(const std::string& text) {
 }
 
 std::optional<std::size_t> choice(const std::string& input) {
-  if (input.empty() || input.size() > 2 || input.find_first_not_of("0123456789") != std::string::npos)
+  if (input.empty() || input.size() > 2 ||
+      input.find_first_not_of("0123456789") != std::string::npos)
     return std::nullopt;
   return std::stoul(input);
 }
@@ -102,8 +103,12 @@ class Walk {
     }
     const auto n = choice(input);
     if (s_.screen == "main") return on_main(n);
-    if (s_.screen == "join") return on_yes_no(n, [&] { return do_join(); }, "join_declined");
-    if (s_.screen == "opt_out") return on_yes_no(n, [&] { return do_opt_out(); }, "stayed");
+    if (s_.screen == "join")
+      return on_yes_no(
+          n, [&] { return do_join(); }, "join_declined");
+    if (s_.screen == "opt_out")
+      return on_yes_no(
+          n, [&] { return do_opt_out(); }, "stayed");
     if (s_.screen == "language") return on_language(n);
     if (s_.screen == "rewards" || s_.screen == "redeem") return on_list(n, input);
     if (s_.screen == "reward") return on_reward(n);
@@ -167,7 +172,7 @@ class Walk {
   }
 
   std::optional<Reply> on_main(std::optional<std::size_t> n) {
-    static const std::vector<std::string> kMember = {"points", "rewards", "redeem",
+    static const std::vector<std::string> kMember = {"points",   "rewards", "redeem",
                                                      "language", "opt_out", "help"};
     static const std::vector<std::string> kGuest = {"join", "language", "help"};
     const auto& entries = is_member() ? kMember : kGuest;

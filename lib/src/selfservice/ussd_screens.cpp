@@ -26,7 +26,9 @@ std::uint32_t next_code_point(std::string_view text, std::size_t& i) {
     ++i;
     return 0xFFFD;
   }
-  auto b = [&](std::size_t k) { return static_cast<std::uint32_t>(static_cast<unsigned char>(text[i + k])); };
+  auto b = [&](std::size_t k) {
+    return static_cast<std::uint32_t>(static_cast<unsigned char>(text[i + k]));
+  };
   std::uint32_t cp = n == 1 ? b(0) : n == 2 ? b(0) & 0x1F : n == 3 ? b(0) & 0x0F : b(0) & 0x07;
   for (std::size_t k = 1; k < n; ++k) cp = (cp << 6) | (b(k) & 0x3F);
   i += n;
@@ -76,8 +78,7 @@ std::string gsm7_safe(std::string_view text, std::size_t max) {
   return cut ? out + std::string("...").substr(0, max - keep) : out;
 }
 
-Screens::Screens(std::string language, const std::string& merchant_name,
-                 std::string service_code)
+Screens::Screens(std::string language, const std::string& merchant_name, std::string service_code)
     : language_(std::move(language)),
       merchant_(gsm7_safe(merchant_name, 20)),
       service_code_(std::move(service_code)) {}
@@ -108,8 +109,8 @@ std::string Screens::join_confirm() const {
 std::string Screens::points(const Points& p) const {
   std::string s = text("points_balance", {{"points", std::to_string(p.balance)}});
   if (p.expiring > 0 && !p.expiring_on.empty()) {
-    s += "\n" + text("points_expiring",
-                     {{"points", std::to_string(p.expiring)}, {"date", p.expiring_on}});
+    s += "\n" +
+         text("points_expiring", {{"points", std::to_string(p.expiring)}, {"date", p.expiring_on}});
   }
   return s + "\n0. " + text("back");
 }
@@ -149,8 +150,7 @@ std::string Screens::languages() const {
 }
 
 std::string Screens::opt_out_confirm() const {
-  return text("opt_out_confirm") + "\n" + numbered(1, text("yes")) + "\n" +
-         numbered(2, text("no"));
+  return text("opt_out_confirm") + "\n" + numbered(1, text("yes")) + "\n" + numbered(2, text("no"));
 }
 
 std::string Screens::help() const { return text("help") + "\n0. " + text("back"); }

@@ -223,8 +223,7 @@ struct Dispatcher::Impl {
       std::deque<std::pair<Job, outbound::Response>> batch;
       {
         std::unique_lock lock(mutex);
-        record_wake.wait(lock,
-                         [&] { return !done.empty() || (claimer_done && in_flight == 0); });
+        record_wake.wait(lock, [&] { return !done.empty() || (claimer_done && in_flight == 0); });
         if (done.empty()) return;
         batch.swap(done);
       }
@@ -387,10 +386,10 @@ struct Dispatcher::Impl {
         durations.push_back(static_cast<int>(all[i].response.duration.count()));
         bodies.push_back(all[i].response.body);
       }
-      for (const auto& r : tx.exec(kDelivered, db::array_literal(ids),
-                                   db::text_array_literal(workers), db::array_literal(attempts),
-                                   db::array_literal(statuses), db::array_literal(durations),
-                                   db::text_array_literal(bodies)))
+      for (const auto& r :
+           tx.exec(kDelivered, db::array_literal(ids), db::text_array_literal(workers),
+                   db::array_literal(attempts), db::array_literal(statuses),
+                   db::array_literal(durations), db::text_array_literal(bodies)))
         outcomes[ok[r[0].as<std::size_t>() - 1] - from] = r[1].as<std::string>();
     }
     if (!other.empty()) {
@@ -409,13 +408,13 @@ struct Dispatcher::Impl {
         retries.push_back(s.retry_ms ? std::to_string(*s.retry_ms) : "NULL");
         breakers.push_back(s.breaker);
       }
-      for (const auto& r : tx.exec(kRecordMany, db::array_literal(ids),
-                                   db::text_array_literal(workers), db::array_literal(attempts),
-                                   db::array_literal(statuses), db::text_array_literal(errors),
-                                   db::array_literal(durations), db::text_array_literal(bodies),
-                                   db::array_literal(retries), db::array_literal(breakers),
-                                   static_cast<int>(options.breaker_cooldown.count()),
-                                   static_cast<int>(options.disable_after.count())))
+      for (const auto& r :
+           tx.exec(kRecordMany, db::array_literal(ids), db::text_array_literal(workers),
+                   db::array_literal(attempts), db::array_literal(statuses),
+                   db::text_array_literal(errors), db::array_literal(durations),
+                   db::text_array_literal(bodies), db::array_literal(retries),
+                   db::array_literal(breakers), static_cast<int>(options.breaker_cooldown.count()),
+                   static_cast<int>(options.disable_after.count())))
         outcomes[other[r[0].as<std::size_t>() - 1] - from] = r[1].as<std::string>();
     }
     for (auto i : other) {

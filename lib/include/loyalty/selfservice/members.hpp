@@ -54,8 +54,8 @@ void set_language(db::Database& db, const Merchant& m, const std::string& custom
 
 struct Points {
   long long balance = 0;
-  long long expiring = 0;    ///< of them, how many expire first (within 30 days)
-  std::string expiring_on;   ///< YYYY-MM-DD in the tenant's time zone, or empty
+  long long expiring = 0;   ///< of them, how many expire first (within 30 days)
+  std::string expiring_on;  ///< YYYY-MM-DD in the tenant's time zone, or empty
 };
 
 Points points(db::Database& db, const Merchant& m, const std::string& customer_id);
