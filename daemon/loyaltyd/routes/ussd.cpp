@@ -69,8 +69,7 @@ Reply callback(App& app, Request& req) {
   r.phone = *phone;
   req.tenant_id = route->tenant_id;
   try {
-    auto merchant = loyalty::selfservice::merchant(*app.db, route->tenant_id);
-    auto reply = ussd::answer(*app.db, merchant, r);
+    auto reply = ussd::answer(*app.db, route->tenant_id, r);
     return screen(reply.end, reply.screen);
   } catch (const std::exception& e) {
     // The gateway ends a session on an HTTP error anyway: end it politely instead.

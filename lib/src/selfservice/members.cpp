@@ -1,5 +1,6 @@
 #include "audit/audit.hpp"
 #include "db/tx.hpp"
+#include "selfservice/internal.hpp"
 
 #include <loyalty/core/error.hpp>
 #include <loyalty/customers/customers.hpp>
@@ -59,26 +60,48 @@ Actor customer_actor(const std::string& customer_id, const std::string& channel)
 
 }  // namespace
 
+Merchant merchant_in(db::Tx& tx, const std::string& tenant_id) {
+  auto rows = tx.exec(kMerchant, tenant_id);
+  if (rows.empty()) throw_not_found("tenant");
+  Merchant m{tenant_id, rows[0][0].as<std::string>(), rows[0][1].as<std::string>()};
+  if (!Catalogue::builtin().has_language(m.language)) m.language = kDefaultLanguage;
+  return m;
+}
+
+std::optional<Member> find_member_in(db::Tx& tx, const Merchant& m, const std::string& phone) {
+  auto rows = tx.exec(kMember, m.tenant_id, phone);
+  if (rows.empty()) return std::nullopt;
+  Member member{rows[0][0].as<std::string>(), rows[0][1].as<std::string>(),
+                rows[0][2].as<std::string>(), rows[0][3].as<long long>()};
+  if (member.language.empty()) member.language = m.language;
+  return member;
+}
+
+Points points_in(db::Tx& tx, const Merchant& m, const std::string& customer_id) {
+  auto rows = tx.exec(kPoints, m.tenant_id, customer_id);
+  if (rows.empty()) throw_not_found("customer");
+  return Points{rows[0][0].as<long long>(), rows[0][1].as<long long>(),
+                rows[0][2].as<std::string>()};
+}
+
+std::vector<Reward> rewards_in(db::Tx& tx, const Merchant& m, const std::string& customer_id) {
+  std::vector<Reward> out;
+  for (const auto& r : tx.exec(kRewards, m.tenant_id, customer_id)) {
+    out.push_back(Reward{r[0].as<std::string>(), r[1].as<std::string>(), r[2].as<std::string>(),
+                         r[3].as<std::string>(), r[4].as<bool>()});
+  }
+  return out;
+}
+
 Merchant merchant(db::Database& database, const std::string& tenant_id) {
-  return db::with_tenant(database, tenant_id, [&](db::Tx& tx) {
-    auto rows = tx.exec(kMerchant, tenant_id);
-    if (rows.empty()) throw_not_found("tenant");
-    Merchant m{tenant_id, rows[0][0].as<std::string>(), rows[0][1].as<std::string>()};
-    if (!Catalogue::builtin().has_language(m.language)) m.language = kDefaultLanguage;
-    return m;
-  });
+  return db::with_tenant(database, tenant_id,
+                         [&](db::Tx& tx) { return merchant_in(tx, tenant_id); });
 }
 
 std::optional<Member> find_member(db::Database& database, const Merchant& m,
                                   const std::string& phone) {
-  return db::with_tenant(database, m.tenant_id, [&](db::Tx& tx) -> std::optional<Member> {
-    auto rows = tx.exec(kMember, m.tenant_id, phone);
-    if (rows.empty()) return std::nullopt;
-    Member member{rows[0][0].as<std::string>(), rows[0][1].as<std::string>(),
-                  rows[0][2].as<std::string>(), rows[0][3].as<long long>()};
-    if (member.language.empty()) member.language = m.language;
-    return member;
-  });
+  return db::with_tenant(database, m.tenant_id,
+                         [&](db::Tx& tx) { return find_member_in(tx, m, phone); });
 }
 
 Member join(db::Database& database, const Merchant& m, const std::string& phone,
@@ -131,24 +154,14 @@ void set_language(db::Database& database, const Merchant& m, const std::string& 
 }
 
 Points points(db::Database& database, const Merchant& m, const std::string& customer_id) {
-  return db::with_tenant(database, m.tenant_id, [&](db::Tx& tx) {
-    auto rows = tx.exec(kPoints, m.tenant_id, customer_id);
-    if (rows.empty()) throw_not_found("customer");
-    return Points{rows[0][0].as<long long>(), rows[0][1].as<long long>(),
-                  rows[0][2].as<std::string>()};
-  });
+  return db::with_tenant(database, m.tenant_id,
+                         [&](db::Tx& tx) { return points_in(tx, m, customer_id); });
 }
 
 std::vector<Reward> rewards(db::Database& database, const Merchant& m,
                             const std::string& customer_id) {
-  return db::with_tenant(database, m.tenant_id, [&](db::Tx& tx) {
-    std::vector<Reward> out;
-    for (const auto& r : tx.exec(kRewards, m.tenant_id, customer_id)) {
-      out.push_back(Reward{r[0].as<std::string>(), r[1].as<std::string>(), r[2].as<std::string>(),
-                           r[3].as<std::string>(), r[4].as<bool>()});
-    }
-    return out;
-  });
+  return db::with_tenant(database, m.tenant_id,
+                         [&](db::Tx& tx) { return rewards_in(tx, m, customer_id); });
 }
 
 std::string fresh_pin(db::Database& database, const Merchant& m, const std::string& customer_id,

@@ -1,6 +1,7 @@
 // The USSD menu: a session's inputs walked screen by screen from the state kept in
 // channel_sessions, then the screen they lead to.
 #include "db/tx.hpp"
+#include "selfservice/internal.hpp"
 
 #include <loyalty/selfservice/ussd.hpp>
 
@@ -86,10 +87,9 @@ std::optional<std::size_t> choice(const std::string& input) {
 /// One session's walk: the member behind the phone, the rewards when a screen needs them.
 class Walk {
  public:
-  Walk(db::Database& db, const Merchant& m, const Request& r, State& s)
-      : db_(db), merchant_(m), request_(r), s_(s) {
-    member_ = find_member(db_, merchant_, request_.phone);
-  }
+  Walk(db::Database& db, const Merchant& m, const Request& r, State& s,
+       std::optional<Member> member)
+      : db_(db), merchant_(m), request_(r), s_(s), member_(std::move(member)) {}
 
   /// Takes one input; a reply when it ends the session.
   std::optional<Reply> take(const std::string& input) {
@@ -116,8 +116,8 @@ class Walk {
     return std::nullopt;
   }
 
-  /// The screen the session is on now.
-  Reply show() {
+  /// The screen the session is on now, its data read in `tx`.
+  Reply show(db::Tx& tx) {
     const Screens sc = screens();
     std::string body;
     if (s_.screen == "main") {
@@ -126,10 +126,12 @@ class Walk {
     } else if (s_.screen == "join") {
       body = sc.join_confirm();
     } else if (s_.screen == "points") {
-      body = sc.points(points(db_, merchant_, member_->customer_id));
+      body = sc.points(points_in(tx, merchant_, member_->customer_id));
     } else if (s_.screen == "rewards" || s_.screen == "redeem") {
-      body = sc.list(s_.screen == "rewards" ? "rewards_title" : "redeem_title", items(), s_.page);
+      body =
+          sc.list(s_.screen == "rewards" ? "rewards_title" : "redeem_title", items(&tx), s_.page);
     } else if (s_.screen == "reward") {
+      items(&tx);
       auto r = find_reward(s_.reward);
       body = r ? sc.reward(*r) : sc.main_member();
     } else if (s_.screen == "language") {
@@ -255,8 +257,12 @@ class Walk {
     return end(screens().pin(r, pin));
   }
 
-  const std::vector<Reward>& items() {
-    if (!items_) items_ = rewards(db_, merchant_, member_->customer_id);
+  /// The member's rewards, read once per callback (in `tx` when given).
+  const std::vector<Reward>& items(db::Tx* tx = nullptr) {
+    if (!items_) {
+      items_ = tx ? rewards_in(*tx, merchant_, member_->customer_id)
+                  : rewards(db_, merchant_, member_->customer_id);
+    }
     return *items_;
   }
 
@@ -277,36 +283,40 @@ class Walk {
 
 }  // namespace
 
-Reply answer(db::Database& database, const Merchant& merchant, const Request& request) {
+Reply answer(db::Database& database, const std::string& tenant_id, const Request& request) {
   State state;
   bool resumed = false;
-  db::with_tenant(database, merchant.tenant_id, [&](db::Tx& tx) {
-    auto rows = tx.exec(kLoad, merchant.tenant_id, request.session_id);
+  std::optional<Member> member;
+  const Merchant merchant = db::with_tenant(database, tenant_id, [&](db::Tx& tx) {
+    Merchant m = merchant_in(tx, tenant_id);
+    auto rows = tx.exec(kLoad, tenant_id, request.session_id);
     if (!rows.empty()) {
       state = from_json(json::parse(rows[0][0].as<std::string>()));
       resumed = state.phone == request.phone;
     }
-    if (!resumed) tx.exec(kSweep, merchant.tenant_id);
+    if (!resumed) tx.exec(kSweep, tenant_id);
+    member = find_member_in(tx, m, request.phone);
+    return m;
   });
   const auto inputs = split_inputs(request.text);
   if (!resumed || state.seen > inputs.size()) {
     state = State{};
     state.phone = request.phone;
   }
-  Walk walk(database, merchant, request, state);
+  Walk walk(database, merchant, request, state, std::move(member));
   std::optional<Reply> ended;
   for (std::size_t i = state.seen; i < inputs.size() && !ended; ++i) ended = walk.take(inputs[i]);
   state.seen = inputs.size();
-  Reply reply = ended ? *ended : walk.show();
-  db::with_tenant(database, merchant.tenant_id, [&](db::Tx& tx) {
+  return db::with_tenant(database, tenant_id, [&](db::Tx& tx) {
+    Reply reply = ended ? *ended : walk.show(tx);
     if (reply.end) {
-      tx.exec(kEnd, merchant.tenant_id, request.session_id);
+      tx.exec(kEnd, tenant_id, request.session_id);
     } else {
-      tx.exec(kSave, merchant.tenant_id, request.session_id, walk.customer_id(),
-              to_json(state).dump(), kSessionSeconds);
+      tx.exec(kSave, tenant_id, request.session_id, walk.customer_id(), to_json(state).dump(),
+              kSessionSeconds);
     }
+    return reply;
   });
-  return reply;
 }
 
 }  // namespace loyalty::selfservice::ussd

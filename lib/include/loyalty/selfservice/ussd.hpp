@@ -36,8 +36,10 @@ struct Reply {
   std::string wire() const { return (end ? "END " : "CON ") + screen; }
 };
 
-/// Answers one callback for the merchant that owns the service code.
-Reply answer(db::Database& db, const Merchant& merchant, const Request& request);
+/// Answers one callback for the tenant that owns the service code: the merchant, the session and
+/// the member are read in one transaction, the screen's data read and the session saved in
+/// another (an action — joining, a PIN — takes its own).
+Reply answer(db::Database& db, const std::string& tenant_id, const Request& request);
 
 /// The characters `text` takes in GSM 03.38's default alphabet (an extension character counts
 /// two), or -1 when a character is not in it.
