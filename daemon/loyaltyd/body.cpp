@@ -1,6 +1,7 @@
 #include "body.hpp"
 
 #include <loyalty/core/error.hpp>
+#include <loyalty/core/json_text.hpp>
 #include <loyalty/core/utf8.hpp>
 
 #include <algorithm>
@@ -11,30 +12,6 @@ namespace {
 
 [[noreturn]] void malformed(std::string detail) {
   throw loyalty::Error(loyalty::ErrorCode::invalid, "malformed-request", std::move(detail));
-}
-
-/// Depth of JSON text, counted without parsing so hostile nesting never reaches the parser.
-int json_depth(const std::string& text) {
-  int depth = 0, max_depth = 0;
-  bool in_string = false, escaped = false;
-  for (char c : text) {
-    if (in_string) {
-      if (escaped)
-        escaped = false;
-      else if (c == '\\')
-        escaped = true;
-      else if (c == '"')
-        in_string = false;
-      continue;
-    }
-    if (c == '"')
-      in_string = true;
-    else if (c == '{' || c == '[')
-      max_depth = std::max(max_depth, ++depth);
-    else if (c == '}' || c == ']')
-      --depth;
-  }
-  return max_depth;
 }
 
 }  // namespace
@@ -50,7 +27,7 @@ nlohmann::json parse_json_body(std::string_view content_type, const std::string&
     throw loyalty::Error(loyalty::ErrorCode::invalid, "unsupported-media-type",
                          "the body must be application/json");
   }
-  if (json_depth(body) > kMaxJsonDepth) {
+  if (loyalty::json_text::depth(body) > kMaxJsonDepth) {
     malformed("the JSON body nests deeper than 64 levels");
   }
   if (!loyalty::utf8::valid(body)) malformed("the body is not valid UTF-8");

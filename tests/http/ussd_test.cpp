@@ -73,6 +73,33 @@ struct Gateway {
   }
 };
 
+/// A free coffee, redeemed with a one-time PIN, for every visit.
+void free_coffee_on_every_visit(Api& api, const loyalty::test::TenantCredentials& c) {
+  const std::string base = "/v1/tenants/" + c.tenant_id;
+  REQUIRE(api.post(base + "/reward-catalog",
+                   {{"name", "Free coffee"},
+                    {"type", "physical"},
+                    {"currency", "USD"},
+                    {"requires_pin", true},
+                    {"config", {{"stock", 10}}}},
+                   c.manager_token)
+              .status == 201);
+  REQUIRE(api.post(base + "/rules",
+                   {{"name", "Any visit"},
+                    {"event_type", "visit"},
+                    {"conditions", true},
+                    {"reward", "Free coffee"}},
+                   c.manager_token)
+              .status == 201);
+}
+
+ApiResponse post_visit(Api& api, const loyalty::test::TenantCredentials& c,
+                       const std::string& phone) {
+  return api.send("POST", "/v1/tenants/" + c.tenant_id + "/events",
+                  json{{"customer", {{"phone", phone}}}, {"type", "visit"}}.dump(),
+                  "application/json", c.pos_key, {{"Idempotency-Key", "visit-1"}});
+}
+
 void route_ussd(TestDatabase& db, const std::string& slug, const std::string& code) {
   auto added = loyalty::test::loyaltyctl(db.owner_url(),
                                          {"channel", "add", "--tenant", slug, "--ussd", code});
@@ -186,29 +213,13 @@ TEST_CASE(
   auto c = loyalty::test::seed_tenant(db, api, "cafe");
   route_ussd(db, "cafe", "*123#");
   const std::string base = "/v1/tenants/" + c.tenant_id;
-  REQUIRE(api.post(base + "/reward-catalog",
-                   {{"name", "Free coffee"},
-                    {"type", "physical"},
-                    {"currency", "USD"},
-                    {"requires_pin", true},
-                    {"config", {{"stock", 10}}}},
-                   c.manager_token)
-              .status == 201);
-  REQUIRE(api.post(base + "/rules",
-                   {{"name", "Any visit"},
-                    {"event_type", "visit"},
-                    {"conditions", true},
-                    {"reward", "Free coffee"}},
-                   c.manager_token)
-              .status == 201);
+  free_coffee_on_every_visit(api, c);
   Gateway g{api};
   g.screen("");
   g.screen("2");
   g.screen("2*3");  // isiNdebele
   CHECK(g.screen("2*3*1*1").rfind("END Siyakwamukela kuTenant cafe rewards!", 0) == 0);
-  auto visit = api.send("POST", base + "/events",
-                        json{{"customer", {{"phone", g.phone}}}, {"type", "visit"}}.dump(),
-                        "application/json", c.pos_key, {{"Idempotency-Key", "visit-1"}});
+  auto visit = post_visit(api, c, g.phone);
   INFO(visit.raw);
   REQUIRE(visit.status == 201);
   const std::string issuance = visit.body["issuances"][0]["id"];
@@ -257,26 +268,10 @@ TEST_CASE("ussd: an expired fresh PIN is refused as pin-expired", "[http]") {
   auto c = loyalty::test::seed_tenant(db, api, "late");
   route_ussd(db, "late", "*123#");
   const std::string base = "/v1/tenants/" + c.tenant_id;
-  REQUIRE(api.post(base + "/reward-catalog",
-                   {{"name", "Free coffee"},
-                    {"type", "physical"},
-                    {"currency", "USD"},
-                    {"requires_pin", true},
-                    {"config", {{"stock", 10}}}},
-                   c.manager_token)
-              .status == 201);
-  REQUIRE(api.post(base + "/rules",
-                   {{"name", "Any visit"},
-                    {"event_type", "visit"},
-                    {"conditions", true},
-                    {"reward", "Free coffee"}},
-                   c.manager_token)
-              .status == 201);
+  free_coffee_on_every_visit(api, c);
   Gateway g{api};
   g.screen("1*1");
-  auto visit = api.send("POST", base + "/events",
-                        json{{"customer", {{"phone", g.phone}}}, {"type", "visit"}}.dump(),
-                        "application/json", c.pos_key, {{"Idempotency-Key", "visit-1"}});
+  auto visit = post_visit(api, c, g.phone);
   REQUIRE(visit.status == 201);
   const std::string issuance = visit.body["issuances"][0]["id"];
   loyalty::test::wait_for_value(db.owner(), "SELECT state FROM issuances", "issued");

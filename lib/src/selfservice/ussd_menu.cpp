@@ -238,7 +238,9 @@ class Walk {
     const Reward& picked = all[from + *n - 1];
     if (s_.screen == "redeem") {
       if (picked.pin_required) return give_pin(picked);
-      return end(screens().reward(picked).substr(0, screens().reward(picked).rfind("\n0. ")));
+      // The reward's screen without its way back: the session ends on it.
+      const std::string shown = screens().reward(picked);
+      return end(shown.substr(0, shown.rfind("\n0. ")));
     }
     s_.reward = picked.issuance_id;
     forward("reward");

@@ -3,6 +3,7 @@
 #include "whatsapp/json_read.hpp"
 
 #include <loyalty/core/error.hpp>
+#include <loyalty/core/json_text.hpp>
 #include <loyalty/core/utf8.hpp>
 
 #include <nlohmann/json.hpp>
@@ -29,35 +30,11 @@ using nlohmann::json;
   throw loyalty::Error(ErrorCode::invalid, "whatsapp-webhook-invalid", std::move(detail));
 }
 
-/// Nesting depth of JSON text, counted before parsing so hostile nesting never reaches the
-/// parser (or the recursive destructor of what it would build).
-int json_depth(std::string_view text) {
-  int depth = 0, deepest = 0;
-  bool in_string = false, escaped = false;
-  for (const char c : text) {
-    if (in_string) {
-      if (escaped)
-        escaped = false;
-      else if (c == '\\')
-        escaped = true;
-      else if (c == '"')
-        in_string = false;
-    } else if (c == '"') {
-      in_string = true;
-    } else if (c == '{' || c == '[') {
-      deepest = std::max(deepest, ++depth);
-    } else if (c == '}' || c == ']') {
-      --depth;
-    }
-  }
-  return deepest;
-}
-
 json parse_envelope(std::string_view body) {
   if (body.size() > kMaxBodyBytes) {
     not_a_webhook("the body is larger than " + std::to_string(kMaxBodyBytes) + " bytes");
   }
-  if (json_depth(body) > kMaxJsonDepth) {
+  if (loyalty::json_text::depth(body) > kMaxJsonDepth) {
     not_a_webhook("the body nests deeper than " + std::to_string(kMaxJsonDepth) + " levels");
   }
   json parsed;
