@@ -8,6 +8,7 @@
 
 #include <filesystem>
 #include <iostream>
+#include <vector>
 
 namespace loyaltyctl {
 
@@ -18,7 +19,26 @@ using nlohmann::json;
 
 struct Options {
   std::string tenant, whatsapp, ussd, access_token_file, app_secret_file;
+  std::vector<std::string> templates;  ///< KIND=NAME[:LANGUAGE]
 };
+
+/// --template reward_issued=reward_ready:en → {"reward_issued": {"name", "language"}}.
+json templates_of(const std::vector<std::string>& specs) {
+  json out = json::object();
+  for (const auto& spec : specs) {
+    const auto eq = spec.find('=');
+    if (eq == std::string::npos || eq == 0 || eq + 1 == spec.size()) {
+      loyalty::throw_invalid("--template wants KIND=NAME[:LANGUAGE], got '" + spec + "'");
+    }
+    std::string name = spec.substr(eq + 1), language = "en";
+    if (auto colon = name.find(':'); colon != std::string::npos) {
+      language = name.substr(colon + 1);
+      name = name.substr(0, colon);
+    }
+    out[spec.substr(0, eq)] = {{"name", name}, {"language", language}};
+  }
+  return out;
+}
 
 /// A secret file the daemon will read: it must exist now; its contents are never read here.
 std::string secret_file(const std::string& path, const char* option) {
@@ -42,15 +62,26 @@ channels::Route route_of(const Options& o) {
       r.config["access_token_file"] = f;
     if (auto f = secret_file(o.app_secret_file, "--app-secret-file"); !f.empty())
       r.config["app_secret_file"] = f;
-  } else if (!o.access_token_file.empty() || !o.app_secret_file.empty()) {
-    loyalty::throw_invalid("--access-token-file and --app-secret-file are for --whatsapp");
+    if (!o.templates.empty()) r.config["templates"] = templates_of(o.templates);
+  } else if (!o.access_token_file.empty() || !o.app_secret_file.empty() || !o.templates.empty()) {
+    loyalty::throw_invalid(
+        "--access-token-file, --app-secret-file and --template are for --whatsapp");
   }
   return r;
 }
 
 void print_route(const channels::Route& r) {
   std::cout << r.channel << "  " << r.address;
-  for (const auto& [k, v] : r.config.items()) std::cout << "  " << k << "=" << v.get<std::string>();
+  for (const auto& [k, v] : r.config.items()) {
+    if (k == "templates") {
+      for (const auto& [kind, t] : v.items()) {
+        std::cout << "  template " << kind << "=" << t.value("name", "") << ":"
+                  << t.value("language", "");
+      }
+    } else {
+      std::cout << "  " << k << "=" << (v.is_string() ? v.get<std::string>() : v.dump());
+    }
+  }
   std::cout << "\n";
 }
 
@@ -70,6 +101,9 @@ void add_channel_commands(CLI::App& app, Context& ctx) {
                   "file holding the number's Graph API access token (else the daemon's)");
   add->add_option("--app-secret-file", o->app_secret_file,
                   "file holding the Meta app secret (else --whatsapp-app-secret)");
+  add->add_option("--template", o->templates,
+                  "KIND=NAME[:LANGUAGE]: the approved template a notice goes as outside the "
+                  "24-hour window (kinds reward_issued, reward_redeemed; repeatable)");
   add_json_flag(add, ctx);
   add->callback([&ctx, o] {
     auto tid = loyalty::tenants::find_tenant(ctx.database(), o->tenant).id;

@@ -9,6 +9,7 @@
 #include <loyalty/core/rate_limit.hpp>
 #include <loyalty/db/database.hpp>
 #include <loyalty/events/events.hpp>
+#include <loyalty/notices/sender.hpp>
 #include <loyalty/outbound/address.hpp>
 #include <loyalty/webhooks/dispatcher.hpp>
 
@@ -29,6 +30,8 @@ struct App {
   loyalty::outbound::AddressPolicy webhook_policy;  ///< where subscriptions may point
   /// Sends the tenants' webhooks (started with --workers > 0); test sends use it either way.
   std::unique_ptr<loyalty::webhooks::Dispatcher> webhooks;
+  /// Sends customers their notices and replies over WhatsApp (started with --workers > 0).
+  std::unique_ptr<loyalty::notices::Sender> notices;
   std::atomic<bool> worker_alive{true};
   std::atomic<bool> stopping{false};
 };

@@ -5,11 +5,13 @@
 
 #include <loyalty/core/compression.hpp>
 
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
+#include <algorithm>
 #include <condition_variable>
 #include <deque>
 #include <mutex>
@@ -242,7 +244,8 @@ class Session : public std::enable_shared_from_this<Session> {
     parser_.emplace();
     parser_->header_limit(
         static_cast<std::uint32_t>(edge_.limits.max_target + edge_.limits.max_header_bytes + 1024));
-    parser_->body_limit(edge_.limits.max_body);
+    body_limit_ = edge_.limits.max_body;
+    parser_->body_limit(body_limit_);
     stream_.expires_at(deadline_);
     http::async_read_header(
         stream_, buffer_, *parser_,
@@ -264,6 +267,12 @@ class Session : public std::enable_shared_from_this<Session> {
       return reject(431, "headers-too-large",
                     "the request has more than 100 header fields or more than 8 KiB of them");
     }
+    const std::string_view target(head.target().data(), head.target().size());
+    const std::string_view path = target.substr(0, target.find('?'));
+    for (const auto& [large, limit] : edge_.limits.large_bodies) {
+      if (path == large) body_limit_ = std::max(body_limit_, limit);
+    }
+    parser_->body_limit(body_limit_);
     coding_ = loyalty::parse_content_coding(std::string(head[http::field::content_encoding]));
     if (!coding_) {
       return reject(415, "unsupported-content-encoding",
@@ -290,7 +299,7 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void on_read_error(beast::error_code ec) {
     if (ec == http::error::body_limit) {
-      return reject(413, "payload-too-large", "the request body is larger than 1 MiB");
+      return reject(413, "payload-too-large", body_too_large());
     }
     if (ec == http::error::header_limit) {
       // Which part overflowed: the parser has a target once it has read the request line.
@@ -334,20 +343,20 @@ class Session : public std::enable_shared_from_this<Session> {
     // The I/O loop must outlive the handler, which posts its answer back to it.
     auto work = std::make_shared<net::executor_work_guard<net::io_context::executor_type>>(
         edge_.io.get_executor());
-    bool queued =
-        edge_.pool.try_submit([self = shared_from_this(), request, coding = *coding_, work] {
+    bool queued = edge_.pool.try_submit(
+        [self = shared_from_this(), request, coding = *coding_, work, limit = body_limit_] {
           Reply reply;
           bool close = false;
           try {
             // An identity body is already within the limit (the parser counted it): no copy.
             std::optional<std::string> decoded;
             if (coding != loyalty::ContentCoding::identity) {
-              decoded = loyalty::decode_bounded(coding, request->body, self->edge_.limits.max_body);
+              decoded = loyalty::decode_bounded(coding, request->body, limit);
             }
             if (coding != loyalty::ContentCoding::identity && !decoded) {
               ++self->edge_.stats.rejected;
               reply = problem(413, "payload-too-large", "",
-                              "the decoded request body is larger than 1 MiB", "");
+                              "the decoded " + self->body_too_large().substr(4), "");
               close = true;
             } else {
               if (decoded) request->body = std::move(*decoded);
@@ -368,6 +377,13 @@ class Session : public std::enable_shared_from_this<Session> {
       busy.headers.emplace_back("Retry-After", "1");
       write(std::move(busy), true);
     }
+  }
+
+  /// "the request body is larger than 1 MiB" (or its path's limit).
+  std::string body_too_large() const {
+    return body_limit_ % (1 << 20) == 0
+               ? fmt::format("the request body is larger than {} MiB", body_limit_ >> 20)
+               : fmt::format("the request body is larger than {} bytes", body_limit_);
   }
 
   void reject(int status, const std::string& type, const std::string& detail) {
@@ -408,7 +424,7 @@ class Session : public std::enable_shared_from_this<Session> {
     drain();
   }
   void drain() {
-    if (drained_ > edge_.limits.max_body * 2) return;
+    if (drained_ > body_limit_ * 2) return;
     buffer_.consume(buffer_.size());
     stream_.async_read_some(buffer_.prepare(16384),
                             [self = shared_from_this()](beast::error_code ec, std::size_t n) {
@@ -422,6 +438,7 @@ class Session : public std::enable_shared_from_this<Session> {
   beast::flat_buffer buffer_;
   std::optional<Parser> parser_;
   std::optional<loyalty::ContentCoding> coding_;
+  std::size_t body_limit_ = 0;  ///< of the request being read: max_body or its path's
   std::chrono::steady_clock::time_point deadline_;
   std::string ip_;
   std::size_t served_ = 0;

@@ -11,6 +11,8 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace loyaltyd {
 
@@ -25,7 +27,9 @@ struct EdgeLimits {
   std::chrono::milliseconds write_timeout{10000};      ///< to write one response
   std::size_t max_connections = 10000;                 ///< open at once, in total
   std::size_t max_connections_per_ip = 128;            ///< open at once, per client address
-  std::size_t max_body = 1 << 20;       ///< decoded body: after chunking and Content-Encoding
+  std::size_t max_body = 1 << 20;  ///< decoded body: after chunking and Content-Encoding
+  /// Paths whose bodies may be larger than max_body (Meta's webhooks carry up to 3 MB).
+  std::vector<std::pair<std::string, std::size_t>> large_bodies;
   std::size_t max_target = 8192;        ///< request target → 414
   std::size_t max_header_bytes = 8192;  ///< all header fields together → 431
   std::size_t max_header_fields = 100;  ///< → 431

@@ -93,6 +93,8 @@ int main(int argc, char** argv) {
     app.webhook_policy = loyalty::webhooks::address_policy(app.settings);
     app.webhooks = std::make_unique<loyalty::webhooks::Dispatcher>(
         *app.db, loyalty::webhooks::dispatcher_options(app.settings));
+    app.notices = std::make_unique<loyalty::notices::Sender>(
+        *app.db, loyalty::notices::sender_options(app.settings));
 
     loyaltyd::Server server(app);
     loyaltyd::add_all_routes(server, app);
@@ -101,10 +103,14 @@ int main(int argc, char** argv) {
     spdlog::info(R"("msg":"daemon.listening","address":"{}:{}","workers":{})", host, port,
                  app.settings.workers);
     loyaltyd::BackgroundWorker worker(app);
-    if (app.settings.workers > 0) app.webhooks->start();
+    if (app.settings.workers > 0) {
+      app.webhooks->start();
+      app.notices->start();
+    }
     std::thread signals = start_signal_waiter(server, app);
     server.serve();
     app.webhooks->stop();
+    app.notices->stop();
     worker.stop();
     if (!app.stopping.exchange(true)) {
       pthread_kill(signals.native_handle(), SIGTERM);

@@ -3,6 +3,8 @@
 #include "body.hpp"
 #include "edge.hpp"
 
+#include <loyalty/whatsapp/inbound.hpp>
+
 #include <spdlog/spdlog.h>
 
 #include <random>
@@ -86,6 +88,8 @@ EdgeLimits limits_of(const loyalty::config::Settings& settings) {
     limits.max_connections_per_ip = settings.max_connections_per_ip;
   }
   limits.max_queued = static_cast<std::size_t>(limits.handler_threads) * 32;
+  // Meta sends webhook bodies of up to 3 MB (lib/whatsapp/inbound.hpp).
+  limits.large_bodies.emplace_back("/public/wa/webhook", loyalty::whatsapp::kMaxBodyBytes);
   return limits;
 }
 

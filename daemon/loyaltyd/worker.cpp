@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 #include <loyalty/jobs/worker.hpp>
+#include <loyalty/whatsapp/inbox.hpp>
 
 #include <algorithm>
 #include <chrono>
@@ -15,6 +16,7 @@ BackgroundWorker::BackgroundWorker(App& app) : app_(app) {
   options.lease = std::chrono::seconds(std::max(1, app_.settings.worker_lease));
   worker_ = std::make_unique<loyalty::jobs::Worker>(*app_.db, options);
   loyalty::jobs::register_standard_handlers(*worker_);
+  loyalty::whatsapp::register_handlers(*worker_);
   worker_->start();
   app_.worker_alive = true;
   watcher_ = std::thread([this] { watch(); });

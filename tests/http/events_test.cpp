@@ -2,6 +2,7 @@
 // till redeems them; and a daemon killed under load loses nothing it acknowledged.
 #include "support/api.hpp"
 #include "support/daemon.hpp"
+#include "support/fake_graph.hpp"
 #include "support/pg.hpp"
 #include "support/process.hpp"
 
@@ -230,9 +231,18 @@ TEST_CASE("events api: a POS posts a purchase, the worker issues the voucher, th
 TEST_CASE("events api: a PIN reward is redeemed at the till with the PIN sent to the customer",
           "[http]") {
   TestDatabase db;
-  auto daemon = Daemon::over(db, daemon_args({"--workers", "1"}));
+  loyalty::test::FakeGraph graph("graph-token-events");
+  auto daemon =
+      Daemon::over(db, daemon_args({"--workers", "1", "--whatsapp-api-base", graph.api_base(),
+                                    "--whatsapp-access-token", "graph-token-events"}));
   Api api(daemon.port());
   auto c = loyalty::test::seed_tenant(db, api, "pin");
+  // The customer was enrolled at the till (never wrote on WhatsApp): the notice goes as the
+  // tenant's template, the PIN its fourth parameter.
+  REQUIRE(loyalty::test::loyaltyctl(
+              db.owner_url(), {"channel", "add", "--tenant", "pin", "--whatsapp", "106540352242922",
+                               "--template", "reward_issued=reward_ready"})
+              .exit_code == 0);
   std::string base = "/v1/tenants/" + c.tenant_id;
   REQUIRE(api.post(base + "/reward-catalog",
                    {{"name", "Free coffee"},
@@ -260,8 +270,12 @@ TEST_CASE("events api: a PIN reward is redeemed at the till with the PIN sent to
   CHECK(visit.body["issuances"][0]["pin_required"] == true);
   std::string path = base + "/issuances/" + visit.body["issuances"][0]["id"].get<std::string>();
   CHECK(wait_for_value(db.owner(), "SELECT state FROM issuances", "issued") == "issued");
-  std::string pin = sql_value(db.owner(), "SELECT payload->>'pin' FROM notifications");
+  REQUIRE(graph.wait_for(1, 20s));
+  auto notice = json::parse(graph.requests()[0].body);
+  CHECK(notice["to"] == "+263771234567");
+  std::string pin = notice["template"]["components"][0]["parameters"][3]["text"];
   REQUIRE(pin.size() == 6);
+  CHECK(graph.violations().empty());
 
   require_problem(api.post(path + "/redeem", json::object(), c.pos_key), 422, "pin-required");
   auto wrong =

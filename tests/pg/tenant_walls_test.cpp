@@ -112,6 +112,8 @@ std::string seed_tenant(TestDatabase& db, const std::string& slug, int n) {
             "expires_at) VALUES (" +
                 t + ", 'ussd', 'session-1', '" + customer_id +
                 "', now() + interval '5 minutes') RETURNING 1");
+  sql_value(owner, "INSERT INTO whatsapp_inbox (tenant_id, wamid, message) VALUES (" + t +
+                       ", 'wamid.seed', '{}') RETURNING 1");
   return tenant;
 }
 

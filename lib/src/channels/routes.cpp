@@ -25,6 +25,9 @@ const db::Query kRemove{"channel_remove",
                         "DELETE FROM channel_routes WHERE tenant_id = $1::uuid AND channel = $2 "
                         "AND address = $3"};
 
+const db::Query kSecretFiles{
+    "channel_secret_files", "SELECT address, app_secret_file FROM channel_whatsapp_secret_files()"};
+
 void check(const Route& r) {
   if (r.channel == "ussd") {
     if (!is_service_code(r.address))
@@ -35,6 +38,24 @@ void check(const Route& r) {
     if (!std::regex_match(r.address, kId))
       throw_invalid("not a WhatsApp phone number id",
                     {{"/address", "the digits of the phone number id Meta shows"}});
+    // Meta's template names: lower-case letters, digits and '_'; languages such as en, en_US.
+    static const std::regex kName("^[a-z0-9_]{1,512}$"), kLanguage("^[a-z]{2,3}(_[A-Z]{2})?$");
+    const auto templates = r.config.value("templates", nlohmann::json::object());
+    for (const auto& [kind, t] : templates.items()) {
+      const std::string pointer = "/config/templates/" + kind;
+      if (kind != "reward_issued" && kind != "reward_redeemed") {
+        throw_invalid("unknown notice kind " + kind,
+                      {{pointer, "reward_issued or reward_redeemed"}});
+      }
+      if (!std::regex_match(t.value("name", ""), kName)) {
+        throw_invalid("not a WhatsApp template name",
+                      {{pointer + "/name", "lower-case letters, digits and '_'"}});
+      }
+      if (!std::regex_match(t.value("language", ""), kLanguage)) {
+        throw_invalid("not a template language",
+                      {{pointer + "/language", "a language code such as en or en_US"}});
+      }
+    }
   } else {
     throw_invalid("unknown channel", {{"/channel", "whatsapp or ussd"}});
   }
@@ -58,6 +79,16 @@ std::optional<Route> find_route(db::Database& database, const std::string& chann
     r.address = address;
     r.config = nlohmann::json::parse(rows[0][1].as<std::string>());
     return r;
+  });
+}
+
+std::vector<std::pair<std::string, std::string>> whatsapp_secret_files(db::Database& database) {
+  return db::read_once(database, [&](db::Tx& tx) {
+    std::vector<std::pair<std::string, std::string>> out;
+    for (const auto& r : tx.exec(kSecretFiles)) {
+      out.emplace_back(r[0].as<std::string>(), r[1].as<std::string>());
+    }
+    return out;
   });
 }
 

@@ -1,6 +1,7 @@
 #include <loyalty/core/utf8.hpp>
 
 #include <cstdint>
+#include <vector>
 
 namespace loyalty::utf8 {
 
@@ -57,6 +58,28 @@ std::string storable(std::string_view text, std::size_t max_bytes) {
     i += keep ? n : 1;
   }
   return out;
+}
+
+std::string shortened(std::string_view text, std::size_t max_chars) {
+  std::vector<std::string_view> chars;
+  for (std::size_t i = 0; i < text.size();) {
+    const std::size_t n = sequence_at(text, i);
+    if (n == 0) {
+      ++i;
+      continue;
+    }
+    chars.push_back(text.substr(i, n));
+    i += n;
+  }
+  std::string out;
+  if (chars.size() <= max_chars) {
+    for (auto c : chars) out += c;
+    return out;
+  }
+  if (max_chars == 0) return out;
+  for (std::size_t i = 0; i + 1 < max_chars; ++i) out += chars[i];
+  while (!out.empty() && out.back() == ' ') out.pop_back();
+  return out + "\u2026";
 }
 
 }  // namespace loyalty::utf8

@@ -88,8 +88,10 @@ UPDATE events
                                       '{event,data}', '{}'::jsonb, false) END
  WHERE tenant_id = $1::uuid AND customer_id = $2::uuid)sql"};
 const db::Query kEraseNotices{"privacy_erase_notices",
-                              "UPDATE notifications SET payload = '{}'::jsonb WHERE tenant_id = "
-                              "$1::uuid AND customer_id = $2::uuid"};
+                              "UPDATE notifications SET payload = '{}'::jsonb, recipient = NULL, "
+                              "status = CASE status WHEN 'queued' THEN 'cancelled' ELSE status "
+                              "END, updated_at = now() WHERE tenant_id = $1::uuid AND "
+                              "customer_id = $2::uuid"};
 const db::Query kEraseSessions{"privacy_erase_sessions",
                                "DELETE FROM channel_sessions WHERE tenant_id = $1::uuid AND "
                                "customer_id = $2::uuid"};

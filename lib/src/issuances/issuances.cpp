@@ -86,6 +86,14 @@ const Query kNotify{
     "ANY(ARRAY(SELECT (e->>'customer_id')::uuid FROM jsonb_array_elements($3::jsonb) e)) AND "
     "c.phone IS NOT NULL AND c.status = 'active' AND c.consent_at IS NOT NULL"};
 
+// The customer hears that their reward was used (a stolen code shows up at once).
+const Query kNotifyRedeemed{
+    "iss_notify_redeemed",
+    "INSERT INTO notifications (tenant_id, customer_id, channel, template, payload) "
+    "SELECT c.tenant_id, c.id, 'whatsapp', 'reward_redeemed', $3::jsonb FROM customers c "
+    "WHERE c.tenant_id = $1::uuid AND c.id = $2::uuid AND c.phone IS NOT NULL AND "
+    "c.status = 'active' AND c.consent_at IS NOT NULL"};
+
 const Query kRedeem{
     "iss_redeem",
     "UPDATE issuances i SET state = 'redeemed', redeemed_at = app_now(), updated_at = now() "
@@ -261,6 +269,7 @@ Redemption redeem_in(db::Tx& tx, const std::string& tenant_id, const std::string
   tx.exec(kCodeRedeemed, tenant_id, id);
   Issuance after = load_in(tx, tenant_id, id);
   tx.exec(kOutbox, tenant_id, "reward.redeemed", event_payload(after).dump());
+  tx.exec(kNotifyRedeemed, tenant_id, after.customer_id, event_payload(after).dump());
   audit::record(tx, tenant_id, actor, "issuance.redeem", "issuance", id, {{"state", before.state}},
                 {{"state", after.state}});
   return {after, std::nullopt};

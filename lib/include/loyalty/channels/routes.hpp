@@ -8,6 +8,7 @@
 
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace loyalty::db {
@@ -32,6 +33,10 @@ bool is_service_code(const std::string& code);
 /// The tenant of an address; nullopt when none (or the tenant is suspended). As loyalty_app.
 std::optional<Route> find_route(db::Database& db, const std::string& channel,
                                 const std::string& address);
+
+/// The WhatsApp numbers that have an app secret of their own, and the files that hold them
+/// (routes of active tenants). As loyalty_app, before any tenant is known.
+std::vector<std::pair<std::string, std::string>> whatsapp_secret_files(db::Database& db);
 
 /// Owner role (loyaltyctl). Error(invalid) for a bad address; Error(conflict, "channel-taken")
 /// when the address belongs to a tenant already. Audited.

@@ -33,6 +33,8 @@ struct Settings {
   std::string whatsapp_api_base;   ///< --whatsapp-api-base / LOYALTY_WHATSAPP_API_BASE
   std::string whatsapp_app_secret;    ///< --whatsapp-app-secret / LOYALTY_WHATSAPP_APP_SECRET
   std::string whatsapp_verify_token;  ///< --whatsapp-verify-token / LOYALTY_WHATSAPP_VERIFY_TOKEN
+  std::string whatsapp_access_token;  ///< --whatsapp-access-token / LOYALTY_WHATSAPP_ACCESS_TOKEN
+  std::string notice_retry_schedule;  ///< --notice-retry-schedule / LOYALTY_NOTICE_RETRY_SCHEDULE
   std::string ussd_secret;            ///< --ussd-secret / LOYALTY_USSD_SECRET
   bool allow_private_webhooks =
       false;                         ///< --allow-private-webhooks / LOYALTY_ALLOW_PRIVATE_WEBHOOKS

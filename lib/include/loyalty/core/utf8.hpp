@@ -19,4 +19,9 @@ bool valid(std::string_view text);
 /// left out whole — for keeping what a stranger sent (a response body) in a text column.
 std::string storable(std::string_view text, std::size_t max_bytes);
 
+/// Valid UTF-8 text in at most max_chars characters (code points): unchanged when it fits,
+/// else cut at a character and ended with "…" (for a title Meta limits to 20 characters).
+/// Ill-formed bytes are left out.
+std::string shortened(std::string_view text, std::size_t max_chars);
+
 }  // namespace loyalty::utf8

@@ -1,0 +1,232 @@
+#include <loyalty/core/error.hpp>
+#include <loyalty/selfservice/catalogue.hpp>
+#include <loyalty/selfservice/conversation.hpp>
+
+#include <algorithm>
+#include <cctype>
+
+namespace loyalty::selfservice {
+
+namespace {
+
+/// Rewards listed in one answer: a WhatsApp text holds 4,096 characters, a list 10 rows.
+constexpr std::size_t kRewardsShown = 20;
+constexpr std::size_t kPinOptions = 10;
+
+/// What a message asks for.
+struct Intent {
+  Command command = Command::none;
+  std::string argument;     ///< the words after the command ("REDEEM AB12" → "AB12")
+  std::string issuance_id;  ///< a "pin:<id>" option
+};
+
+std::string trim(std::string_view s) {
+  auto space = [](char c) { return std::isspace(static_cast<unsigned char>(c)) != 0; };
+  while (!s.empty() && space(s.front())) s.remove_prefix(1);
+  while (!s.empty() && space(s.back())) s.remove_suffix(1);
+  return std::string(s);
+}
+
+std::string lower(std::string s) {
+  for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+Intent intent_of(const Said& said) {
+  if (!said.option_id.empty()) {
+    const std::string& id = said.option_id;
+    if (id.rfind("pin:", 0) == 0) return {Command::redeem, "", id.substr(4)};
+    if (id.rfind("lang:", 0) == 0) return {Command::language, id.substr(5), ""};
+    static const std::vector<std::pair<std::string, Command>> kIds = {
+        {"join", Command::join},     {"balance", Command::balance}, {"rewards", Command::rewards},
+        {"redeem", Command::redeem}, {"stop", Command::stop},       {"help", Command::help},
+        {"lang", Command::language}};
+    for (const auto& [name, command] : kIds) {
+      if (id == name) return {command, "", ""};
+    }
+    // A quick reply of a template carries its own payload: read it as a typed command.
+    return intent_of(Said{said.text.empty() ? id : said.text, ""});
+  }
+  std::string text = trim(said.text);
+  auto space = std::find_if(text.begin(), text.end(),
+                            [](char c) { return std::isspace(static_cast<unsigned char>(c)); });
+  std::string word(text.begin(), space);
+  return {Catalogue::builtin().command_of(word), trim(std::string(space, text.end())), ""};
+}
+
+/// Texts in one language, with the merchant's name filled in.
+class Texts {
+ public:
+  Texts(const Merchant& m, std::string language) : m_(m), language_(std::move(language)) {}
+  std::string operator()(std::string_view key, Vars vars = {}) const {
+    vars.emplace_back("merchant", m_.name);
+    return Catalogue::builtin().text(language_, key, vars);
+  }
+  void switch_to(std::string language) { language_ = std::move(language); }
+
+  Answer answer(std::string text, std::vector<Option> options = {}) const {
+    return Answer{std::move(text), (*this)("menu"), std::move(options)};
+  }
+  std::vector<Option> member_menu() const {
+    return {{"balance", (*this)("menu_points"), ""},
+            {"rewards", (*this)("menu_rewards"), ""},
+            {"lang", (*this)("menu_language"), ""},
+            {"stop", (*this)("menu_opt_out"), ""},
+            {"help", (*this)("menu_help"), ""}};
+  }
+  std::vector<Option> guest_menu() const {
+    return {{"join", (*this)("menu_join"), ""}, {"help", (*this)("menu_help"), ""}};
+  }
+
+ private:
+  const Merchant& m_;
+  std::string language_;
+};
+
+Answer balance(db::Database& db, const Merchant& m, const Member& member, const Texts& t) {
+  auto p = points(db, m, member.customer_id);
+  std::string text = t("points_balance", {{"points", std::to_string(p.balance)}});
+  if (p.expiring > 0) {
+    text += " " +
+            t("points_expiring", {{"points", std::to_string(p.expiring)}, {"date", p.expiring_on}});
+  }
+  return t.answer(text, t.member_menu());
+}
+
+std::vector<Option> pin_options(const std::vector<Reward>& list, const Texts& t) {
+  std::vector<Option> options;
+  for (const auto& r : list) {
+    if (!r.pin_required || options.size() == kPinOptions) continue;
+    options.push_back({"pin:" + r.issuance_id, r.name, t("get_pin")});
+  }
+  return options;
+}
+
+Answer list_rewards(db::Database& db, const Merchant& m, const Member& member, const Texts& t) {
+  auto list = rewards(db, m, member.customer_id);
+  if (list.empty()) return t.answer(t("no_rewards"), t.member_menu());
+  std::string text = t("rewards_title");
+  for (std::size_t i = 0; i < list.size() && i < kRewardsShown; ++i) {
+    const auto& r = list[i];
+    text += "\n\n" +
+            (r.code.empty() ? r.name : t("reward_code", {{"reward", r.name}, {"code", r.code}}));
+    if (!r.expires_on.empty()) text += "\n" + t("reward_until", {{"date", r.expires_on}});
+    if (r.pin_required) text += "\n" + t("reward_pin_note");
+  }
+  auto options = pin_options(list, t);
+  return t.answer(text, options.empty() ? t.member_menu() : options);
+}
+
+Answer pin_for(db::Database& db, const Merchant& m, const Member& member, const Reward& reward,
+               const std::string& channel, const Texts& t) {
+  std::string pin = fresh_pin(db, m, member.customer_id, reward.issuance_id, channel);
+  return t.answer(t("pin_sent", {{"reward", reward.name},
+                                 {"pin", pin},
+                                 {"minutes", std::to_string(kPinValidity.count() / 60)}}));
+}
+
+Answer redeem(db::Database& db, const Merchant& m, const Member& member, const Intent& intent,
+              const std::string& channel, const Texts& t) {
+  auto list = rewards(db, m, member.customer_id);
+  if (!intent.issuance_id.empty() || !intent.argument.empty()) {
+    auto it = std::find_if(list.begin(), list.end(), [&](const Reward& r) {
+      return intent.issuance_id.empty()
+                 ? (!r.code.empty() && lower(r.code) == lower(intent.argument))
+                 : r.issuance_id == intent.issuance_id;
+    });
+    if (it == list.end()) return t.answer(t("unknown_code"), t.member_menu());
+    if (it->pin_required) return pin_for(db, m, member, *it, channel, t);
+    return t.answer(t("reward_show_code", {{"code", it->code}, {"reward", it->name}}));
+  }
+  if (list.empty()) return t.answer(t("no_rewards"), t.member_menu());
+  auto options = pin_options(list, t);
+  if (options.empty()) return list_rewards(db, m, member, t);
+  return t.answer(t("redeem_title"), options);
+}
+
+Answer language(db::Database& db, const Merchant& m, const Member& member, const Intent& intent,
+                Texts& t) {
+  const auto& catalogue = Catalogue::builtin();
+  std::string wanted = lower(intent.argument);
+  for (const auto& code : catalogue.languages()) {
+    if (wanted == code || wanted == lower(catalogue.text(code, "language_name"))) {
+      set_language(db, m, member.customer_id, code);
+      t.switch_to(code);
+      return t.answer(t("language_set"), t.member_menu());
+    }
+  }
+  std::vector<Option> options;
+  for (const auto& code : catalogue.languages()) {
+    options.push_back({"lang:" + code, catalogue.text(code, "language_name"), ""});
+  }
+  return t.answer(t("language_title"), options);
+}
+
+Answer guest(db::Database& db, const Merchant& m, const std::string& phone,
+             const std::optional<Member>& member, const Intent& intent, const std::string& channel,
+             Texts& t) {
+  if (intent.command == Command::join) {
+    auto joined = join(db, m, phone, channel);
+    t.switch_to(joined.language);
+    return t.answer(t("joined") + "\n\n" + t("help_whatsapp"), t.member_menu());
+  }
+  if (intent.command == Command::help) return t.answer(t("help_whatsapp"), t.guest_menu());
+  if (member) return t.answer(t("rejoin_hint"), {{"join", t("menu_join"), ""}});
+  return t.answer(t("title_guest") + "\n" + t("not_member"), t.guest_menu());
+}
+
+}  // namespace
+
+Answer converse(db::Database& db, const Merchant& m, const std::string& phone, const Said& said,
+                const std::string& channel) {
+  auto member = find_member(db, m, phone);
+  Texts t(m, member ? member->language : m.language);
+  Intent intent = intent_of(said);
+  if (!member || member->status == "opted_out") {
+    return guest(db, m, phone, member, intent, channel, t);
+  }
+  if (member->status != "active") return t.answer(t("suspended"));
+  switch (intent.command) {
+    case Command::balance:
+      return balance(db, m, *member, t);
+    case Command::rewards:
+      return list_rewards(db, m, *member, t);
+    case Command::redeem:
+      return redeem(db, m, *member, intent, channel, t);
+    case Command::stop:
+      opt_out(db, m, member->customer_id, channel);
+      return t.answer(t("opted_out_whatsapp"));
+    case Command::language:
+      return language(db, m, *member, intent, t);
+    case Command::join:
+      return t.answer(t("stayed"), t.member_menu());
+    case Command::help:
+      return t.answer(t("help_whatsapp"), t.member_menu());
+    case Command::none:
+      break;
+  }
+  return t.answer(t("unknown_command") + " " + t("help_whatsapp"), t.member_menu());
+}
+
+nlohmann::json to_json(const Answer& answer) {
+  nlohmann::json options = nlohmann::json::array();
+  for (const auto& o : answer.options) {
+    options.push_back({{"id", o.id}, {"title", o.title}, {"description", o.description}});
+  }
+  return {{"text", answer.text}, {"options_label", answer.options_label}, {"options", options}};
+}
+
+Answer answer_from_json(const nlohmann::json& j) {
+  try {
+    Answer a{j.at("text").get<std::string>(), j.value("options_label", std::string()), {}};
+    for (const auto& o : j.value("options", nlohmann::json::array())) {
+      a.options.push_back({o.at("id").get<std::string>(), o.at("title").get<std::string>(),
+                           o.value("description", std::string())});
+    }
+    return a;
+  } catch (const nlohmann::json::exception&) {
+    throw_invalid("not a conversation answer");
+  }
+}
+
+}  // namespace loyalty::selfservice
