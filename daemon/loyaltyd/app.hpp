@@ -9,6 +9,7 @@
 #include <loyalty/core/rate_limit.hpp>
 #include <loyalty/db/database.hpp>
 #include <loyalty/events/events.hpp>
+#include <loyalty/jobs/worker.hpp>
 #include <loyalty/outbound/address.hpp>
 #include <loyalty/webhooks/dispatcher.hpp>
 
@@ -30,6 +31,8 @@ struct App {
   /// Sends the tenants' webhooks (started with --workers > 0); test sends use it either way.
   std::unique_ptr<loyalty::webhooks::Dispatcher> webhooks;
   std::atomic<bool> worker_alive{true};
+  /// The background worker while it exists (null with --workers 0), for /metrics.
+  std::atomic<const loyalty::jobs::Worker*> worker{nullptr};
   std::atomic<bool> stopping{false};
 };
 
