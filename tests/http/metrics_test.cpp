@@ -237,7 +237,15 @@ TEST_CASE(
   // The webhook series are still there.
   CHECK(m.count(R"(loyalty_webhook_attempts_total{outcome="delivered"})") == 1);
 
-  // Debian's promtool: no parse error (exit 1) and no lint problem (exit 3, on stderr).
+  // Debian's promtool (2.42): a parse error exits 1, a lint problem exits 3 and names it on
+  // stderr — as this exposition with a counter lacking _total and a series lacking HELP shows.
+  auto bad = loyalty::test::run_command(
+      {"/usr/bin/promtool", "check", "metrics"},
+      "# HELP loyalty_x Counted.\n# TYPE loyalty_x counter\nloyalty_x 1\nloyalty_y 2\n");
+  CHECK(bad.exit_code == 3);
+  CHECK(bad.err.find("_total") != std::string::npos);
+  CHECK(bad.err.find("loyalty_y no help text") != std::string::npos);
+  // The daemon's exposition: no parse error and no lint problem.
   auto check = loyalty::test::run_command({"/usr/bin/promtool", "check", "metrics"}, text);
   INFO("promtool stdout: " << check.out << "\npromtool stderr: " << check.err);
   CHECK(check.exit_code == 0);
