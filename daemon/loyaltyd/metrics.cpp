@@ -157,7 +157,7 @@ std::string Metrics::render_counters(const loyalty::metrics::Counters& c) {
     }
   });
   family(out, "loyalty_events_rejected_total", "counter",
-         "Events refused, by problem type; nothing was stored for them.");
+         "Events not processed, by problem type (refused, or the database unavailable).");
   labelled_series(out, "loyalty_events_rejected_total", "problem", c.events_rejected);
   family(out, "loyalty_rule_evaluations_total", "counter",
          "Rules evaluated against events, by result (error: stopped by a limit).");

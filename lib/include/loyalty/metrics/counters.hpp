@@ -145,7 +145,7 @@ constexpr std::array<std::string_view, 3> kCacheLookupNames{"hit", "revalidated"
 struct Counters {
   /// Events processed, by event type; columns are EventOutcome.
   LabelledCounters<32, kEventOutcomeNames.size()> events;
-  /// Events refused, by problem type (validation-failed, unknown-customer, ...).
+  /// Events not processed, by problem type (validation-failed, unknown-customer, ...).
   LabelledCounters<24> events_rejected;
   EnumCounters<RuleEvaluation> rule_evaluations;
   /// Matching rules (or events) that gave nothing, by reason (per_customer_cap, budget_exhausted,
