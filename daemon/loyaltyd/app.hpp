@@ -9,6 +9,7 @@
 #include <loyalty/core/rate_limit.hpp>
 #include <loyalty/db/database.hpp>
 #include <loyalty/events/events.hpp>
+#include <loyalty/jobs/worker.hpp>
 #include <loyalty/notices/sender.hpp>
 #include <loyalty/outbound/address.hpp>
 #include <loyalty/webhooks/dispatcher.hpp>
@@ -33,6 +34,8 @@ struct App {
   /// Sends customers their notices and replies over WhatsApp (started with --workers > 0).
   std::unique_ptr<loyalty::notices::Sender> notices;
   std::atomic<bool> worker_alive{true};
+  /// The background worker while it exists (null with --workers 0), for /metrics.
+  std::atomic<const loyalty::jobs::Worker*> worker{nullptr};
   std::atomic<bool> stopping{false};
 };
 

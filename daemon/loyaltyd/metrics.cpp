@@ -5,8 +5,52 @@
 #include <loyalty/db/database.hpp>
 
 #include <sstream>
+#include <string_view>
 
 namespace loyaltyd {
+
+namespace {
+
+/// A label value as the text format wants it: backslash, quote and newline escaped.
+std::string label(std::string_view value) {
+  std::string out;
+  for (char c : value) {
+    if (c == '\\' || c == '"') out += '\\';
+    if (c == '\n') {
+      out += "\\n";
+      continue;
+    }
+    out += c;
+  }
+  return out;
+}
+
+void family(std::ostringstream& out, std::string_view name, std::string_view type,
+            std::string_view help) {
+  out << "# HELP " << name << ' ' << help << "\n# TYPE " << name << ' ' << type << '\n';
+}
+
+/// One series per value of an enum, zeros included.
+template <typename Enum, std::size_t N>
+void enum_series(std::ostringstream& out, std::string_view name, std::string_view label_name,
+                 const loyalty::metrics::EnumCounters<Enum>& counters,
+                 const std::array<std::string_view, N>& names) {
+  for (std::size_t i = 0; i < N; ++i) {
+    out << name << '{' << label_name << "=\"" << names[i] << "\"} "
+        << counters.get(static_cast<Enum>(i)) << '\n';
+  }
+}
+
+/// One series per label value seen.
+template <std::size_t Capacity>
+void labelled_series(std::ostringstream& out, std::string_view name, std::string_view label_name,
+                     const loyalty::metrics::LabelledCounters<Capacity>& counters) {
+  counters.each([&](std::string_view value, const auto& counts) {
+    out << name << '{' << label_name << "=\"" << label(value) << "\"} " << counts[0] << '\n';
+  });
+}
+
+}  // namespace
 
 void Metrics::observe(const std::string& method, const std::string& route, int status,
                       double seconds) {
@@ -97,6 +141,87 @@ std::string Metrics::render_webhooks(const loyalty::webhooks::DispatcherStats& s
         << "\n"
         << "loyalty_webhook_subscriptions{state=\"disabled\"} " << backlog->subscriptions_disabled
         << "\n";
+  }
+  return out.str();
+}
+
+std::string Metrics::render_counters(const loyalty::metrics::Counters& c) {
+  namespace m = loyalty::metrics;
+  std::ostringstream out;
+  family(out, "loyalty_events_total", "counter",
+         "Events processed by type and outcome (types beyond the first 32 count as other).");
+  c.events.each([&](std::string_view type, const auto& counts) {
+    for (std::size_t i = 0; i < m::kEventOutcomeNames.size(); ++i) {
+      out << "loyalty_events_total{type=\"" << label(type) << "\",outcome=\""
+          << m::kEventOutcomeNames[i] << "\"} " << counts[i] << '\n';
+    }
+  });
+  family(out, "loyalty_events_rejected_total", "counter",
+         "Events not processed, by problem type (refused, or the database unavailable).");
+  labelled_series(out, "loyalty_events_rejected_total", "problem", c.events_rejected);
+  family(out, "loyalty_rule_evaluations_total", "counter",
+         "Rules evaluated against events, by result (error: stopped by a limit).");
+  enum_series(out, "loyalty_rule_evaluations_total", "result", c.rule_evaluations,
+              m::kRuleEvaluationNames);
+  family(out, "loyalty_rewards_not_issued_total", "counter",
+         "Matching rules (or events) that gave no reward, by reason.");
+  labelled_series(out, "loyalty_rewards_not_issued_total", "reason", c.rewards_not_issued);
+  family(out, "loyalty_issuance_transitions_total", "counter",
+         "Issuance state changes made by this daemon (refunded: cancelled by a refund event).");
+  enum_series(out, "loyalty_issuance_transitions_total", "transition", c.issuances,
+              m::kIssuanceTransitionNames);
+  family(out, "loyalty_redemptions_total", "counter",
+         "Redemption attempts by outcome: redeemed, or the problem type of the refusal.");
+  labelled_series(out, "loyalty_redemptions_total", "outcome", c.redemptions);
+  family(out, "loyalty_rules_cache_lookups_total", "counter",
+         "Rules cache look-ups by result (miss: rules loaded and compiled).");
+  enum_series(out, "loyalty_rules_cache_lookups_total", "result", c.rules_cache,
+              m::kCacheLookupNames);
+  return out.str();
+}
+
+std::string Metrics::render_worker(const loyalty::jobs::WorkerStats& stats) {
+  std::ostringstream out;
+  family(out, "loyalty_worker_jobs_total", "counter",
+         "Jobs this daemon's worker finished, by outcome.");
+  out << "loyalty_worker_jobs_total{outcome=\"done\"} " << stats.done << '\n'
+      << "loyalty_worker_jobs_total{outcome=\"retried\"} " << stats.retried << '\n'
+      << "loyalty_worker_jobs_total{outcome=\"dead\"} " << stats.dead << '\n'
+      << "loyalty_worker_jobs_total{outcome=\"released\"} " << stats.released << '\n';
+  family(out, "loyalty_worker_errors_total", "counter",
+         "Failed claims and bookkeeping of the worker (e.g. the database unreachable).");
+  out << "loyalty_worker_errors_total " << stats.errors << '\n';
+  return out.str();
+}
+
+std::string Metrics::render_database(
+    const std::optional<loyalty::jobs::QueueDepth>& queue,
+    const std::optional<loyalty::budgets::UtilisationTop>& budgets) {
+  std::ostringstream out;
+  family(out, "loyalty_database_up", "gauge",
+         "1 when this scrape could read the queue and budgets from the database, else 0.");
+  out << "loyalty_database_up " << (queue && budgets ? 1 : 0) << '\n';
+  if (queue) {
+    family(out, "loyalty_jobs", "gauge",
+           "Jobs in the queue by state, all tenants (scheduled: waiting for a retry).");
+    out << "loyalty_jobs{state=\"due\"} " << queue->due << '\n'
+        << "loyalty_jobs{state=\"scheduled\"} " << queue->scheduled << '\n'
+        << "loyalty_jobs{state=\"running\"} " << queue->running << '\n'
+        << "loyalty_jobs{state=\"dead\"} " << queue->dead << '\n';
+    family(out, "loyalty_jobs_oldest_due_seconds", "gauge",
+           "How long the oldest due job has waited (0 when none is due).");
+    out << "loyalty_jobs_oldest_due_seconds " << queue->oldest_due_seconds << '\n';
+  }
+  if (budgets) {
+    family(out, "loyalty_budgets_funded", "gauge", "Budgets with a total above zero, all tenants.");
+    out << "loyalty_budgets_funded " << budgets->funded_budgets << '\n';
+    family(out, "loyalty_budget_utilisation_ratio", "gauge",
+           "Share of a budget's total reserved, utilized or spent, for the most utilised "
+           "budgets.");
+    for (const auto& b : budgets->top) {
+      out << "loyalty_budget_utilisation_ratio{tenant=\"" << label(b.tenant_slug) << "\",budget=\""
+          << label(b.budget_id) << "\"} " << b.ratio << '\n';
+    }
   }
   return out.str();
 }

@@ -1,6 +1,11 @@
 #pragma once
-// Prometheus metrics of the daemon: requests by route and status, latency histogram.
+// Prometheus metrics of the daemon: requests by route and status, latency histogram; the
+// library's counters, the worker's, and gauges read from the database at scrape time.
 
+#include <loyalty/budgets/budgets.hpp>
+#include <loyalty/jobs/admin.hpp>
+#include <loyalty/jobs/worker.hpp>
+#include <loyalty/metrics/counters.hpp>
 #include <loyalty/webhooks/dispatcher.hpp>
 
 #include <optional>
@@ -31,6 +36,17 @@ class Metrics {
   /// The webhook dispatcher's counters, and the queue's state when it could be read.
   static std::string render_webhooks(const loyalty::webhooks::DispatcherStats& stats,
                                      const std::optional<loyalty::webhooks::Backlog>& backlog);
+  /// The library's counters: events, rule evaluations, issuances, redemptions, rules cache.
+  static std::string render_counters(const loyalty::metrics::Counters& counters);
+  /// The background worker's counters since start.
+  static std::string render_worker(const loyalty::jobs::WorkerStats& stats);
+  /// What the database said at this scrape: the job queue and the budgets nearest exhaustion
+  /// (each left out when it could not be read), and whether both could be read.
+  static std::string render_database(
+      const std::optional<loyalty::jobs::QueueDepth>& queue,
+      const std::optional<loyalty::budgets::UtilisationTop>& budgets);
+  /// Budgets shown one by one (the most utilised first); the count of all is shown beside.
+  static constexpr int kBudgetSeries = 20;
 
  private:
   static constexpr std::array<double, 12> kBuckets{0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,

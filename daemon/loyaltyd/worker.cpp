@@ -18,13 +18,17 @@ BackgroundWorker::BackgroundWorker(App& app) : app_(app) {
   loyalty::jobs::register_standard_handlers(*worker_);
   loyalty::whatsapp::register_handlers(*worker_);
   worker_->start();
+  app_.worker = worker_.get();
   app_.worker_alive = true;
   watcher_ = std::thread([this] { watch(); });
   spdlog::info(R"("msg":"worker.started","worker":"{}","threads":{})", worker_->name(),
                options.threads);
 }
 
-BackgroundWorker::~BackgroundWorker() { stop(); }
+BackgroundWorker::~BackgroundWorker() {
+  stop();
+  app_.worker = nullptr;
+}
 
 void BackgroundWorker::stop() {
   if (!worker_) return;

@@ -48,6 +48,21 @@ void add_health_routes(Server& server, App& app) {
                   }
                   text += Metrics::render_webhooks(app.webhooks->stats(), backlog);
                 }
+                text += Metrics::render_counters(loyalty::metrics::counters());
+                if (const auto* worker = app.worker.load()) {
+                  text += Metrics::render_worker(worker->stats());
+                }
+                // Read at each scrape: the queue through partial indexes, the budgets table
+                // (one row per budget) sorted; a few milliseconds, no cache to go stale.
+                std::optional<loyalty::jobs::QueueDepth> queue;
+                std::optional<loyalty::budgets::UtilisationTop> budgets;
+                try {
+                  queue = loyalty::jobs::queue_depth(*app.db);
+                  budgets = loyalty::budgets::most_utilised(*app.db, Metrics::kBudgetSeries);
+                } catch (const std::exception&) {
+                  // the database is away: loyalty_database_up says so
+                }
+                text += Metrics::render_database(queue, budgets);
                 return Reply::text(200, text, "text/plain; version=0.0.4; charset=utf-8");
               },
               "Prometheus metrics"});

@@ -148,6 +148,14 @@ class Tx {
   void exec_raw_and_commit(const std::string& sql);
   /// True once exec_raw_and_commit committed: the transaction is over.
   bool committed() const { return committed_; }
+  /// Runs `fn` once this transaction has committed (never when it rolls back or is retried):
+  /// for counters of what it did. `fn` must not throw.
+  void after_commit(std::function<void()> fn) { after_commit_.push_back(std::move(fn)); }
+  /// Runs the after_commit functions (the retry loop calls it after the commit).
+  void run_after_commit() noexcept {
+    for (auto& fn : after_commit_) fn();
+    after_commit_.clear();
+  }
   /// `value` as an SQL literal.
   std::string quote(const std::string& value) { return work_.quote(value); }
 
@@ -170,6 +178,7 @@ class Tx {
   bool explicit_tx_ = false;
   bool committed_ = false;
   bool custom_plans_ = false;
+  std::vector<std::function<void()>> after_commit_;
 };
 
 /// Maps a database exception to loyalty::Error (the one place SQLSTATEs are interpreted).
@@ -215,6 +224,7 @@ auto run(Database& db, const std::string* tenant, Fn&& fn) -> decltype(fn(std::d
           }
         }
         work.commit();
+        tx.run_after_commit();
       };
       try {
         if (tenant) begin_for_tenant(tx, *tenant);

@@ -3,6 +3,7 @@
 #include "db/tx.hpp"
 
 #include <spdlog/spdlog.h>
+#include <loyalty/metrics/counters.hpp>
 #include <loyalty/rules/definition.hpp>
 
 #include <mutex>
@@ -39,6 +40,7 @@ std::shared_ptr<const RulesCache::Entry> RulesCache::get(db::Database& database,
   }
   if (cached && now - cached->checked_at < kRecheck &&
       (!cached->next_change || wall < *cached->next_change)) {
+    metrics::counters().rules_cache.add(metrics::CacheLookup::hit);
     return cached;
   }
 
@@ -72,6 +74,7 @@ std::shared_ptr<const RulesCache::Entry> RulesCache::get(db::Database& database,
     entry->next_change = cached->next_change;
     entry->rules = cached->rules;
     entry->compiled = cached->compiled;
+    metrics::counters().rules_cache.add(metrics::CacheLookup::revalidated);
   } else {
     auto active = rulesets::load_active_rules(database, tenant_id);
     entry->version = active.version;
@@ -85,6 +88,7 @@ std::shared_ptr<const RulesCache::Entry> RulesCache::get(db::Database& database,
     entry->rules =
         std::make_shared<const std::vector<rulesets::ActiveRule>>(std::move(active.rules));
     entry->compiled = std::move(compiled);
+    metrics::counters().rules_cache.add(metrics::CacheLookup::miss);
     spdlog::debug("rules.compiled tenant={} version={} rules={}", tenant_id, entry->version,
                   entry->rules->size());
   }

@@ -14,6 +14,7 @@
 #include <loyalty/core/error.hpp>
 #include <loyalty/events/events.hpp>
 #include <loyalty/issuances/issuances.hpp>
+#include <loyalty/metrics/counters.hpp>
 
 #include <algorithm>
 #include <mutex>
@@ -365,11 +366,48 @@ nlohmann::json refund(db::Tx& tx, const std::string& tenant_id, const EventReque
   return out;
 }
 
-}  // namespace
+/// What an event did, for the counters: set by the run of the rules whose answer was stored.
+struct Tally {
+  std::array<std::uint64_t, metrics::kRuleEvaluationNames.size()> evaluations{};
+  std::size_t reserved = 0;
+  std::size_t refunded = 0;             ///< issuances a refund cancelled
+  std::vector<std::string> not_issued;  ///< reasons
+  /// Notes the answer about to be stored (a later run of the rules replaces it).
+  void note(const nlohmann::json& response) {
+    reserved = response.at("issuances").size();
+    refunded = response.contains("refund") ? response.at("refund").at("cancelled").size() : 0;
+    not_issued.clear();
+    for (const auto& n : response.at("not_issued")) not_issued.push_back(n.value("reason", ""));
+  }
+};
 
-EventResponse process_event(db::Database& database, RulesCache& cache, const std::string& tenant_id,
-                            const nlohmann::json& body, const std::string& header_key,
-                            const Actor& actor) {
+/// Counts a processed event once its transaction has committed.
+void count_processed(const std::string& type, const EventResponse& response, const Tally& tally) {
+  auto& c = metrics::counters();
+  using metrics::EventOutcome;
+  auto outcome = response.replayed ? EventOutcome::replayed
+                 : tally.reserved  ? EventOutcome::rewarded
+                                   : EventOutcome::not_rewarded;
+  c.events.add(type, static_cast<std::size_t>(outcome));
+  if (response.replayed) return;
+  for (std::size_t i = 0; i < tally.evaluations.size(); ++i) {
+    if (tally.evaluations[i] > 0) {
+      c.rule_evaluations.add(static_cast<metrics::RuleEvaluation>(i), tally.evaluations[i]);
+    }
+  }
+  if (tally.reserved) c.issuances.add(metrics::IssuanceTransition::reserved, tally.reserved);
+  if (tally.refunded) c.issuances.add(metrics::IssuanceTransition::refunded, tally.refunded);
+  for (const auto& reason : tally.not_issued) c.rewards_not_issued.add(reason);
+}
+
+struct Processed {
+  EventResponse response;
+  std::string type;
+  Tally tally;
+};
+
+Processed process(db::Database& database, RulesCache& cache, const std::string& tenant_id,
+                  const nlohmann::json& body, const std::string& header_key, const Actor& actor) {
   auto started = std::chrono::steady_clock::now();
   EventRequest req = parse_event_request(body, header_key);
   auto rules_entry = cache.get(database, tenant_id);
@@ -377,11 +415,8 @@ EventResponse process_event(db::Database& database, RulesCache& cache, const std
   std::optional<std::string> occurred;
   if (!req.occurred_at.empty()) occurred = req.occurred_at;
 
-  struct Result {
-    EventResponse response;
-  };
   auto result = db::with_tenant(database, tenant_id, [&](db::Tx& tx) {
-    Result out;
+    Processed out;
     // 1. The customer, locked so one customer's events serialize, and 2. the event under its
     //    idempotency key, in one round trip: a replay answers with the stored response.
     auto locked = lock_customer_and_insert(tx, tenant_id, req, tz, occurred);
@@ -423,6 +458,7 @@ EventResponse process_event(db::Database& database, RulesCache& cache, const std
     auto finish = [&](const nlohmann::json& response) {
       out.response.status = 201;
       out.response.body = response.dump();
+      out.tally.note(response);
       tx.exec(kFinish, tenant_id, event_id, out.response.status, out.response.body,
               queue_job ? std::optional<std::string>(jobs::kIssueEvent) : std::nullopt);
     };
@@ -456,13 +492,19 @@ EventResponse process_event(db::Database& database, RulesCache& cache, const std
                         customer->view, customer->local_time);
       thread_local rules::Evaluator evaluator;
       auto apply_rules = [&](SharedRowWrites* deferred) {
+        out.tally.evaluations = {};
         response["issuances"] = nlohmann::json::array();
         response["not_issued"] = nlohmann::json::array();
         bool issued = false;
         for (std::size_t i = 0; i < rules.size(); ++i) {
           const auto& rule = rules[i];
           if (rule.definition.event_type != req.type) continue;
-          if (!evaluator.matches(compiled[i], data, &history)) continue;
+          bool matched = evaluator.matches(compiled[i], data, &history);
+          ++out.tally.evaluations[static_cast<std::size_t>(
+              evaluator.outcome() != rules::Outcome::ok ? metrics::RuleEvaluation::error
+              : matched                                 ? metrics::RuleEvaluation::matched
+                                                        : metrics::RuleEvaluation::not_matched)];
+          if (!matched) continue;
           nlohmann::json rule_ref = {{"rule_id", rule.id}, {"rule", rule.definition.name}};
           std::string why = check_caps(tx, tenant_id, rule, customer->id, tz);
           std::optional<issuances::Issuance> issuance;
@@ -528,7 +570,26 @@ EventResponse process_event(db::Database& database, RulesCache& cache, const std
       std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started);
   spdlog::debug("event.processed tenant={} replayed={} duration_ms={:.2f}", tenant_id,
                 result.response.replayed, elapsed.count());
-  return result.response;
+  result.type = req.type;
+  return result;
+}
+
+}  // namespace
+
+EventResponse process_event(db::Database& database, RulesCache& cache, const std::string& tenant_id,
+                            const nlohmann::json& body, const std::string& header_key,
+                            const Actor& actor) {
+  try {
+    auto processed = process(database, cache, tenant_id, body, header_key, actor);
+    count_processed(processed.type, processed.response, processed.tally);
+    return std::move(processed.response);
+  } catch (const Error& e) {
+    metrics::counters().events_rejected.add(e.type());
+    throw;
+  } catch (...) {
+    metrics::counters().events_rejected.add("internal");
+    throw;
+  }
 }
 
 }  // namespace loyalty::events

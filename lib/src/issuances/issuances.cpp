@@ -7,6 +7,7 @@
 #include <loyalty/core/error.hpp>
 #include <loyalty/core/uuid.hpp>
 #include <loyalty/issuances/issuances.hpp>
+#include <loyalty/metrics/counters.hpp>
 
 #include <algorithm>
 #include <set>
@@ -281,6 +282,21 @@ Issuance settle(Redemption r) {
   return *r.issuance;
 }
 
+/// Runs a redemption attempt and counts its outcome: "redeemed", or the problem type refusing it.
+template <typename Fn>
+Issuance counted_redemption(Fn&& attempt) {
+  auto& c = metrics::counters();
+  try {
+    Issuance redeemed = attempt();
+    c.redemptions.add("redeemed");
+    c.issuances.add(metrics::IssuanceTransition::redeemed);
+    return redeemed;
+  } catch (const Error& e) {
+    c.redemptions.add(e.type());
+    throw;
+  }
+}
+
 void check_pin_format(const std::optional<std::string>& pin) {
   if (pin && (pin->empty() || pin->size() > 12 ||
               pin->find_first_not_of("0123456789") != std::string::npos)) {
@@ -400,45 +416,50 @@ Page<Issuance> list_issuances(db::Database& database, const std::string& tenant_
 Issuance redeem(db::Database& database, const std::string& tenant_id, const std::string& id,
                 const std::optional<std::string>& code, const std::optional<std::string>& pin,
                 const Actor& actor) {
-  if (!is_uuid(id)) throw_not_found("issuance");
-  check_pin_format(pin);
-  return settle(db::with_tenant(database, tenant_id, [&](db::Tx& tx) {
-    return redeem_in(tx, tenant_id, id, code, pin, actor);
-  }));
+  return counted_redemption([&] {
+    if (!is_uuid(id)) throw_not_found("issuance");
+    check_pin_format(pin);
+    return settle(db::with_tenant(database, tenant_id, [&](db::Tx& tx) {
+      return redeem_in(tx, tenant_id, id, code, pin, actor);
+    }));
+  });
 }
 
 Issuance redeem_by_code(db::Database& database, const std::string& tenant_id,
                         const std::string& code, const std::optional<std::string>& pin,
                         const Actor& actor) {
-  if (code.empty() || code.size() > 64) {
-    throw Error(ErrorCode::not_found, "unknown-code", "no reward has this code");
-  }
-  check_pin_format(pin);
-  return settle(db::with_tenant(database, tenant_id, [&](db::Tx& tx) {
-    auto rows = tx.exec(kByCode, tenant_id, code);
-    if (rows.empty()) throw Error(ErrorCode::not_found, "unknown-code", "no reward has this code");
-    Issuance found = row_to_issuance(rows[0]);
-    try {
-      return redeem_in(tx, tenant_id, found.id, code, pin, actor);
-    } catch (const Error& e) {
-      if (e.type() == "issuance-expired") {
-        throw Error(ErrorCode::conflict, "code-expired", "this code has expired");
-      }
-      if (e.type() == "invalid-transition") {
-        std::string state = load_in(tx, tenant_id, found.id).state;
-        if (state == "redeemed") {
-          throw Error(ErrorCode::conflict, "code-already-redeemed",
-                      "this code was already redeemed");
-        }
-        if (state == "expired")
-          throw Error(ErrorCode::conflict, "code-expired", "this code has expired");
-        throw Error(ErrorCode::conflict, "code-not-redeemable",
-                    "this code cannot be redeemed (the reward is " + state + ")")
-            .extend("state", state);
-      }
-      throw;
+  return counted_redemption([&] {
+    if (code.empty() || code.size() > 64) {
+      throw Error(ErrorCode::not_found, "unknown-code", "no reward has this code");
     }
-  }));
+    check_pin_format(pin);
+    return settle(db::with_tenant(database, tenant_id, [&](db::Tx& tx) {
+      auto rows = tx.exec(kByCode, tenant_id, code);
+      if (rows.empty())
+        throw Error(ErrorCode::not_found, "unknown-code", "no reward has this code");
+      Issuance found = row_to_issuance(rows[0]);
+      try {
+        return redeem_in(tx, tenant_id, found.id, code, pin, actor);
+      } catch (const Error& e) {
+        if (e.type() == "issuance-expired") {
+          throw Error(ErrorCode::conflict, "code-expired", "this code has expired");
+        }
+        if (e.type() == "invalid-transition") {
+          std::string state = load_in(tx, tenant_id, found.id).state;
+          if (state == "redeemed") {
+            throw Error(ErrorCode::conflict, "code-already-redeemed",
+                        "this code was already redeemed");
+          }
+          if (state == "expired")
+            throw Error(ErrorCode::conflict, "code-expired", "this code has expired");
+          throw Error(ErrorCode::conflict, "code-not-redeemable",
+                      "this code cannot be redeemed (the reward is " + state + ")")
+              .extend("state", state);
+        }
+        throw;
+      }
+    }));
+  });
 }
 
 Issuance cancel_in(db::Tx& tx, const std::string& tenant_id, const std::string& id,
@@ -487,8 +508,10 @@ std::string fresh_pin(db::Database& database, const std::string& tenant_id,
 Issuance cancel(db::Database& database, const std::string& tenant_id, const std::string& id,
                 const std::string& reason, const Actor& actor) {
   if (!is_uuid(id)) throw_not_found("issuance");
-  return db::with_tenant(database, tenant_id,
-                         [&](db::Tx& tx) { return cancel_in(tx, tenant_id, id, reason, actor); });
+  auto cancelled = db::with_tenant(
+      database, tenant_id, [&](db::Tx& tx) { return cancel_in(tx, tenant_id, id, reason, actor); });
+  metrics::counters().issuances.add(metrics::IssuanceTransition::cancelled);
+  return cancelled;
 }
 
 ExpiryReport expire_due(db::Database& database, const std::string& tenant_id, bool dry_run) {
@@ -591,6 +614,9 @@ int issue_events(db::Tx& tx, const std::string& tenant_id,
   // Budgets last and in id order, after the customer rows: the event pipeline's lock order,
   // so the two never deadlock on a customer and a budget.
   budgets::charge_all(tx, tenant_id, charges, Actor::system());
+  tx.after_commit([n = rows.size()] {
+    metrics::counters().issuances.add(metrics::IssuanceTransition::issued, n);
+  });
   return static_cast<int>(rows.size());
 }
 

@@ -150,4 +150,21 @@ struct VerifyReport {
 /// matches its movement; every customer's points balance equals the sum of their points ledger.
 VerifyReport verify_ledger(db::Database& db, const std::string& tenant_id);
 
+/// A budget's share of its total reserved, utilized or spent (0.25 = a quarter), for /metrics.
+struct Utilisation {
+  std::string tenant_slug;
+  std::string budget_id;
+  double ratio = 0;
+};
+/// The budgets nearest to exhaustion, across tenants.
+struct UtilisationTop {
+  std::vector<Utilisation> top;  ///< highest first, at most the limit asked for
+  long long funded_budgets = 0;  ///< budgets with a total above zero, in all
+};
+
+/// The `limit` funded budgets with the highest utilisation, all tenants (a SECURITY DEFINER
+/// function, so loyalty_app may call it). A budget whose period has ended counts as unused.
+/// Throws Error(unavailable) when the database cannot be reached.
+UtilisationTop most_utilised(db::Database& db, int limit);
+
 }  // namespace loyalty::budgets

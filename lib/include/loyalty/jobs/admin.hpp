@@ -53,4 +53,17 @@ int retry_dead(db::Database& db, const std::optional<long long>& id, const std::
 long long purge_done(db::Database& db, int older_than_days, const std::string& tenant_id,
                      bool dry_run);
 
+/// The queue's depth across tenants, for /metrics.
+struct QueueDepth {
+  long long due = 0;        ///< pending, run_at passed
+  long long scheduled = 0;  ///< pending, waiting for a retry's backoff
+  long long running = 0;
+  long long dead = 0;
+  double oldest_due_seconds = 0;  ///< how long the oldest due job has waited (0 when none)
+};
+
+/// Reads the queue's depth (through a SECURITY DEFINER function, so loyalty_app may call it).
+/// Throws Error(unavailable) when the database cannot be reached.
+QueueDepth queue_depth(db::Database& db);
+
 }  // namespace loyalty::jobs
