@@ -88,6 +88,7 @@ void init_security(App& app) {
     app.hmac = std::make_unique<loyalty::auth::RequestVerifier>(
         loyalty::auth::HmacKeyring::from_json(app.settings.hmac_keys_json));
   }
+  app.trusted_proxies = loyalty::TrustedProxies::parse(app.settings.trusted_proxies);
   if (app.settings.rate_limit_per_key > 0) {
     double rate = app.settings.rate_limit_per_key;
     app.per_credential = std::make_unique<loyalty::TokenBucketLimiter>(
