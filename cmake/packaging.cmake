@@ -43,12 +43,15 @@ set(CPACK_PACKAGE_VERSION ${PROJECT_VERSION})
 set(CPACK_PACKAGING_INSTALL_PREFIX /usr)
 set(CPACK_PACKAGE_CONTACT "Loyalty platform operators <ops@example.invalid>")
 set(CPACK_PACKAGE_DESCRIPTION_SUMMARY "multi-tenant loyalty platform: REST daemon and operator CLI")
+# The extended description, under 80 columns a line (CPack puts the summary above it).
 set(CPACK_DEBIAN_PACKAGE_DESCRIPTION
-    "multi-tenant loyalty platform: REST daemon and operator CLI\n"
-    "loyaltyd serves the platform's REST API, the USSD callback and outbound webhooks and runs\n"
-    "the background worker; loyaltyctl onboards tenants, imports rules, uploads voucher codes,\n"
-    "tops up budgets, exports and verifies the ledger, runs expiries and takes encrypted\n"
-    "backups. PostgreSQL is the system of record. Includes systemd units and timers.")
+    "loyaltyd serves the platform's REST API, the USSD callback and outbound
+webhooks, and runs the background worker; loyaltyctl onboards tenants, imports
+rules, uploads voucher codes, tops up budgets, exports and verifies the ledger,
+runs expiries and takes encrypted backups. PostgreSQL is the system of record.
+Includes systemd units and timers and an example configuration.")
+# A Debian revision, so the package is not "native" (and its changelog is changelog.Debian).
+set(CPACK_DEBIAN_PACKAGE_RELEASE 1)
 set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
 set(CPACK_DEBIAN_PACKAGE_SECTION misc)
 set(CPACK_DEBIAN_PACKAGE_PRIORITY optional)

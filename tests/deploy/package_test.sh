@@ -17,7 +17,7 @@ check() { # DESCRIPTION COMMAND...
 }
 
 echo "--- lintian (errors fail, warnings are listed)"
-lintian --fail-on error --no-tag-display-limit "$deb" || { echo "FAIL lintian reports errors"; exit 1; }
+lintian --fail-on error --tag-display-limit 0 "$deb" || { echo "FAIL lintian reports errors"; exit 1; }
 
 trap 'dpkg --purge loyalty >/dev/null 2>&1 || true' EXIT
 dpkg -i "$deb" >/dev/null
