@@ -36,7 +36,12 @@ subcommands() { "$loyaltyctl" "$@" --help | awk '/^Subcommands:/{on=1; next} on 
 walk() { # PATH...: checks the path and every subcommand below it
   local path="$*"
   if [[ -n $path ]]; then
-    if grep -qF -- "$path" "$work/loyaltyctl.txt"; then echo "ok   loyaltyctl $path"; else fail "loyaltyctl.1 does not mention '$path'"; fi
+    # A heading of its own: the group's .SS, or the command at the start of a .B/.BR line.
+    if grep -qE -- "^\.(SS|BR?) \"?$path( |\"|\$)" "$work/loyaltyctl.txt"; then
+      echo "ok   loyaltyctl $path"
+    else
+      fail "loyaltyctl.1 has no entry for '$path'"
+    fi
   fi
   local sub
   for sub in $(subcommands "$@"); do walk "$@" "$sub"; done
@@ -52,7 +57,8 @@ envs=$(tr '\n' ' ' <<<"$help" | grep -oE '\[env [A-Z_]+,' | sed -E 's/\[env ([A-
 n=$(wc -w <<<"$names")
 ((n >= 30 && n == $(wc -w <<<"$envs"))) || fail "found $n settings and $(wc -w <<<"$envs") environment names in the programs' --help"
 for name in $names; do
-  grep -qE -- "(^|[^a-z-])$name([^a-z-]|$)" "$work/conf.txt" || fail "loyaltyd.conf.5 does not document the setting '$name'"
+  # An entry of its own: a .BR line that begins with the setting's name.
+  grep -qE -- "^\.BR $name " "$work/conf.txt" || fail "loyaltyd.conf.5 has no entry for the setting '$name'"
 done
 for env in $envs; do
   grep -qF -- "$env" "$work/conf.txt" || fail "loyaltyd.conf.5 does not name the environment variable $env"
