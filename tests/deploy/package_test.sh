@@ -3,7 +3,8 @@
 # error; dpkg -i installs it with the loyalty system user, the config as a conffile readable by
 # that user only, the units (which systemd-analyze verify accepts where they are installed) and
 # the man pages; loyaltyctl --version runs; dpkg -r removes the programs and keeps the config;
-# dpkg --purge removes the config and the user. Usage: package_test.sh FILE.deb
+# dpkg --purge removes the config and the user (but keeps a data directory that holds data, and
+# its user). Usage: package_test.sh FILE.deb
 set -euo pipefail
 deb=$1
 [[ $(id -u) -eq 0 ]] || { echo "package_test: must run as root (dpkg -i)"; exit 1; }
@@ -45,5 +46,15 @@ check "dpkg --purge removes the config and the user" \
   bash -c '[[ ! -e /etc/loyalty ]] && ! getent passwd loyalty >/dev/null && ! getent group loyalty >/dev/null'
 check "dpkg --purge leaves no statoverride" bash -c '! dpkg-statoverride --list | grep -q loyalty'
 check "the package is gone" bash -c '! dpkg-query -W loyalty >/dev/null 2>&1 || [[ $(dpkg-query -W -f="\${Status}" loyalty) == "unknown ok not-installed" ]]'
+
+# Purging over data (an embedded database) keeps it, and the user who owns it.
+dpkg -i "$deb" >/dev/null
+runuser -u loyalty -- touch /var/lib/loyalty/data-file
+dpkg --purge loyalty >/dev/null 2>&1
+check "dpkg --purge keeps a data directory that holds data, and its user" \
+  bash -c '[[ -f /var/lib/loyalty/data-file && $(stat -c %U /var/lib/loyalty/data-file) == loyalty ]]'
+rm -rf /var/lib/loyalty
+deluser --system --quiet loyalty >/dev/null 2>&1 || true
+delgroup --system --quiet loyalty >/dev/null 2>&1 || true
 trap - EXIT
 ((failed == 0))
