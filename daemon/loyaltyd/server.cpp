@@ -108,8 +108,8 @@ Reply Server::answer(const HttpRequest& raw) {
   for (auto [it, end] = raw.headers.equal_range("X-Forwarded-For"); it != end; ++it) {
     forwarded.push_back(it->second);
   }
-  Request request{raw, {}, {},
-                  {},  {}, app_.trusted_proxies.client_address(raw.remote_addr, forwarded)};
+  std::string client_ip = app_.trusted_proxies.client_address(raw.remote_addr, forwarded);
+  Request request{raw, {}, {}, {}, {}, std::move(client_ip)};
   std::string given = raw.get_header_value("X-Request-Id");
   request.request_id = valid_request_id(given) ? given : new_request_id();
 
