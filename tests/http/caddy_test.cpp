@@ -163,6 +163,8 @@ TEST_CASE("caddy: the deploy Caddyfile balances two daemons, survives one dying,
     // see the address Caddy saw.
     CHECK(a.log().find("203.0.113.9") == std::string::npos);
     CHECK(a.log().find(R"("client_ip":"127.0.0.1")") != std::string::npos);
+    // Shared secrets set: no warning about per-host generated ones.
+    CHECK(a.log().find("auth.jwt_secrets_generated") == std::string::npos);
 
     std::string b_host = "\"host\":\"127.0.0.1:" + std::to_string(b.port()) + "\"";
     b.stop(SIGKILL);

@@ -54,6 +54,9 @@ TEST_CASE("notify: the daemon reports READY=1 to systemd once it serves, STOPPIN
   REQUIRE(health);
   CHECK(health->status == 200);
 
+  // An external database and no jwt-secrets setting: the daemon warns that its secrets are its
+  // host's own (another daemon on this database would refuse its tokens).
+  CHECK(daemon.log().find(R"("msg":"auth.jwt_secrets_generated")") != std::string::npos);
   CHECK(daemon.stop(SIGTERM) == 0);
   CHECK(next_message(fd).find("STOPPING=1") != std::string::npos);
   close(fd);
