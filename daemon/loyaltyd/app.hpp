@@ -6,6 +6,7 @@
 #include <loyalty/auth/request_signing.hpp>
 #include <loyalty/auth/sessions.hpp>
 #include <loyalty/config/config.hpp>
+#include <loyalty/core/proxies.hpp>
 #include <loyalty/core/rate_limit.hpp>
 #include <loyalty/db/database.hpp>
 #include <loyalty/events/events.hpp>
@@ -27,6 +28,8 @@ struct App {
   std::unique_ptr<loyalty::auth::RequestVerifier> hmac;  ///< null without HMAC_KEYS_JSON
   std::unique_ptr<loyalty::TokenBucketLimiter> per_credential;
   std::unique_ptr<loyalty::TokenBucketLimiter> per_ip;
+  /// Whose X-Forwarded-For names the client (--trusted-proxies); empty trusts no one.
+  loyalty::TrustedProxies trusted_proxies;
   loyalty::events::RulesCache rules_cache;
   loyalty::outbound::AddressPolicy webhook_policy;  ///< where subscriptions may point
   /// Sends the tenants' webhooks (started with --workers > 0); test sends use it either way.

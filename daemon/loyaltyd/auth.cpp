@@ -9,6 +9,8 @@
 #include <loyalty/auth/jwt.hpp>
 #include <loyalty/auth/tokens.hpp>
 
+#include <spdlog/spdlog.h>
+
 namespace loyaltyd {
 
 namespace {
@@ -81,6 +83,12 @@ Principal authenticate(App& app, const Request& request) {
 }  // namespace
 
 void init_security(App& app) {
+  if (app.settings.jwt_secrets.empty() && !app.settings.database_url.empty()) {
+    // A shared database suggests other daemons: each would sign with its own generated secret
+    // and refuse the others' tokens.
+    spdlog::warn(
+        R"("msg":"auth.jwt_secrets_generated","detail":"JWT secrets come from the data directory of this host; set jwt-secrets (the same on every daemon) when more than one serves this database")");
+  }
   auto keyring = loyalty::auth::load_jwt_keyring(
       app.settings.jwt_secrets, app.settings.jwt_active_kid, app.settings.data_dir);
   app.sessions = std::make_unique<loyalty::auth::SessionService>(*app.db, std::move(keyring));
@@ -88,6 +96,7 @@ void init_security(App& app) {
     app.hmac = std::make_unique<loyalty::auth::RequestVerifier>(
         loyalty::auth::HmacKeyring::from_json(app.settings.hmac_keys_json));
   }
+  app.trusted_proxies = loyalty::TrustedProxies::parse(app.settings.trusted_proxies);
   if (app.settings.rate_limit_per_key > 0) {
     double rate = app.settings.rate_limit_per_key;
     app.per_credential = std::make_unique<loyalty::TokenBucketLimiter>(

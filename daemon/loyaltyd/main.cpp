@@ -11,6 +11,7 @@
 #include <loyalty/webhooks/settings.hpp>
 
 #include <sys/resource.h>
+#include <systemd/sd-daemon.h>
 
 #include <csignal>
 #include <iostream>
@@ -29,6 +30,7 @@ std::thread start_signal_waiter(loyaltyd::Server& server, loyaltyd::App& app) {
     sigwait(&set, &sig);
     if (app.stopping.exchange(true)) return;
     spdlog::info(R"("msg":"daemon.stopping","signal":{})", sig);
+    sd_notify(0, "STOPPING=1");
     server.stop();
   });
 }
@@ -108,6 +110,9 @@ int main(int argc, char** argv) {
       app.notices->start();
     }
     std::thread signals = start_signal_waiter(server, app);
+    // Under systemd (Type=notify) the unit is started once the socket listens and the schema
+    // was checked; without NOTIFY_SOCKET this does nothing.
+    sd_notify(0, "READY=1");
     server.serve();
     app.webhooks->stop();
     app.notices->stop();

@@ -105,7 +105,15 @@ const EdgeStats& Server::edge_stats() const { return edge_->stats(); }
 
 Reply Server::answer(const HttpRequest& raw) {
   auto started = std::chrono::steady_clock::now();
-  Request request{raw, {}, {}, {}, {}, raw.remote_addr};
+  // The client's address for rate limits, login throttling and the log line: the peer, or
+  // behind a trusted proxy the hop its X-Forwarded-For names (the edge's per-address connection
+  // cap stays on the peer: that is whose sockets they are).
+  std::vector<std::string> forwarded;
+  for (auto [it, end] = raw.headers.equal_range("X-Forwarded-For"); it != end; ++it) {
+    forwarded.push_back(it->second);
+  }
+  std::string client_ip = app_.trusted_proxies.client_address(raw.remote_addr, forwarded);
+  Request request{raw, {}, {}, {}, {}, std::move(client_ip)};
   std::string given = raw.get_header_value("X-Request-Id");
   request.request_id = valid_request_id(given) ? given : new_request_id();
 
@@ -128,9 +136,9 @@ Reply Server::answer(const HttpRequest& raw) {
   std::string route = matched ? matched->pattern : "unmatched";
   app_.metrics.observe(raw.method, route, reply.status, seconds);
   spdlog::info(
-      R"("msg":"http.request","request_id":{},"method":{},"route":{},"status":{},"duration_ms":{:.2f},"tenant_id":{})",
+      R"("msg":"http.request","request_id":{},"method":{},"route":{},"status":{},"duration_ms":{:.2f},"tenant_id":{},"client_ip":{})",
       json_escape(request.request_id), json_escape(raw.method), json_escape(route), reply.status,
-      seconds * 1000, json_escape(request.tenant_id));
+      seconds * 1000, json_escape(request.tenant_id), json_escape(request.client_ip));
   return reply;
 }
 

@@ -62,6 +62,7 @@ const std::vector<Binding>& bindings() {
        [](Settings& s, const std::string& v) { s.rate_limit_per_key = to_int("rate-limit", v); }},
       {"rate-limit-ip",
        [](Settings& s, const std::string& v) { s.rate_limit_per_ip = to_int("rate-limit-ip", v); }},
+      {"trusted-proxies", [](Settings& s, const std::string& v) { s.trusted_proxies = v; }},
       {"web-dir", [](Settings& s, const std::string& v) { s.web_dir = v; }},
       {"whatsapp-api-base", [](Settings& s, const std::string& v) { s.whatsapp_api_base = v; }},
       {"whatsapp-app-secret", [](Settings& s, const std::string& v) { s.whatsapp_app_secret = v; }},
@@ -167,6 +168,10 @@ const std::vector<Option>& options() {
        true},
       {"rate-limit", "LOYALTY_RATE_LIMIT", "50", "requests per second per credential", true},
       {"rate-limit-ip", "LOYALTY_RATE_LIMIT_IP", "100", "requests per second per client IP", true},
+      {"trusted-proxies", "LOYALTY_TRUSTED_PROXIES", "",
+       "addresses and CIDR networks of reverse proxies whose X-Forwarded-For names the client "
+       "(e.g. 127.0.0.1,10.0.0.0/8); empty = the peer is the client",
+       true},
       {"web-dir", "LOYALTY_WEB_DIR", "web/dist", "built merchant dashboard served at /", true},
       {"whatsapp-api-base", "LOYALTY_WHATSAPP_API_BASE", "https://graph.facebook.com/v21.0",
        "WhatsApp Graph API base URL", true},

@@ -29,6 +29,7 @@ struct Settings {
   std::string hmac_keys_json;      ///< --hmac-keys / HMAC_KEYS_JSON
   int rate_limit_per_key = 0;      ///< --rate-limit / LOYALTY_RATE_LIMIT: requests/s per credential
   int rate_limit_per_ip = 0;       ///< --rate-limit-ip / LOYALTY_RATE_LIMIT_IP: requests/s per IP
+  std::string trusted_proxies;     ///< --trusted-proxies / LOYALTY_TRUSTED_PROXIES: CIDR list
   std::string web_dir;             ///< --web-dir / LOYALTY_WEB_DIR: built dashboard
   std::string whatsapp_api_base;   ///< --whatsapp-api-base / LOYALTY_WHATSAPP_API_BASE
   std::string whatsapp_app_secret;    ///< --whatsapp-app-secret / LOYALTY_WHATSAPP_APP_SECRET
