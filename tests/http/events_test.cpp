@@ -244,21 +244,7 @@ TEST_CASE("events api: a PIN reward is redeemed at the till with the PIN sent to
                                "--template", "reward_issued=reward_ready"})
               .exit_code == 0);
   std::string base = "/v1/tenants/" + c.tenant_id;
-  REQUIRE(api.post(base + "/reward-catalog",
-                   {{"name", "Free coffee"},
-                    {"type", "physical"},
-                    {"currency", "USD"},
-                    {"requires_pin", true},
-                    {"config", {{"stock", 10}}}},
-                   c.manager_token)
-              .status == 201);
-  REQUIRE(api.post(base + "/rules",
-                   {{"name", "Any visit"},
-                    {"event_type", "visit"},
-                    {"conditions", true},
-                    {"reward", "Free coffee"}},
-                   c.manager_token)
-              .status == 201);
+  loyalty::test::free_coffee_on_every_visit(api, c);
   REQUIRE(api.post(base + "/customers", {{"phone", "0771 234 567"}, {"consent", true}}, c.pos_key)
               .status == 201);
   auto visit =

@@ -12,6 +12,7 @@
 using loyalty::test::Api;
 using loyalty::test::ApiResponse;
 using loyalty::test::Daemon;
+using loyalty::test::free_coffee_on_every_visit;
 using loyalty::test::sql_value;
 using loyalty::test::TestDatabase;
 using nlohmann::json;
@@ -72,26 +73,6 @@ struct Gateway {
     return s;
   }
 };
-
-/// A free coffee, redeemed with a one-time PIN, for every visit.
-void free_coffee_on_every_visit(Api& api, const loyalty::test::TenantCredentials& c) {
-  const std::string base = "/v1/tenants/" + c.tenant_id;
-  REQUIRE(api.post(base + "/reward-catalog",
-                   {{"name", "Free coffee"},
-                    {"type", "physical"},
-                    {"currency", "USD"},
-                    {"requires_pin", true},
-                    {"config", {{"stock", 10}}}},
-                   c.manager_token)
-              .status == 201);
-  REQUIRE(api.post(base + "/rules",
-                   {{"name", "Any visit"},
-                    {"event_type", "visit"},
-                    {"conditions", true},
-                    {"reward", "Free coffee"}},
-                   c.manager_token)
-              .status == 201);
-}
 
 ApiResponse post_visit(Api& api, const loyalty::test::TenantCredentials& c,
                        const std::string& phone) {

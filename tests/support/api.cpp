@@ -95,4 +95,26 @@ TenantCredentials seed_tenant(TestDatabase& db, Api& api, const std::string& slu
   return c;
 }
 
+void free_coffee_on_every_visit(Api& api, const TenantCredentials& c) {
+  const std::string base = "/v1/tenants/" + c.tenant_id;
+  auto must = [](const ApiResponse& r, const char* what) {
+    if (r.status != 201) throw std::runtime_error(std::string(what) + ": " + r.raw);
+  };
+  must(api.post(base + "/reward-catalog",
+                {{"name", "Free coffee"},
+                 {"type", "physical"},
+                 {"currency", "USD"},
+                 {"requires_pin", true},
+                 {"config", {{"stock", 10}}}},
+                c.manager_token),
+       "creating the Free coffee reward");
+  must(api.post(base + "/rules",
+                {{"name", "Any visit"},
+                 {"event_type", "visit"},
+                 {"conditions", true},
+                 {"reward", "Free coffee"}},
+                c.manager_token),
+       "creating the Any visit rule");
+}
+
 }  // namespace loyalty::test

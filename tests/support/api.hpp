@@ -57,4 +57,8 @@ class Api {
 /// the three users in through the daemon.
 TenantCredentials seed_tenant(TestDatabase& db, Api& api, const std::string& slug);
 
+/// Gives the tenant a reward "Free coffee" (physical, stock 10, redeemed with a one-time PIN)
+/// and a rule "Any visit" that issues it for every visit event, through the API.
+void free_coffee_on_every_visit(Api& api, const TenantCredentials& c);
+
 }  // namespace loyalty::test
