@@ -265,3 +265,38 @@ TEST_CASE("ussd: an expired fresh PIN is refused as pin-expired", "[http]") {
   CHECK(late.status == 409);
   CHECK(late.body["type"] == "https://loyalty.example/problems/pin-expired");
 }
+
+TEST_CASE(
+    "ussd: the end-of-session notification removes the session's state at once, and needs "
+    "the secret",
+    "[http]") {
+  TestDatabase db;
+  auto daemon = Daemon::over(db, ussd_daemon());
+  Api api(daemon.port());
+  loyalty::test::seed_tenant(db, api, "shop");
+  route_ussd(db, "shop", "*123#");
+  Gateway g{api};
+  g.session = "ATUid_ended";
+  g.screen("");
+  REQUIRE(sql_value(db.owner(), "SELECT count(*) FROM channel_sessions") == "1");
+  const std::string body =
+      "date=2026-12-01+20%3A00%3A00&sessionId=ATUid_ended&serviceCode=%2A123%23&networkCode=64804"
+      "&phoneNumber=%2B263771234567&status=Incomplete&cost=KES+0.00&durationInMillis=12000"
+      "&hopsCount=1&input=&lastAppResponse=CON+...&errorMessage=";
+  auto wrong = api.send("POST", "/public/ussd/events?secret=wrong", body,
+                        "application/x-www-form-urlencoded", "", {});
+  CHECK(wrong.status == 403);
+  CHECK(sql_value(db.owner(), "SELECT count(*) FROM channel_sessions") == "1");
+  auto ended = api.send("POST", "/public/ussd/events?secret=" + kSecret, body,
+                        "application/x-www-form-urlencoded", "", {});
+  INFO(ended.raw);
+  CHECK(ended.status == 200);
+  CHECK(ended.body["session_removed"] == true);
+  CHECK(sql_value(db.owner(), "SELECT count(*) FROM channel_sessions") == "0");
+  // Told twice, or about a session never seen: still 200, nothing to remove.
+  auto again = api.send("POST", "/public/ussd/events?secret=" + kSecret, body,
+                        "application/x-www-form-urlencoded", "", {});
+  CHECK(again.status == 200);
+  CHECK(again.body["session_removed"] == false);
+  CHECK(daemon.log().find("771234567") == std::string::npos);
+}

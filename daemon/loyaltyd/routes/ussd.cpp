@@ -30,8 +30,10 @@ Reply refused(int status, const std::string& type, const std::string& detail, co
   return problem(status, type, status == 403 ? "Forbidden" : "Bad Request", detail, req.request_id);
 }
 
-Reply callback(App& app, Request& req) {
-  // The gateway's secret first, before anything of the request is read.
+/// The gateway's secret first, before anything of the request is read; then the form. A
+/// refusal, or nothing.
+std::optional<Reply> refused_gateway(App& app, Request& req,
+                                     std::multimap<std::string, std::string>& form) {
   const std::string& secret = app.settings.ussd_secret;
   if (secret.empty() || !loyalty::crypto::constant_time_equals(req.query("secret"), secret)) {
     return refused(403, "ussd-forbidden", "the callback's secret is missing or wrong", req);
@@ -42,12 +44,19 @@ Reply callback(App& app, Request& req) {
   if (!loyalty::utf8::valid(req.raw.body)) {
     return refused(400, "malformed-body", "the form is not valid UTF-8", req);
   }
-  std::multimap<std::string, std::string> form;
   parse_query(req.raw.body, form);
-  auto field = [&](const char* name) {
-    auto it = form.find(name);
-    return it == form.end() ? std::string() : it->second;
-  };
+  return std::nullopt;
+}
+
+std::string field_of(const std::multimap<std::string, std::string>& form, const char* name) {
+  auto it = form.find(name);
+  return it == form.end() ? std::string() : it->second;
+}
+
+Reply callback(App& app, Request& req) {
+  std::multimap<std::string, std::string> form;
+  if (auto refusal = refused_gateway(app, req, form)) return *refusal;
+  auto field = [&](const char* name) { return field_of(form, name); };
   ussd::Request r{field("sessionId"), field("serviceCode"), field("phoneNumber"), field("text")};
   if (r.session_id.empty() || r.service_code.empty() || r.phone.empty() ||
       r.session_id.size() > kMaxField || r.service_code.size() > kMaxField ||
@@ -80,7 +89,35 @@ Reply callback(App& app, Request& req) {
   }
 }
 
+/// The end-of-session notification (Africa's Talking's "Events URL"): the session's state goes
+/// at once. Answered 200 whatever the session, so the gateway does not retry.
+Reply session_ended(App& app, Request& req) {
+  std::multimap<std::string, std::string> form;
+  if (auto refusal = refused_gateway(app, req, form)) return *refusal;
+  const std::string session = field_of(form, "sessionId"), code = field_of(form, "serviceCode");
+  if (session.empty() || code.empty() || session.size() > kMaxField || code.size() > kMaxField) {
+    return refused(400, "malformed-callback", "sessionId and serviceCode are required, each short",
+                   req);
+  }
+  bool ended = false;
+  if (const auto route = loyalty::channels::find_route(*app.db, "ussd", code)) {
+    req.tenant_id = route->tenant_id;
+    ended = ussd::end_session(*app.db, route->tenant_id, session);
+  }
+  // The gateway's status (Success, Incomplete, Failed) and its error say how sessions end: kept
+  // in the log, bounded, without the phone number.
+  spdlog::info(
+      R"("msg":"ussd.session_ended","request_id":{},"status":{},"state_removed":{},"error":{})",
+      loyalty::log::quote(req.request_id),
+      loyalty::log::quote(loyalty::utf8::storable(field_of(form, "status"), 20)), ended,
+      loyalty::log::quote(loyalty::utf8::storable(field_of(form, "errorMessage"), 200)));
+  return Reply::json(200, {{"session_removed", ended}});
+}
+
 void add_ussd_routes(Server& server, App& app) {
+  server.add({"POST", "/public/ussd/events", kPublic,
+              [&app](Request& req) { return session_ended(app, req); },
+              "USSD gateway end-of-session notification"});
   server.add({"POST", "/public/ussd/callback", kPublic,
               [&app](Request& req) { return callback(app, req); },
               "USSD gateway callback (Africa's Talking form)"});

@@ -321,4 +321,11 @@ Reply answer(db::Database& database, const std::string& tenant_id, const Request
   });
 }
 
+bool end_session(db::Database& database, const std::string& tenant_id,
+                 const std::string& session_id) {
+  return db::with_tenant(database, tenant_id, [&](db::Tx& tx) {
+    return tx.exec(kEnd, tenant_id, session_id).affected_rows() > 0;
+  });
+}
+
 }  // namespace loyalty::selfservice::ussd

@@ -41,6 +41,11 @@ struct Reply {
 /// another (an action — joining, a PIN — takes its own).
 Reply answer(db::Database& db, const std::string& tenant_id, const Request& request);
 
+/// The gateway's end-of-session notification: the session's state is removed at once (a session
+/// the customer abandoned, or that timed out, would otherwise wait out its 5 minutes). True
+/// when there was one.
+bool end_session(db::Database& db, const std::string& tenant_id, const std::string& session_id);
+
 /// The characters `text` takes in GSM 03.38's default alphabet (an extension character counts
 /// two), or -1 when a character is not in it.
 long gsm7_length(std::string_view text);
