@@ -16,10 +16,12 @@
 #include <loyalty/db/migrations.hpp>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <map>
 #include <set>
+#include <sstream>
 
 using loyalty::test::Daemon;
 using loyalty::test::TempDir;
@@ -157,6 +159,19 @@ TEST_CASE(
   for (const auto& [status, n] : by_status) {
     INFO(n << " attempts answered " << status);
     CHECK((status == 201 || status == 503));
+  }
+  const bool unexpected = std::any_of(by_status.begin(), by_status.end(), [](const auto& s) {
+    return s.first != 201 && s.first != 503;
+  });
+  if (unexpected) {
+    // What the daemon said about an unexpected answer, for the one who reads the failure.
+    std::istringstream log(daemon.log());
+    for (std::string line; std::getline(log, line);) {
+      if (line.find("\"level\":\"error\"") != std::string::npos ||
+          line.find("\"status\":500") != std::string::npos) {
+        std::printf("db restart: daemon said: %s\n", line.c_str());
+      }
+    }
   }
 
   std::map<std::string, int> copies;
