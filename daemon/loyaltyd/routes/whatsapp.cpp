@@ -16,9 +16,7 @@
 
 #include <algorithm>
 #include <chrono>
-#include <fstream>
 #include <mutex>
-#include <sstream>
 
 namespace loyaltyd {
 
@@ -42,13 +40,7 @@ class NumberSecrets {
     if (loaded_ && now - loaded_at_ < kSecretsFor) return secrets_;
     std::vector<std::pair<std::string, std::string>> fresh;
     for (const auto& [number, path] : loyalty::channels::whatsapp_secret_files(db)) {
-      std::ifstream in(path);
-      std::stringstream s;
-      s << in.rdbuf();
-      std::string secret = s.str();
-      while (!secret.empty() && std::isspace(static_cast<unsigned char>(secret.back()))) {
-        secret.pop_back();
-      }
+      std::string secret = loyalty::channels::read_secret_file(path);
       if (secret.empty()) {
         spdlog::warn(R"("msg":"whatsapp.secret_unreadable","number":{})",
                      loyalty::log::quote(number));

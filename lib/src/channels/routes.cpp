@@ -4,7 +4,10 @@
 #include <loyalty/channels/routes.hpp>
 #include <loyalty/core/error.hpp>
 
+#include <cctype>
+#include <fstream>
 #include <regex>
+#include <sstream>
 
 namespace loyalty::channels {
 
@@ -80,6 +83,17 @@ std::optional<Route> find_route(db::Database& database, const std::string& chann
     r.config = nlohmann::json::parse(rows[0][1].as<std::string>());
     return r;
   });
+}
+
+std::string read_secret_file(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  std::string secret = text.str();
+  while (!secret.empty() && std::isspace(static_cast<unsigned char>(secret.back()))) {
+    secret.pop_back();
+  }
+  return secret;
 }
 
 std::vector<std::pair<std::string, std::string>> whatsapp_secret_files(db::Database& database) {

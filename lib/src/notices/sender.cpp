@@ -1,5 +1,6 @@
 #include "db/tx.hpp"
 
+#include <loyalty/channels/routes.hpp>
 #include <loyalty/core/error.hpp>
 #include <loyalty/log/log.hpp>
 #include <loyalty/notices/compose.hpp>
@@ -7,12 +8,9 @@
 
 #include <spdlog/spdlog.h>
 
-#include <cctype>
 #include <condition_variable>
-#include <fstream>
 #include <mutex>
 #include <optional>
-#include <sstream>
 #include <tuple>
 
 namespace loyalty::notices {
@@ -63,16 +61,6 @@ const Query kFinal{"ntc_final",
                    "payload = " NTC_FORGET ", recipient = NULL, updated_at = now() " NTC_MINE};
 #undef NTC_MINE
 #undef NTC_FORGET
-
-std::string read_token(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) return "";
-  std::stringstream s;
-  s << in.rdbuf();
-  std::string token = s.str();
-  while (!token.empty() && std::isspace(static_cast<unsigned char>(token.back()))) token.pop_back();
-  return token;
-}
 
 }  // namespace
 
@@ -183,7 +171,7 @@ void Sender::deliver(const std::string& tenant, const std::string& id, int attem
   }
   std::string token = options_.default_access_token;
   if (auto file = p.route_config.value("access_token_file", std::string()); !file.empty()) {
-    token = read_token(file);
+    token = channels::read_secret_file(file);
   }
   if (token.empty()) {
     return finish("failed", "no Graph API access token for number " + p.number_id, std::nullopt);

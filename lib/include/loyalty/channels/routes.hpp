@@ -34,6 +34,10 @@ bool is_service_code(const std::string& code);
 std::optional<Route> find_route(db::Database& db, const std::string& channel,
                                 const std::string& address);
 
+/// The secret in a file the operator named (an access token, an app secret) without the line
+/// break editors leave at its end; empty when the file cannot be read.
+std::string read_secret_file(const std::string& path);
+
 /// The WhatsApp numbers that have an app secret of their own, and the files that hold them
 /// (routes of active tenants). As loyalty_app, before any tenant is known.
 std::vector<std::pair<std::string, std::string>> whatsapp_secret_files(db::Database& db);
