@@ -103,7 +103,8 @@ void add_channel_commands(CLI::App& app, Context& ctx) {
                   "file holding the Meta app secret (else --whatsapp-app-secret)");
   add->add_option("--template", o->templates,
                   "KIND=NAME[:LANGUAGE]: the approved template a notice goes as outside the "
-                  "24-hour window (kinds reward_issued, reward_redeemed; repeatable)");
+                  "24-hour window (kinds reward_issued, reward_redeemed, reward_expiring, "
+                  "points_expiring; repeatable)");
   add_json_flag(add, ctx);
   add->callback([&ctx, o] {
     auto tid = loyalty::tenants::find_tenant(ctx.database(), o->tenant).id;

@@ -17,26 +17,35 @@ namespace {
 nlohmann::json report_json(const loyalty::issuances::ExpiryReport& r) {
   return {{"issuances_expired", r.issuances_expired},
           {"points_entries", r.points_entries},
-          {"points_expired", r.points_expired}};
+          {"points_expired", r.points_expired},
+          {"rewards_warned", r.rewards_warned},
+          {"points_warned", r.points_warned}};
 }
 
 void print_row(const std::string& label, const loyalty::issuances::ExpiryReport& r) {
-  std::printf("%-24s %10lld %15lld %14lld\n", label.c_str(), r.issuances_expired, r.points_entries,
-              r.points_expired);
+  std::printf("%-24s %10lld %15lld %14lld %15lld %14lld\n", label.c_str(), r.issuances_expired,
+              r.points_entries, r.points_expired, r.rewards_warned, r.points_warned);
 }
 
 void add_expire_commands(CLI::App& app, Context& ctx) {
   auto tenant = std::make_shared<std::string>();
   auto dry_run = std::make_shared<bool>(false);
+  auto warn_days = std::make_shared<int>(3);
   auto* expire = app.add_subcommand(
       "expire",
       "expire issuances past their expiry (budget released, reward.expired queued) and debit "
-      "expired points, for one tenant or every active tenant; idempotent, safe to run from cron "
-      "while the daemon runs");
+      "expired points, then warn customers of what expires soon, for one tenant or every active "
+      "tenant; idempotent, safe to run from cron while the daemon runs");
   expire->add_option("--tenant", *tenant, "tenant id or slug (default: every active tenant)");
   expire->add_flag("--dry-run", *dry_run, "count what is due, change nothing");
+  expire
+      ->add_option("--warn-days", *warn_days,
+                   "queue an \"expires soon\" notice for each reward, and each customer's "
+                   "points, expiring within N days, once (0: none)")
+      ->default_val(3)
+      ->check(CLI::Range(0, loyalty::issuances::kMaxWarnDays));
   add_json_flag(expire, ctx);
-  expire->callback([&ctx, tenant, dry_run] {
+  expire->callback([&ctx, tenant, dry_run, warn_days] {
     auto& db = ctx.database();
     std::vector<loyalty::tenants::Tenant> tenants;
     if (!tenant->empty()) {
@@ -55,8 +64,10 @@ void add_expire_commands(CLI::App& app, Context& ctx) {
     std::vector<std::pair<std::string, loyalty::issuances::ExpiryReport>> reports;
     for (const auto& t : tenants) {
       try {
-        auto r = loyalty::issuances::expire_due(db, t.id, *dry_run);
+        auto r = loyalty::issuances::expire_due(db, t.id, *dry_run, *warn_days);
         total.issuances_expired += r.issuances_expired;
+        total.rewards_warned += r.rewards_warned;
+        total.points_warned += r.points_warned;
         total.points_entries += r.points_entries;
         total.points_expired = loyalty::checked_add(total.points_expired, r.points_expired);
         auto row = report_json(r);
@@ -74,7 +85,8 @@ void add_expire_commands(CLI::App& app, Context& ctx) {
       print_json({{"dry_run", *dry_run}, {"tenants", rows}, {"total", report_json(total)}});
     } else {
       if (*dry_run) std::cout << "dry run: nothing was changed; counts are what is due\n";
-      std::printf("%-24s %10s %15s %14s\n", "tenant", "issuances", "points_entries", "points");
+      std::printf("%-24s %10s %15s %14s %15s %14s\n", "tenant", "issuances", "points_entries",
+                  "points", "rewards_warned", "points_warned");
       for (const auto& [slug, r] : reports) print_row(slug, r);
       print_row("total", total);
     }

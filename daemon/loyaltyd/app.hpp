@@ -30,6 +30,8 @@ struct App {
   std::unique_ptr<loyalty::TokenBucketLimiter> per_ip;
   /// Whose X-Forwarded-For names the client (--trusted-proxies); empty trusts no one.
   loyalty::TrustedProxies trusted_proxies;
+  /// Where the USSD gateway may call from (--ussd-allowed-addresses); empty allows any address.
+  loyalty::TrustedProxies ussd_gateways;
   loyalty::events::RulesCache rules_cache;
   loyalty::outbound::AddressPolicy webhook_policy;  ///< where subscriptions may point
   /// Sends the tenants' webhooks (started with --workers > 0); test sends use it either way.

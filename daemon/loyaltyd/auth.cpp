@@ -97,6 +97,7 @@ void init_security(App& app) {
         loyalty::auth::HmacKeyring::from_json(app.settings.hmac_keys_json));
   }
   app.trusted_proxies = loyalty::TrustedProxies::parse(app.settings.trusted_proxies);
+  app.ussd_gateways = loyalty::TrustedProxies::parse(app.settings.ussd_allowed_addresses);
   if (app.settings.rate_limit_per_key > 0) {
     double rate = app.settings.rate_limit_per_key;
     app.per_credential = std::make_unique<loyalty::TokenBucketLimiter>(

@@ -145,6 +145,32 @@ std::string Metrics::render_webhooks(const loyalty::webhooks::DispatcherStats& s
   return out.str();
 }
 
+std::string Metrics::render_notices(const loyalty::notices::SenderStats& stats,
+                                    const std::optional<loyalty::notices::QueueDepth>& queue) {
+  std::ostringstream out;
+  family(out, "loyalty_notices_total", "counter",
+         "Notices and replies this daemon's sender finished an attempt of, by outcome (retried: "
+         "to be sent again later, or as a template).");
+  out << "loyalty_notices_total{outcome=\"sent\"} " << stats.sent << '\n'
+      << "loyalty_notices_total{outcome=\"retried\"} " << stats.retried << '\n'
+      << "loyalty_notices_total{outcome=\"failed\"} " << stats.failed << '\n'
+      << "loyalty_notices_total{outcome=\"cancelled\"} " << stats.cancelled << '\n';
+  family(out, "loyalty_notice_sender_errors_total", "counter",
+         "Failed claims and records of the notice sender (e.g. the database unreachable).");
+  out << "loyalty_notice_sender_errors_total " << stats.errors << '\n';
+  if (queue) {
+    family(out, "loyalty_notices_queued", "gauge",
+           "Notices and replies not yet sent, all tenants (waiting: a retry's backoff or a "
+           "sender's lease).");
+    out << "loyalty_notices_queued{state=\"due\"} " << queue->due << '\n'
+        << "loyalty_notices_queued{state=\"waiting\"} " << queue->waiting << '\n';
+    family(out, "loyalty_notices_oldest_due_seconds", "gauge",
+           "How long the oldest due notice has waited (0 when none is due).");
+    out << "loyalty_notices_oldest_due_seconds " << queue->oldest_due_seconds << '\n';
+  }
+  return out.str();
+}
+
 std::string Metrics::render_counters(const loyalty::metrics::Counters& c) {
   namespace m = loyalty::metrics;
   std::ostringstream out;

@@ -6,6 +6,8 @@
 #include <loyalty/jobs/admin.hpp>
 #include <loyalty/jobs/worker.hpp>
 #include <loyalty/metrics/counters.hpp>
+#include <loyalty/notices/queue.hpp>
+#include <loyalty/notices/sender.hpp>
 #include <loyalty/webhooks/dispatcher.hpp>
 
 #include <optional>
@@ -36,6 +38,9 @@ class Metrics {
   /// The webhook dispatcher's counters, and the queue's state when it could be read.
   static std::string render_webhooks(const loyalty::webhooks::DispatcherStats& stats,
                                      const std::optional<loyalty::webhooks::Backlog>& backlog);
+  /// The notice sender's counters, and the notice queue when it could be read.
+  static std::string render_notices(const loyalty::notices::SenderStats& stats,
+                                    const std::optional<loyalty::notices::QueueDepth>& queue);
   /// The library's counters: events, rule evaluations, issuances, redemptions, rules cache.
   static std::string render_counters(const loyalty::metrics::Counters& counters);
   /// The background worker's counters since start.

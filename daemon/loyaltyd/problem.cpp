@@ -77,7 +77,9 @@ Reply problem(int status, const std::string& type, const std::string& title,
 Reply problem(const loyalty::Error& error, const std::string& request_id) {
   int status = status_for(error.code());
   // Malformed requests (bad JSON, unknown fields) are 400; well-formed but invalid ones 422.
-  if (error.type() == "malformed-request" || error.type() == "unknown-field") status = 400;
+  if (error.type() == "malformed-request" || error.type() == "unknown-field" ||
+      error.type() == "malformed-callback")
+    status = 400;
   if (error.type() == "payload-too-large") status = 413;
   if (error.type() == "unsupported-media-type") status = 415;
   std::string detail = error.code() == loyalty::ErrorCode::internal

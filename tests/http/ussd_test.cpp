@@ -7,8 +7,10 @@
 
 #include <catch2/catch.hpp>
 
+#include <loyalty/core/form.hpp>
 #include <loyalty/selfservice/ussd.hpp>
 
+using loyalty::percent_encode;
 using loyalty::test::Api;
 using loyalty::test::ApiResponse;
 using loyalty::test::Daemon;
@@ -28,21 +30,6 @@ std::vector<std::string> ussd_daemon(std::vector<std::string> extra = {}) {
   return args;
 }
 
-std::string form_escape(const std::string& s) {
-  static const char kHex[] = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : s) {
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.') {
-      out += static_cast<char>(c);
-    } else {
-      out += '%';
-      out += kHex[c >> 4];
-      out += kHex[c & 15];
-    }
-  }
-  return out;
-}
-
 /// One gateway callback; the screen it answered (with its CON/END prefix).
 struct Gateway {
   Api& api;
@@ -52,10 +39,10 @@ struct Gateway {
   std::string secret = kSecret;
 
   ApiResponse post(const std::string& text) const {
-    const std::string body = "phoneNumber=" + form_escape(phone) + "&sessionId=" + session +
-                             "&serviceCode=" + form_escape(code) +
-                             "&networkCode=64804&text=" + form_escape(text);
-    return api.send("POST", "/public/ussd/callback?secret=" + form_escape(secret), body,
+    const std::string body = "phoneNumber=" + percent_encode(phone) + "&sessionId=" + session +
+                             "&serviceCode=" + percent_encode(code) +
+                             "&networkCode=64804&text=" + percent_encode(text);
+    return api.send("POST", "/public/ussd/callback?secret=" + percent_encode(secret), body,
                     "application/x-www-form-urlencoded", "", {});
   }
 
@@ -299,4 +286,63 @@ TEST_CASE(
   CHECK(again.status == 200);
   CHECK(again.body["session_removed"] == false);
   CHECK(daemon.log().find("771234567") == std::string::npos);
+}
+
+TEST_CASE(
+    "ussd: with an address allow-list, a callback from elsewhere is refused even with the "
+    "secret",
+    "[http]") {
+  TestDatabase db;
+  auto daemon = Daemon::over(db, ussd_daemon({"--ussd-allowed-addresses", "192.0.2.0/24"}));
+  Api api(daemon.port());
+  loyalty::test::seed_tenant(db, api, "shop");
+  route_ussd(db, "shop", "*123#");
+  Gateway g{api};
+  auto refused = g.post("");
+  CHECK(refused.status == 403);
+  CHECK(refused.body["detail"] == "the callback did not come from an allowed address");
+  CHECK(sql_value(db.owner(), "SELECT count(*) FROM channel_sessions") == "0");
+
+  // The test's own address allowed: served.
+  TestDatabase db2;
+  auto allowed =
+      Daemon::over(db2, ussd_daemon({"--ussd-allowed-addresses", "192.0.2.0/24, 127.0.0.1"}));
+  Api api2(allowed.port());
+  loyalty::test::seed_tenant(db2, api2, "shop");
+  route_ussd(db2, "shop", "*123#");
+  Gateway g2{api2};
+  CHECK(g2.screen("").rfind("CON Welcome to Tenant shop rewards", 0) == 0);
+}
+
+TEST_CASE(
+    "ussd: a malformed callback gets a problem naming the field, and an oversized one 413, "
+    "nothing kept",
+    "[http]") {
+  TestDatabase db;
+  auto daemon = Daemon::over(db, ussd_daemon());
+  Api api(daemon.port());
+  loyalty::test::seed_tenant(db, api, "shop");
+  route_ussd(db, "shop", "*123#");
+  auto send = [&](const std::string& body) {
+    return api.send("POST", "/public/ussd/callback?secret=" + percent_encode(kSecret), body,
+                    "application/x-www-form-urlencoded", "", {});
+  };
+  auto missing = send("sessionId=s1&serviceCode=%2A123%23&text=");
+  CHECK(missing.status == 400);
+  CHECK(missing.body["type"] == "https://loyalty.example/problems/malformed-callback");
+  CHECK(missing.body["errors"][0]["pointer"] == "/phoneNumber");
+  // %FF decodes to a byte that is not UTF-8; %0A is a line break inside the inputs.
+  auto not_utf8 = send("sessionId=s1&serviceCode=%2A123%23&phoneNumber=%2B263771234567&text=1%FF");
+  CHECK(not_utf8.status == 400);
+  CHECK(not_utf8.body["errors"][0]["pointer"] == "/text");
+  auto control = send("sessionId=s1&serviceCode=%2A123%23&phoneNumber=%2B263771234567&text=1%0A2");
+  CHECK(control.status == 400);
+  auto huge = send("sessionId=s1&serviceCode=%2A123%23&phoneNumber=%2B263771234567&text=" +
+                   std::string(5000, '1'));
+  CHECK(huge.status == 413);
+  CHECK(sql_value(db.owner(), "SELECT count(*) FROM channel_sessions") == "0");
+  // A number that is no phone number ends politely.
+  auto bad_phone = send("sessionId=s1&serviceCode=%2A123%23&phoneNumber=12&text=");
+  CHECK(bad_phone.status == 200);
+  CHECK(bad_phone.raw.rfind("END ", 0) == 0);
 }

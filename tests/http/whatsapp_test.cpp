@@ -18,6 +18,7 @@
 #include <filesystem>
 #include <fstream>
 #include <regex>
+#include <set>
 #include <thread>
 
 using loyalty::test::Api;
@@ -245,6 +246,9 @@ TEST_CASE("whatsapp: JOIN enrols with consent, BALANCE and LANG answer in the cu
   WhatsApp wa;
   auto welcome = wa.reply_to("join");
   CHECK(welcome.find("Welcome to Tenant shop rewards!") != std::string::npos);
+  // A member is not told how to join.
+  CHECK(welcome.find("Send BALANCE for your points") != std::string::npos);
+  CHECK(welcome.find("JOIN") == std::string::npos);
   CHECK(sql_value(wa.db.owner(),
                   "SELECT status || ' ' || consent_channel || ' ' || (consent_at IS NOT NULL) "
                   "FROM customers WHERE phone = '+263771234567'") == "active whatsapp true");
@@ -261,7 +265,8 @@ TEST_CASE("whatsapp: JOIN enrols with consent, BALANCE and LANG answer in the cu
   CHECK(wa.reply_to("amaphuzu") == "Ulamaphuzu angu 0.");
   // Something that is not a command: help, in the customer's language, with the menu.
   auto help = wa.reply_to("what?");
-  CHECK(help.find("JOYINA") != std::string::npos);
+  CHECK(help.find("Thumela AMAPHUZU") != std::string::npos);
+  CHECK(help.find("JOYINA") == std::string::npos);
 }
 
 TEST_CASE("whatsapp: a redelivered message is answered once", "[http]") {
@@ -423,6 +428,15 @@ TEST_CASE(
   // Retried no more.
   std::this_thread::sleep_for(500ms);
   CHECK(wa.graph.requests().size() == wa.requests_so_far());
+  // What /metrics shows: two sent (JOIN's reply, BALANCE's after two 503s), two retries, one
+  // failure (REWARDS's), nothing left queued.
+  auto metrics = wa.api.send("GET", "/metrics", "", "", "", {});
+  REQUIRE(metrics.status == 200);
+  CHECK(metrics.raw.find("loyalty_notices_total{outcome=\"sent\"} 2\n") != std::string::npos);
+  CHECK(metrics.raw.find("loyalty_notices_total{outcome=\"retried\"} 2\n") != std::string::npos);
+  CHECK(metrics.raw.find("loyalty_notices_total{outcome=\"failed\"} 1\n") != std::string::npos);
+  CHECK(metrics.raw.find("loyalty_notices_queued{state=\"due\"} 0\n") != std::string::npos);
+  CHECK(metrics.raw.find("loyalty_notices_queued{state=\"waiting\"} 0\n") != std::string::npos);
 }
 
 TEST_CASE("whatsapp: STOP opts out, and the customer gets nothing more but the confirmation",
@@ -453,6 +467,91 @@ TEST_CASE("whatsapp: STOP opts out, and the customer gets nothing more but the c
   CHECK(wa.reply_to("BALANCE").find("Send JOIN to join again") != std::string::npos);
   CHECK(wa.reply_to("JOIN").find("Welcome") != std::string::npos);
   CHECK(sql_value(wa.db.owner(), "SELECT status FROM customers") == "active");
+}
+
+TEST_CASE(
+    "whatsapp: loyaltyctl expire warns a customer once of a reward and of points that expire "
+    "soon, and not one who opted out",
+    "[http]") {
+  WhatsApp wa;
+  free_coffee_on_every_visit(wa.api, wa.shop);
+  const std::string base = "/v1/tenants/" + wa.shop.tenant_id;
+  REQUIRE(wa.api
+              .post(base + "/reward-catalog",
+                    {{"name", "Visit points"},
+                     {"type", "points"},
+                     {"currency", "USD"},
+                     {"validity_days", 2},
+                     {"config", {{"points", 50}}}},
+                    wa.shop.manager_token)
+              .status == 201);
+  REQUIRE(wa.api
+              .post(base + "/rules",
+                    {{"name", "Points a visit"},
+                     {"event_type", "visit"},
+                     {"conditions", true},
+                     {"reward", "Visit points"}},
+                    wa.shop.manager_token)
+              .status == 201);
+  wa.reply_to("JOIN");
+  REQUIRE(visit(wa.api, wa.shop, "+263771234567", "visit-1").status == 201);
+  wa.sent();  // the coffee's notice and the points' notice
+  wa.sent();
+  // The coffee is now due to expire in two days, like the points.
+  sql_value(wa.db.owner(),
+            "UPDATE issuances i SET expires_at = now() + interval '2 days' FROM rewards r WHERE "
+            "r.id = i.reward_id AND r.name = 'Free coffee' RETURNING 1");
+  auto expire = [&](std::vector<std::string> extra = {}) {
+    std::vector<std::string> args = {"expire", "--tenant", "shop", "--json"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    auto run = loyalty::test::loyaltyctl(wa.db.owner_url(), args);
+    INFO(run.out << run.err);
+    REQUIRE(run.exit_code == 0);
+    return json::parse(run.out)["total"];
+  };
+  // Four days ahead would warn; a dry run only counts.
+  auto dry = expire({"--dry-run", "--warn-days", "4"});
+  CHECK(dry["rewards_warned"] == 1);
+  CHECK(dry["points_warned"] == 1);
+  // One day ahead is too soon for either.
+  auto early = expire({"--warn-days", "1"});
+  CHECK(early["rewards_warned"] == 0);
+  CHECK(early["points_warned"] == 0);
+  auto run = expire();  // the default: three days
+  CHECK(run["rewards_warned"] == 1);
+  CHECK(run["points_warned"] == 1);
+  CHECK(run["issuances_expired"] == 0);
+
+  const std::string date = sql_value(
+      wa.db.owner(),
+      "SELECT to_char(i.expires_at AT TIME ZONE t.timezone, 'YYYY-MM-DD') FROM issuances i JOIN "
+      "tenants t ON t.id = i.tenant_id JOIN rewards r ON r.id = i.reward_id WHERE r.name = "
+      "'Free coffee'");
+  const std::string points_date =
+      sql_value(wa.db.owner(),
+                "SELECT to_char(min(p.expires_at AT TIME ZONE t.timezone), 'YYYY-MM-DD') FROM "
+                "points_ledger p JOIN tenants t ON t.id = p.tenant_id");
+  std::set<std::string> texts = {WhatsApp::text_of(wa.sent()), WhatsApp::text_of(wa.sent())};
+  CHECK(texts ==
+        std::set<std::string>{
+            "Tenant shop: your reward Free coffee expires on " + date + ". Use it before then.",
+            "Tenant shop: 50 of your points expire on " + points_date + "."});
+  // Warned once: a second run queues nothing.
+  auto again = expire({"--warn-days", "4"});
+  CHECK(again["rewards_warned"] == 0);
+  CHECK(again["points_warned"] == 0);
+
+  // A second visit's points, for a customer who then opts out: marked, never sent.
+  REQUIRE(visit(wa.api, wa.shop, "+263771234567", "visit-2").status == 201);
+  wa.sent();
+  wa.sent();
+  wa.reply_to("STOP");
+  CHECK(expire()["points_warned"] == 0);
+  CHECK(sql_value(wa.db.owner(),
+                  "SELECT count(*) FROM points_ledger WHERE points > 0 AND expiry_notice_at IS "
+                  "NULL") == "0");
+  std::this_thread::sleep_for(300ms);
+  CHECK(wa.graph.requests().size() == wa.requests_so_far());
 }
 
 TEST_CASE(
@@ -507,11 +606,11 @@ TEST_CASE(
     CHECK(res.status == 200);
   };
   post_message({{"type", "image"}, {"image", {{"id", "1"}, {"mime_type", "image/jpeg"}}}});
-  CHECK(WhatsApp::text_of(wa.sent()).find("Send JOIN to join") != std::string::npos);
+  CHECK(WhatsApp::text_of(wa.sent()).find("Send BALANCE for your points") != std::string::npos);
   post_message({{"type", "reaction"}, {"reaction", {{"message_id", "wamid.X"}, {"emoji", "👍"}}}});
   post_message(
       {{"type", "unsupported"}, {"errors", {{{"code", 131051}, {"title", "Unsupported"}}}}});
-  CHECK(WhatsApp::text_of(wa.sent()).find("Send JOIN to join") != std::string::npos);
+  CHECK(WhatsApp::text_of(wa.sent()).find("Send BALANCE for your points") != std::string::npos);
   // A username-only sender: no phone number to find a membership by.
   auto body = WhatsApp::envelope(kNumber, {{"messages",
                                             {{{"from_user_id", "US.13491208655302741918"},

@@ -433,8 +433,8 @@ WHERE t.relnamespace = 'public'::regnamespace)sql")) {
                 tenant +
                 "' AND kind = 'earn' AND issuance_id IS NOT NULL "
                 "RETURNING 1");
-  issuances::expire_due(*app, tenant, true);
-  issuances::expire_due(*app, tenant, false);
+  issuances::expire_due(*app, tenant, true, 3);
+  issuances::expire_due(*app, tenant, false, 3);
 
   // 5. The lists, with each of their filters and a second page.
   auto page2 = [](const auto& page) { return loyalty::PageRequest{10, page.next_cursor}; };

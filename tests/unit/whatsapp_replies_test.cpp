@@ -29,8 +29,8 @@ TEST_CASE("whatsapp replies: the menus of every language send as buttons or a li
                                 {"lang", c.text(lang, "menu_language"), ""},
                                 {"stop", c.text(lang, "menu_opt_out"), ""},
                                 {"help", c.text(lang, "menu_help"), ""}};
-    auto list = reply_message("263771234567",
-                              Answer{c.text(lang, "help_whatsapp"), c.text(lang, "menu"), menu});
+    auto list = reply_message(
+        "263771234567", Answer{c.text(lang, "help_whatsapp_member"), c.text(lang, "menu"), menu});
     CHECK(list["interactive"]["type"] == "list");
     CHECK(list["interactive"]["action"]["sections"][0]["rows"].size() == 5);
     std::vector<Option> guest = {{"join", c.text(lang, "menu_join"), ""},

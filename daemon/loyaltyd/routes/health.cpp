@@ -48,6 +48,15 @@ void add_health_routes(Server& server, App& app) {
                   }
                   text += Metrics::render_webhooks(app.webhooks->stats(), backlog);
                 }
+                if (app.notices) {
+                  std::optional<loyalty::notices::QueueDepth> notices;
+                  try {
+                    notices = loyalty::notices::queue_depth(*app.db);
+                  } catch (const std::exception&) {
+                    // the database is away: the sender's counters still show
+                  }
+                  text += Metrics::render_notices(app.notices->stats(), notices);
+                }
                 text += Metrics::render_counters(loyalty::metrics::counters());
                 if (const auto* worker = app.worker.load()) {
                   text += Metrics::render_worker(worker->stats());

@@ -7,6 +7,7 @@
 #include <cctype>
 #include <fstream>
 #include <regex>
+#include <set>
 #include <sstream>
 
 namespace loyalty::channels {
@@ -46,9 +47,12 @@ void check(const Route& r) {
     const auto templates = r.config.value("templates", nlohmann::json::object());
     for (const auto& [kind, t] : templates.items()) {
       const std::string pointer = "/config/templates/" + kind;
-      if (kind != "reward_issued" && kind != "reward_redeemed") {
-        throw_invalid("unknown notice kind " + kind,
-                      {{pointer, "reward_issued or reward_redeemed"}});
+      static const std::set<std::string> kKinds = {"reward_issued", "reward_redeemed",
+                                                   "reward_expiring", "points_expiring"};
+      if (!kKinds.count(kind)) {
+        throw_invalid(
+            "unknown notice kind " + kind,
+            {{pointer, "reward_issued, reward_redeemed, reward_expiring or points_expiring"}});
       }
       if (!std::regex_match(t.value("name", ""), kName)) {
         throw_invalid("not a WhatsApp template name",

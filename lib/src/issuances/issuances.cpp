@@ -184,6 +184,61 @@ const Query kCountPointsDue{"iss_count_points_due",
                             "SELECT count(*), coalesce(sum(" LOYALTY_POINTS_HELD
                             "), 0) FROM points_ledger p WHERE p.tenant_id = $1::uuid AND p.points "
                             "> 0 AND NOT p.expired AND p.expires_at <= app_now()"};
+// Before they expire (loyaltyctl expire --warn-days): the open rewards that expire within $2
+// days, each warned once, and a notice to each consenting customer. Points rewards are warned
+// about by their points entries below.
+const Query kWarnRewards{"iss_warn_rewards", R"sql(
+WITH due AS (
+  SELECT i.id FROM issuances i JOIN rewards r ON r.tenant_id = i.tenant_id AND r.id = i.reward_id
+   WHERE i.tenant_id = $1::uuid AND i.state = 'issued' AND r.type <> 'points'
+     AND i.expires_at > app_now() AND i.expires_at <= app_now() + make_interval(days => $2)
+     AND i.expiry_notice_at IS NULL AND )sql" LOYALTY_OPEN R"sql(
+   ORDER BY i.expires_at LIMIT 500 FOR UPDATE OF i SKIP LOCKED),
+warned AS (
+  UPDATE issuances i SET expiry_notice_at = now() FROM due WHERE i.id = due.id
+  RETURNING i.id, i.customer_id, i.reward_id, i.expires_at),
+noticed AS (
+  INSERT INTO notifications (tenant_id, customer_id, channel, template, payload)
+  SELECT c.tenant_id, c.id, 'whatsapp', 'reward_expiring',
+         jsonb_build_object('issuance_id', w.id, 'reward_name', r.name, 'expires_at', w.expires_at)
+    FROM warned w
+    JOIN rewards r ON r.tenant_id = $1::uuid AND r.id = w.reward_id
+    JOIN customers c ON c.tenant_id = $1::uuid AND c.id = w.customer_id
+   WHERE c.phone IS NOT NULL AND c.status = 'active' AND c.consent_at IS NOT NULL
+  RETURNING 1)
+SELECT (SELECT count(*) FROM warned), (SELECT count(*) FROM noticed))sql"};
+const Query kCountWarnRewards{"iss_count_warn_rewards", R"sql(
+SELECT count(*) FROM issuances i JOIN rewards r ON r.tenant_id = i.tenant_id AND r.id = i.reward_id
+ WHERE i.tenant_id = $1::uuid AND i.state = 'issued' AND r.type <> 'points'
+   AND i.expires_at > app_now() AND i.expires_at <= app_now() + make_interval(days => $2)
+   AND i.expiry_notice_at IS NULL AND )sql" LOYALTY_OPEN};
+// Earned points entries that expire within $2 days, each warned once: one notice a customer with
+// what those entries still hold (never more than the balance) and the first date. Entries are
+// taken in customer order, so a batch splits at most one customer's.
+const Query kWarnPoints{"iss_warn_points", R"sql(
+WITH due AS (
+  SELECT id FROM points_ledger
+   WHERE tenant_id = $1::uuid AND points > 0 AND NOT expired AND expiry_notice_at IS NULL
+     AND expires_at > app_now() AND expires_at <= app_now() + make_interval(days => $2)
+   ORDER BY customer_id, id LIMIT 500 FOR UPDATE SKIP LOCKED),
+warned AS (
+  UPDATE points_ledger p SET expiry_notice_at = now() FROM due WHERE p.id = due.id
+  RETURNING p.customer_id, p.expires_at, )sql" LOYALTY_POINTS_HELD R"sql( AS held),
+per_customer AS (
+  SELECT customer_id, sum(held) AS held, min(expires_at) AS first FROM warned GROUP BY customer_id),
+noticed AS (
+  INSERT INTO notifications (tenant_id, customer_id, channel, template, payload)
+  SELECT c.tenant_id, c.id, 'whatsapp', 'points_expiring',
+         jsonb_build_object('points', least(m.held, c.points_balance), 'expires_at', m.first)
+    FROM per_customer m JOIN customers c ON c.tenant_id = $1::uuid AND c.id = m.customer_id
+   WHERE least(m.held, c.points_balance) > 0 AND c.phone IS NOT NULL AND c.status = 'active'
+     AND c.consent_at IS NOT NULL
+  RETURNING 1)
+SELECT (SELECT count(*) FROM warned), (SELECT count(*) FROM noticed))sql"};
+const Query kCountWarnPoints{"iss_count_warn_points", R"sql(
+SELECT count(DISTINCT customer_id) FROM points_ledger
+ WHERE tenant_id = $1::uuid AND points > 0 AND NOT expired AND expiry_notice_at IS NULL
+   AND expires_at > app_now() AND expires_at <= app_now() + make_interval(days => $2))sql"};
 #undef LOYALTY_POINTS_HELD
 
 #undef LOYALTY_OPEN
@@ -514,7 +569,13 @@ Issuance cancel(db::Database& database, const std::string& tenant_id, const std:
   return cancelled;
 }
 
-ExpiryReport expire_due(db::Database& database, const std::string& tenant_id, bool dry_run) {
+ExpiryReport expire_due(db::Database& database, const std::string& tenant_id, bool dry_run,
+                        int warn_days) {
+  if (warn_days < 0 || warn_days > kMaxWarnDays) {
+    throw Error(
+        ErrorCode::invalid, "invalid-warn-days",
+        "the warning comes 0 to " + std::to_string(kMaxWarnDays) + " days before expiry (0: none)");
+  }
   ExpiryReport report;
   report.dry_run = dry_run;
   if (dry_run) {
@@ -523,6 +584,11 @@ ExpiryReport expire_due(db::Database& database, const std::string& tenant_id, bo
       auto p = tx.exec1(kCountPointsDue, tenant_id);
       report.points_entries = p[0].as<long long>();
       report.points_expired = p[1].as<long long>();
+      if (warn_days > 0) {
+        report.rewards_warned =
+            tx.exec1(kCountWarnRewards, tenant_id, warn_days)[0].as<long long>();
+        report.points_warned = tx.exec1(kCountWarnPoints, tenant_id, warn_days)[0].as<long long>();
+      }
       return report;
     });
   }
@@ -560,6 +626,17 @@ ExpiryReport expire_due(db::Database& database, const std::string& tenant_id, bo
     });
     report.points_entries += n;
     if (n == 0) break;
+  }
+  // The warnings last: what expired above is not warned about.
+  for (const Query* warn : {&kWarnRewards, &kWarnPoints}) {
+    if (warn_days == 0) break;
+    for (;;) {
+      auto r = db::with_tenant(database, tenant_id,
+                               [&](db::Tx& tx) { return tx.exec1(*warn, tenant_id, warn_days); });
+      (warn == &kWarnRewards ? report.rewards_warned : report.points_warned) +=
+          r[1].as<long long>();
+      if (r[0].as<long long>() == 0) break;
+    }
   }
   return report;
 }

@@ -36,6 +36,13 @@ std::string notice_text(const Pending& p) {
   };
   const std::string reward = field(p.payload, "reward_name");
   if (p.kind == kRewardRedeemed) return text("notice_reward_redeemed", {{"reward", reward}});
+  if (p.kind == kRewardExpiring) {
+    return text("notice_reward_expiring", {{"reward", reward}, {"date", p.valid_until}});
+  }
+  if (p.kind == kPointsExpiring) {
+    return text("notice_points_expiring",
+                {{"points", field(p.payload, "points")}, {"date", p.valid_until}});
+  }
   if (field(p.payload, "reward_type") == "points") {
     return text("notice_points", {{"points", field(p.payload, "points")}});
   }
@@ -52,8 +59,12 @@ std::string notice_text(const Pending& p) {
 
 std::vector<whatsapp::TemplateParameter> template_parameters(const Pending& p) {
   auto value = [](std::string v) { return whatsapp::TemplateParameter{"", v.empty() ? "-" : v}; };
+  if (p.kind == kPointsExpiring) {
+    return {value(p.merchant), value(field(p.payload, "points")), value(p.valid_until)};
+  }
   std::vector<whatsapp::TemplateParameter> out = {value(p.merchant),
                                                   value(field(p.payload, "reward_name"))};
+  if (p.kind == kRewardExpiring) out.push_back(value(p.valid_until));
   if (p.kind == kRewardIssued) {
     out.push_back(value(field(p.payload, "code")));
     out.push_back(value(field(p.payload, "pin")));
@@ -63,7 +74,8 @@ std::vector<whatsapp::TemplateParameter> template_parameters(const Pending& p) {
 }
 
 Composed notice(const Pending& p) {
-  if (p.kind != kRewardIssued && p.kind != kRewardRedeemed) {
+  if (p.kind != kRewardIssued && p.kind != kRewardRedeemed && p.kind != kRewardExpiring &&
+      p.kind != kPointsExpiring) {
     return refuse(Action::fail, "unknown notice kind " + p.kind);
   }
   if (p.customer_status != "active" || !p.consent) {

@@ -168,7 +168,7 @@ Answer guest(db::Database& db, const Merchant& m, const std::string& phone,
   if (intent.command == Command::join) {
     auto joined = join(db, m, phone, channel);
     t.switch_to(joined.language);
-    return t.answer(t("joined") + "\n\n" + t("help_whatsapp"), t.member_menu());
+    return t.answer(t("joined") + "\n\n" + t("help_whatsapp_member"), t.member_menu());
   }
   if (intent.command == Command::help) return t.answer(t("help_whatsapp"), t.guest_menu());
   if (member) return t.answer(t("rejoin_hint"), {{"join", t("menu_join"), ""}});
@@ -201,11 +201,11 @@ Answer converse(db::Database& db, const Merchant& m, const std::string& phone, c
     case Command::join:
       return t.answer(t("stayed"), t.member_menu());
     case Command::help:
-      return t.answer(t("help_whatsapp"), t.member_menu());
+      return t.answer(t("help_whatsapp_member"), t.member_menu());
     case Command::none:
       break;
   }
-  return t.answer(t("unknown_command") + " " + t("help_whatsapp"), t.member_menu());
+  return t.answer(t("unknown_command") + " " + t("help_whatsapp_member"), t.member_menu());
 }
 
 nlohmann::json to_json(const Answer& answer) {

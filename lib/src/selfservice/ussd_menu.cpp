@@ -65,18 +65,6 @@ State from_json(const json& j) {
   return s;
 }
 
-std::vector<std::string> split_inputs(const std::string& text) {
-  std::vector<std::string> out;
-  if (text.empty()) return out;
-  std::size_t from = 0;
-  while (true) {
-    const auto star = text.find('*', from);
-    out.push_back(text.substr(from, star == std::string::npos ? std::string::npos : star - from));
-    if (star == std::string::npos) return out;
-    from = star + 1;
-  }
-}
-
 std::optional<std::size_t> choice(const std::string& input) {
   if (input.empty() || input.size() > 2 ||
       input.find_first_not_of("0123456789") != std::string::npos)
@@ -84,12 +72,17 @@ std::optional<std::size_t> choice(const std::string& input) {
   return std::stoul(input);
 }
 
-/// One session's walk: the member behind the phone, the rewards when a screen needs them.
+/// Thrown by a walk that reads only (in the caller's transaction) when an input asks for an
+/// action — joining, opting out, a language, a PIN — which takes transactions of its own.
+struct NeedsAction {};
+
+/// One session's walk: the member behind the phone, the rewards when a screen needs them. With
+/// `reads` it reads in that transaction and throws NeedsAction instead of acting.
 class Walk {
  public:
   Walk(db::Database& db, const Merchant& m, const Request& r, State& s,
-       std::optional<Member> member)
-      : db_(db), merchant_(m), request_(r), s_(s), member_(std::move(member)) {}
+       std::optional<Member> member, db::Tx* reads = nullptr)
+      : db_(db), merchant_(m), request_(r), s_(s), member_(std::move(member)), reads_(reads) {}
 
   /// Takes one input; a reply when it ends the session.
   std::optional<Reply> take(const std::string& input) {
@@ -195,7 +188,12 @@ class Walk {
     return std::nullopt;
   }
 
+  void act() const {
+    if (reads_) throw NeedsAction{};
+  }
+
   std::optional<Reply> do_join() {
+    act();
     member_ = join(db_, merchant_, request_.phone, "ussd");
     if (!s_.language.empty() && s_.language != member_->language) {
       set_language(db_, merchant_, member_->customer_id, s_.language);
@@ -205,6 +203,7 @@ class Walk {
   }
 
   std::optional<Reply> do_opt_out() {
+    act();
     opt_out(db_, merchant_, member_->customer_id, "ussd");
     return end(screens().text("opted_out"));
   }
@@ -217,6 +216,7 @@ class Walk {
     }
     const std::string& code = codes[*n - 1];
     if (is_member()) {
+      act();
       set_language(db_, merchant_, member_->customer_id, code);
       member_->language = code;
     }
@@ -255,12 +255,14 @@ class Walk {
   }
 
   Reply give_pin(const Reward& r) {
+    act();
     const std::string pin = fresh_pin(db_, merchant_, member_->customer_id, r.issuance_id, "ussd");
     return end(screens().pin(r, pin));
   }
 
   /// The member's rewards, read once per callback (in `tx` when given).
   const std::vector<Reward>& items(db::Tx* tx = nullptr) {
+    if (!tx) tx = reads_;
     if (!items_) {
       items_ = tx ? rewards_in(*tx, merchant_, member_->customer_id)
                   : rewards(db_, merchant_, member_->customer_id);
@@ -281,43 +283,74 @@ class Walk {
   std::optional<Member> member_;
   std::optional<std::vector<Reward>> items_;
   bool invalid_ = false;
+  db::Tx* reads_ = nullptr;
 };
+
+/// The session's state as saved, or a new one for this phone (a session id seen with another
+/// phone, or state ahead of the inputs, starts afresh).
+State resume(db::Tx& tx, const std::string& tenant_id, const Request& request,
+             const std::vector<std::string>& taken) {
+  State state;
+  bool resumed = false;
+  auto rows = tx.exec(kLoad, tenant_id, request.session_id);
+  if (!rows.empty()) {
+    state = from_json(json::parse(rows[0][0].as<std::string>()));
+    resumed = state.phone == request.phone && state.seen <= taken.size();
+  }
+  if (rows.empty() || state.phone != request.phone) tx.exec(kSweep, tenant_id);
+  if (!resumed) {
+    state = State{};
+    state.phone = request.phone;
+  }
+  return state;
+}
+
+/// The screen the walk ended on, and the session saved (or removed when it ended), in `tx`.
+Reply finish(db::Tx& tx, const std::string& tenant_id, const Request& request, Walk& walk,
+             const State& state, const std::optional<Reply>& ended) {
+  Reply reply = ended ? *ended : walk.show(tx);
+  if (reply.end) {
+    tx.exec(kEnd, tenant_id, request.session_id);
+  } else {
+    tx.exec(kSave, tenant_id, request.session_id, walk.customer_id(), to_json(state).dump(),
+            kSessionSeconds);
+  }
+  return reply;
+}
 
 }  // namespace
 
 Reply answer(db::Database& database, const std::string& tenant_id, const Request& request) {
+  const auto taken = inputs(request.text);
+  // Most callbacks only move through the menu: one transaction reads and saves.
+  try {
+    return db::with_tenant(database, tenant_id, [&](db::Tx& tx) {
+      const Merchant merchant = merchant_in(tx, tenant_id);
+      State state = resume(tx, tenant_id, request, taken);
+      Walk walk(database, merchant, request, state, find_member_in(tx, merchant, request.phone),
+                &tx);
+      std::optional<Reply> ended;
+      for (std::size_t i = state.seen; i < taken.size() && !ended; ++i) ended = walk.take(taken[i]);
+      state.seen = taken.size();
+      return finish(tx, tenant_id, request, walk, state, ended);
+    });
+  } catch (const NeedsAction&) {
+    // Rolled back, nothing written: the walk again, acting in transactions of its own.
+  }
   State state;
-  bool resumed = false;
   std::optional<Member> member;
   const Merchant merchant = db::with_tenant(database, tenant_id, [&](db::Tx& tx) {
     Merchant m = merchant_in(tx, tenant_id);
-    auto rows = tx.exec(kLoad, tenant_id, request.session_id);
-    if (!rows.empty()) {
-      state = from_json(json::parse(rows[0][0].as<std::string>()));
-      resumed = state.phone == request.phone;
-    }
-    if (!resumed) tx.exec(kSweep, tenant_id);
+    state = resume(tx, tenant_id, request, taken);
     member = find_member_in(tx, m, request.phone);
     return m;
   });
-  const auto inputs = split_inputs(request.text);
-  if (!resumed || state.seen > inputs.size()) {
-    state = State{};
-    state.phone = request.phone;
-  }
   Walk walk(database, merchant, request, state, std::move(member));
   std::optional<Reply> ended;
-  for (std::size_t i = state.seen; i < inputs.size() && !ended; ++i) ended = walk.take(inputs[i]);
-  state.seen = inputs.size();
+  for (std::size_t i = state.seen; i < taken.size() && !ended; ++i) ended = walk.take(taken[i]);
+  state.seen = taken.size();
   return db::with_tenant(database, tenant_id, [&](db::Tx& tx) {
-    Reply reply = ended ? *ended : walk.show(tx);
-    if (reply.end) {
-      tx.exec(kEnd, tenant_id, request.session_id);
-    } else {
-      tx.exec(kSave, tenant_id, request.session_id, walk.customer_id(), to_json(state).dump(),
-              kSessionSeconds);
-    }
-    return reply;
+    return finish(tx, tenant_id, request, walk, state, ended);
   });
 }
 

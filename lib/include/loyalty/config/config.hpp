@@ -37,6 +37,7 @@ struct Settings {
   std::string whatsapp_access_token;  ///< --whatsapp-access-token / LOYALTY_WHATSAPP_ACCESS_TOKEN
   std::string notice_retry_schedule;  ///< --notice-retry-schedule / LOYALTY_NOTICE_RETRY_SCHEDULE
   std::string ussd_secret;            ///< --ussd-secret / LOYALTY_USSD_SECRET
+  std::string ussd_allowed_addresses;  ///< --ussd-allowed-addresses: CIDR list
   bool allow_private_webhooks =
       false;                         ///< --allow-private-webhooks / LOYALTY_ALLOW_PRIVATE_WEBHOOKS
   bool allow_http_webhooks = false;  ///< --allow-http-webhooks / LOYALTY_ALLOW_HTTP_WEBHOOKS

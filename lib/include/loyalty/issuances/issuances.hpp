@@ -106,14 +106,22 @@ struct ExpiryReport {
   long long issuances_expired = 0;
   long long points_expired = 0;  ///< points debited
   long long points_entries = 0;  ///< points ledger entries that expired
+  long long rewards_warned = 0;  ///< "expires soon" notices queued for rewards
+  long long points_warned = 0;   ///< "points expire soon" notices queued (one a customer)
   bool dry_run = false;
 };
+
+/// The most days ahead a customer can be warned of an expiry.
+inline constexpr int kMaxWarnDays = 60;
 
 /// Expires what is past its time in one tenant: issued issuances past expires_at -> expired
 /// (budget released, reward.expired queued); points entries past their expiry are debited (never
 /// below zero). Idempotent; safe to run concurrently with itself and the daemon (rows are claimed
-/// with SKIP LOCKED). With dry_run, counts only.
-ExpiryReport expire_due(db::Database& db, const std::string& tenant_id, bool dry_run);
+/// with SKIP LOCKED). Then, with warn_days > 0, customers who consented are told (a notice on
+/// their channel) of each open reward, and of their points, that expire within warn_days days —
+/// once per reward and per points entry. With dry_run, counts only.
+ExpiryReport expire_due(db::Database& db, const std::string& tenant_id, bool dry_run,
+                        int warn_days = 0);
 
 /// Issues every reserved issuance of an event: reserved -> issued, budget charged, points
 /// credited, a one-time PIN set when the reward requires one, reward.issued queued, the

@@ -14,9 +14,13 @@ namespace loyalty::notices {
 /// an operator approves for each (loyaltyctl channel add --template KIND=NAME:LANGUAGE):
 ///   reward_issued    {{1}} merchant, {{2}} reward, {{3}} code, {{4}} PIN, {{5}} valid until
 ///   reward_redeemed  {{1}} merchant, {{2}} reward
+///   reward_expiring  {{1}} merchant, {{2}} reward, {{3}} expiry date
+///   points_expiring  {{1}} merchant, {{2}} points, {{3}} first expiry date
 /// A parameter with no value is "-".
 inline constexpr const char* kRewardIssued = "reward_issued";
 inline constexpr const char* kRewardRedeemed = "reward_redeemed";
+inline constexpr const char* kRewardExpiring = "reward_expiring";
+inline constexpr const char* kPointsExpiring = "points_expiring";
 /// A reply of the conversation (payload: selfservice::to_json(Answer)).
 inline constexpr const char* kReply = "reply";
 

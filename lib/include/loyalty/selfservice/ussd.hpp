@@ -36,9 +36,36 @@ struct Reply {
   std::string wire() const { return (end ? "END " : "CON ") + screen; }
 };
 
-/// Answers one callback for the tenant that owns the service code: the merchant, the session and
-/// the member are read in one transaction, the screen's data read and the session saved in
-/// another (an action — joining, a PIN — takes its own).
+/// A callback is a few short fields.
+inline constexpr std::size_t kMaxCallbackBytes = 4096;
+inline constexpr std::size_t kMaxField = 200;  ///< a sessionId, a number, a service code
+inline constexpr std::size_t kMaxText = 1000;  ///< every input of a long session
+
+/// A gateway callback's form body (sessionId, serviceCode, phoneNumber, text; others ignored).
+/// Error(invalid, "malformed-callback") when sessionId, serviceCode or phoneNumber is missing, a
+/// field is too long, or a decoded field is not UTF-8 or holds a control character (text may
+/// not hold a line break either). `phone` comes back in E.164 ("+" added when the gateway left
+/// it out), or empty when it is no phone number.
+Request parse_callback(std::string_view form);
+
+/// The end-of-session notification's form (sessionId, serviceCode, status, errorMessage): the
+/// same checks; status and errorMessage are cut to 20 and 200 characters.
+struct SessionEnd {
+  std::string session_id;
+  std::string service_code;
+  std::string status;  ///< Success, Incomplete, Failed...
+  std::string error_message;
+};
+SessionEnd parse_session_end(std::string_view form);
+
+/// A session's inputs: its text split at '*' (none for ""; "1**3" is "1", "", "3").
+std::vector<std::string> inputs(std::string_view text);
+
+/// Answers one callback for the tenant that owns the service code. A callback that only moves
+/// through the menu is one transaction: the merchant, the session and the member read, the
+/// screen's data read and the session saved. One whose input acts (joining, opting out, a
+/// language, a PIN) is walked again: the reads in one transaction, each action in its own, the
+/// screen and the save in a last one.
 Reply answer(db::Database& db, const std::string& tenant_id, const Request& request);
 
 /// The gateway's end-of-session notification: the session's state is removed at once (a session
