@@ -401,6 +401,34 @@ TEST_CASE(
   CHECK(sql_value(wa.db.owner(),
                   "SELECT last_error FROM notifications WHERE template = 'reward_redeemed'")
             .find("no template for reward_redeemed") != std::string::npos);
+
+  // Where the merchant's staff and the operator see it: the API and loyaltyctl.
+  const std::string list = "/v1/tenants/" + wa.shop.tenant_id + "/notifications";
+  auto failed = wa.api.get(list + "?status=failed", wa.shop.viewer_token);
+  INFO(failed.raw);
+  REQUIRE(failed.status == 200);
+  REQUIRE(failed.body["items"].size() == 1);
+  const auto& n = failed.body["items"][0];
+  CHECK(n["kind"] == "reward_redeemed");
+  CHECK(n["attempts"] == 1);
+  CHECK(n["last_error"].get<std::string>().find("no template for reward_redeemed") !=
+        std::string::npos);
+  CHECK(!n.contains("payload"));
+  auto all = wa.api.get(list + "?limit=1", wa.shop.admin_token);
+  REQUIRE(all.body["items"].size() == 1);
+  auto next = wa.api.get(list + "?limit=1&cursor=" + all.body["next_cursor"].get<std::string>(),
+                         wa.shop.admin_token);
+  REQUIRE(next.body["items"].size() == 1);
+  CHECK(next.body["items"][0]["kind"] != all.body["items"][0]["kind"]);
+  CHECK(next.body["items"][0]["sent_as"] == "template");
+  CHECK(wa.api.get(list + "?status=lost", wa.shop.admin_token).status == 422);
+  CHECK(wa.api.get(list, wa.shop.pos_key).status == 403);
+  auto cli = loyalty::test::loyaltyctl(wa.db.owner_url(),
+                                       {"notices", "list", "--tenant", "shop", "--status", "failed"});
+  CHECK(cli.exit_code == 0);
+  CHECK(cli.out.find("reward_redeemed") != std::string::npos);
+  CHECK(cli.out.find("no template for reward_redeemed") != std::string::npos);
+  CHECK(cli.out.find("reward_issued") == std::string::npos);
 }
 
 TEST_CASE(
