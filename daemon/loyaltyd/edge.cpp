@@ -4,6 +4,7 @@
 #include "edge.hpp"
 
 #include <loyalty/core/compression.hpp>
+#include <loyalty/core/form.hpp>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -44,31 +45,6 @@ std::string HttpRequest::get_param_value(const std::string& name) const {
 }
 
 namespace {
-
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-std::string percent_decode(std::string_view text, bool plus_is_space) {
-  std::string out;
-  out.reserve(text.size());
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    char c = text[i];
-    if (c == '%' && i + 2 < text.size()) {
-      int hi = hex_value(text[i + 1]), lo = hex_value(text[i + 2]);
-      if (hi >= 0 && lo >= 0) {
-        out.push_back(static_cast<char>(hi * 16 + lo));
-        i += 2;
-        continue;
-      }
-    }
-    out.push_back(plus_is_space && c == '+' ? ' ' : c);
-  }
-  return out;
-}
 
 /// Handler threads with a bounded queue: a request that finds it full is refused at once.
 class HandlerPool {
@@ -127,19 +103,8 @@ class Session;
 }  // namespace
 
 void parse_query(std::string_view query, std::multimap<std::string, std::string>& out) {
-  while (!query.empty()) {
-    auto amp = query.find('&');
-    auto pair = query.substr(0, amp);
-    if (!pair.empty()) {
-      auto eq = pair.find('=');
-      std::string key = percent_decode(pair.substr(0, eq), true);
-      std::string value =
-          eq == std::string_view::npos ? std::string() : percent_decode(pair.substr(eq + 1), true);
-      out.emplace(std::move(key), std::move(value));
-    }
-    if (amp == std::string_view::npos) break;
-    query.remove_prefix(amp + 1);
-  }
+  for (auto& [key, value] : loyalty::form_decode(query))
+    out.emplace(std::move(key), std::move(value));
 }
 
 struct Edge::Impl {
@@ -329,7 +294,7 @@ class Session : public std::enable_shared_from_this<Session> {
     request->target = std::string(message.target());
     std::string_view target = message.target();
     auto question = target.find('?');
-    request->path = percent_decode(target.substr(0, question), false);
+    request->path = loyalty::percent_decode(target.substr(0, question), false);
     if (question != std::string_view::npos)
       parse_query(target.substr(question + 1), request->params);
     for (const auto& field : message) {

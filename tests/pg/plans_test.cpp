@@ -17,6 +17,7 @@
 #include <loyalty/events/events.hpp>
 #include <loyalty/issuances/issuances.hpp>
 #include <loyalty/jobs/worker.hpp>
+#include <loyalty/notices/history.hpp>
 #include <loyalty/rewards/rewards.hpp>
 #include <loyalty/rulesets/rulesets.hpp>
 #include <loyalty/tenants/tenants.hpp>
@@ -465,6 +466,10 @@ WHERE t.relnamespace = 'public'::regnamespace)sql")) {
   loyalty::audit::list_audit(*app, tenant, {10, ""});
   loyalty::auth::list_users(*app, tenant, {10, ""});
   loyalty::auth::list_api_keys(*app, tenant, {10, ""});
+  auto notices = loyalty::notices::list_notifications(*app, tenant, {}, {10, ""});
+  loyalty::notices::list_notifications(*app, tenant, {}, page2(notices));
+  loyalty::notices::list_notifications(*app, tenant, {"queued", "reward_issued", ""}, {10, ""});
+  loyalty::notices::list_notifications(*app, tenant, {"", "", known}, {10, ""});
 
   // What ran: the statements prepared on the two connections, by name.
   std::map<std::string, std::set<std::string>> names_of;  // statement text -> names

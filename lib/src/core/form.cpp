@@ -32,25 +32,23 @@ int hex_value(char c) {
   return -1;
 }
 
-std::string decode(std::string_view part) {
+}  // namespace
+
+std::string percent_decode(std::string_view text, bool plus_is_space) {
   std::string out;
-  out.reserve(part.size());
-  for (std::size_t i = 0; i < part.size(); ++i) {
-    const char c = part[i];
-    if (c == '+') {
-      out += ' ';
-    } else if (c == '%' && i + 2 < part.size() && hex_value(part[i + 1]) >= 0 &&
-               hex_value(part[i + 2]) >= 0) {
-      out += static_cast<char>(hex_value(part[i + 1]) * 16 + hex_value(part[i + 2]));
+  out.reserve(text.size());
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (c == '%' && i + 2 < text.size() && hex_value(text[i + 1]) >= 0 &&
+        hex_value(text[i + 2]) >= 0) {
+      out += static_cast<char>(hex_value(text[i + 1]) * 16 + hex_value(text[i + 2]));
       i += 2;
     } else {
-      out += c;
+      out += plus_is_space && c == '+' ? ' ' : c;
     }
   }
   return out;
 }
-
-}  // namespace
 
 std::vector<std::pair<std::string, std::string>> form_decode(std::string_view form) {
   std::vector<std::pair<std::string, std::string>> out;
@@ -61,8 +59,9 @@ std::vector<std::pair<std::string, std::string>> form_decode(std::string_view fo
     const std::string_view pair = form.substr(from, amp - from);
     if (!pair.empty()) {
       const std::size_t eq = pair.find('=');
-      out.emplace_back(decode(pair.substr(0, eq)),
-                       eq == std::string_view::npos ? std::string() : decode(pair.substr(eq + 1)));
+      out.emplace_back(
+          percent_decode(pair.substr(0, eq), true),
+          eq == std::string_view::npos ? std::string() : percent_decode(pair.substr(eq + 1), true));
     }
     from = amp + 1;
   }
