@@ -2,6 +2,7 @@
 // What every part of the daemon shares: settings, the database, metrics.
 
 #include "metrics.hpp"
+#include "web.hpp"
 
 #include <loyalty/auth/request_signing.hpp>
 #include <loyalty/auth/sessions.hpp>
@@ -24,6 +25,8 @@ struct App {
   loyalty::config::Settings settings;
   std::unique_ptr<loyalty::db::Database> db;  ///< as loyalty_app: tenant work under RLS
   Metrics metrics;
+  /// The merchant dashboard's files (--web-dir), or null when it is not built.
+  std::unique_ptr<const WebAssets> web;
   std::unique_ptr<loyalty::auth::SessionService> sessions;
   std::unique_ptr<loyalty::auth::RequestVerifier> hmac;  ///< null without HMAC_KEYS_JSON
   std::unique_ptr<loyalty::TokenBucketLimiter> per_credential;

@@ -97,6 +97,13 @@ int main(int argc, char** argv) {
         *app.db, loyalty::webhooks::dispatcher_options(app.settings));
     app.notices = std::make_unique<loyalty::notices::Sender>(
         *app.db, loyalty::notices::sender_options(app.settings));
+    app.web = loyaltyd::WebAssets::load(app.settings.web_dir);
+    if (app.web) {
+      spdlog::info(R"("msg":"daemon.dashboard","files":{})", app.web->files());
+    } else {
+      spdlog::info(R"("msg":"daemon.dashboard_not_built","web_dir":{})",
+                   loyalty::log::quote(app.settings.web_dir));
+    }
 
     loyaltyd::Server server(app);
     loyaltyd::add_all_routes(server, app);

@@ -214,6 +214,9 @@ Reply Server::dispatch(Request& request, const Route*& matched) {
       return problem(405, "method-not-allowed", "",
                      "this path does not accept " + request.raw.method, request.request_id);
     }
+    if (app_.web && request.raw.method == "GET") {
+      if (auto page = app_.web->serve(request.raw.path)) return *page;
+    }
     return problem(404, "not-found", "", "no such resource", request.request_id);
   }
   authorize(request, *matched);

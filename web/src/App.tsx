@@ -1,0 +1,51 @@
+import { NavLink, Navigate, Route, Routes } from "react-router";
+import { logout } from "./lib/api";
+import { useUser } from "./lib/useSession";
+import { LoginPage } from "./pages/Login";
+import { CustomersPage } from "./pages/Customers";
+import { NotificationsPage } from "./pages/Notifications";
+
+export function App() {
+  const user = useUser();
+  if (!user) {
+    return (
+      <Routes>
+        <Route path="*" element={<LoginPage />} />
+      </Routes>
+    );
+  }
+  const link = ({ isActive }: { isActive: boolean }) =>
+    `rounded px-3 py-2 text-sm ${isActive ? "bg-slate-900 text-white" : "text-slate-700 hover:bg-slate-200"}`;
+  return (
+    <div className="min-h-screen">
+      <header className="flex items-center gap-2 border-b border-slate-200 bg-white px-6 py-3">
+        <span className="mr-6 font-semibold">Loyalty</span>
+        <nav aria-label="Main" className="flex gap-1">
+          <NavLink to="/customers" className={link}>
+            Customers
+          </NavLink>
+          <NavLink to="/notifications" className={link}>
+            Notifications
+          </NavLink>
+        </nav>
+        <span className="ml-auto text-sm text-slate-600" data-testid="role">
+          {user.role}
+        </span>
+        <button
+          type="button"
+          onClick={() => void logout()}
+          className="rounded border border-slate-300 px-3 py-1 text-sm hover:bg-slate-100"
+        >
+          Sign out
+        </button>
+      </header>
+      <main className="mx-auto max-w-6xl p-6">
+        <Routes>
+          <Route path="/customers" element={<CustomersPage />} />
+          <Route path="/notifications" element={<NotificationsPage />} />
+          <Route path="*" element={<Navigate to="/customers" replace />} />
+        </Routes>
+      </main>
+    </div>
+  );
+}

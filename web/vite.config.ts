@@ -1,0 +1,12 @@
+import { defineConfig } from "vite";
+import react from "@vitejs/plugin-react";
+import tailwindcss from "@tailwindcss/vite";
+
+// Built to web/dist, which loyaltyd serves at / (--web-dir). Hashed file names under assets/
+// are cached for a year; index.html never is. No inline scripts: the daemon's
+// Content-Security-Policy allows only 'self'.
+export default defineConfig({
+  plugins: [react(), tailwindcss()],
+  build: { outDir: "dist", assetsDir: "assets", modulePreload: { polyfill: false } },
+  server: { proxy: { "/v1": "http://127.0.0.1:8080", "/public": "http://127.0.0.1:8080" } },
+});
