@@ -57,6 +57,13 @@ void add_simulate_command(CLI::App& app, Context& ctx) {
       }
       std::cout << "\n";
     }
+    // A reason without a rule: the pipeline evaluates no rule for this customer or tenant.
+    for (const auto& n : result["not_issued"]) {
+      if (!n.contains("rule_id")) {
+        std::cout << "no rule evaluated: " << n["reason"].get<std::string>() << "\n";
+        return;
+      }
+    }
     if (result["rules"].empty()) std::cout << "no active rule for this event type\n";
   });
 }

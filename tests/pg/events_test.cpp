@@ -473,3 +473,78 @@ TEST_CASE("events: an unknown customer is refused when the tenant does not enrol
   CHECK(sql_value(db.owner(), "SELECT count(*) FROM events") == "0");
   CHECK(sql_value(db.owner(), "SELECT count(*) FROM customers") == "0");
 }
+
+namespace {
+
+/// Simulates an event, then processes it: both must name the same rules as issuing and give
+/// the same reasons for the rest. Returns the pipeline's answer.
+nlohmann::json simulated_then_processed(Shop& shop, loyalty::events::RulesCache& cache,
+                                        const nlohmann::json& event) {
+  auto simulated = loyalty::events::simulate_event(*shop.app, shop.tenant_id, event);
+  auto answer =
+      nlohmann::json::parse(loyalty::events::process_event(*shop.app, cache, shop.tenant_id, event,
+                                                           "", loyalty::Actor::system())
+                                .body);
+  INFO("simulated " << simulated.dump() << "\nprocessed " << answer.dump());
+  std::vector<std::string> would, issued;
+  for (const auto& w : simulated["would_issue"]) would.push_back(w["rule_id"]);
+  for (const auto& i : answer["issuances"]) issued.push_back(i["rule_id"]);
+  CHECK(would == issued);
+  CHECK(simulated["not_issued"] == answer["not_issued"]);
+  return answer;
+}
+
+std::vector<std::string> reasons(const nlohmann::json& answer) {
+  std::vector<std::string> out;
+  for (const auto& n : answer["not_issued"]) out.push_back(n["reason"]);
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE(
+    "events: rules simulate and the pipeline agree, on a budget run out, an inactive customer "
+    "and a suspended tenant",
+    "[pg]") {
+  TestDatabase db;
+  auto shop = make_shop(db, dollar_off(), "1.00", rule("dollar-off"));
+  auto actor = loyalty::Actor::operator_cli();
+  loyalty::rewards::create_reward(db.owner(), shop->tenant_id, actor,
+                                  {{"name", "points"},
+                                   {"type", "points"},
+                                   {"cost", "0.00"},
+                                   {"currency", "USD"},
+                                   {"config", {{"points", 10}}}});
+  auto budgeted = rule("dollar-off");
+  budgeted["priority"] = 50;
+  nlohmann::json points = {{"name", "points per purchase"},
+                           {"event_type", "purchase"},
+                           {"priority", 10},
+                           {"conditions", {{">", {{{"var", "event.amount"}}, 0}}}},
+                           {"reward", "points"}};
+  loyalty::rulesets::import_rules(db.owner(), shop->tenant_id, actor,
+                                  {{"rules", {budgeted, points}}}, {});
+
+  // The budget fits one dollar-off: the first event gets both rewards, the second only points.
+  auto first = simulated_then_processed(*shop, shop->cache, purchase(phone(1), "a1"));
+  CHECK(first["issuances"].size() == 2);
+  auto second = simulated_then_processed(*shop, shop->cache, purchase(phone(2), "a2"));
+  CHECK(second["issuances"].size() == 1);
+  CHECK(reasons(second) == std::vector<std::string>{"budget_exhausted"});
+
+  // A suspended customer is given nothing, and no rule is evaluated for them.
+  loyalty::customers::set_customer_status(
+      *shop->app, shop->tenant_id, second["customer"]["id"].get<std::string>(), "suspended", actor);
+  auto inactive = simulated_then_processed(*shop, shop->cache, purchase(phone(2), "a3"));
+  CHECK(inactive["issuances"].empty());
+  CHECK(reasons(inactive) == std::vector<std::string>{"customer_not_active"});
+
+  // A suspended tenant's events are stored and give nothing, to any customer.
+  loyalty::tenants::suspend_tenant(db.owner(), shop->tenant_id);
+  loyalty::events::RulesCache fresh;  // the daemon's cache sees the status within a second
+  auto suspended = simulated_then_processed(*shop, fresh, purchase(phone(1), "a4"));
+  CHECK(suspended["issuances"].empty());
+  CHECK(reasons(suspended) == std::vector<std::string>{"tenant_suspended"});
+  CHECK(sql_value(db.owner(), "SELECT count(*) FROM events") == "4");
+  require_ledger_ok(db);
+}

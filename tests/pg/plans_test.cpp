@@ -343,7 +343,7 @@ WHERE t.relnamespace = 'public'::regnamespace)sql")) {
 
   // 1. The event path, through the calls loyaltyd makes: customers found by phone, external
   //    reference and id, one enrolled on the fly, a replay, the history operators, caps, a
-  //    reward running out of stock (so the next events take the path that writes as it issues).
+  //    reward running out of stock; and simulations of an event by each kind of reference.
   loyalty::events::RulesCache cache;
   auto post = [&](const std::string& body) {
     return json::parse(
@@ -359,8 +359,10 @@ WHERE t.relnamespace = 'public'::regnamespace)sql")) {
   auto fourth = post(event({{"phone", "+263771234567"}}, "e4", "60.00"));
   CHECK(fourth["customer"]["enrolled"] == true);
   CHECK(post(event({{"phone", "+263780000001"}}, "e1", "150.00")) == first);
-  loyalty::events::simulate_event(*app, tenant,
-                                  json::parse(event({{"phone", "+263780000003"}}, "s", "150.00")));
+  for (const auto& customer :
+       {json{{"phone", "+263780000003"}}, json{{"external_ref", "ref-21"}}, json{{"id", known}}}) {
+    loyalty::events::simulate_event(*app, tenant, json::parse(event(customer, "s", "150.00")));
+  }
 
   // 2. The worker issues them (claim, issue, charge, points, PINs, notifications).
   {
@@ -530,10 +532,11 @@ WHERE t.relnamespace = 'public'::regnamespace)sql")) {
   CHECK(problems.empty());
 
   // Coverage: every named statement of these files, and every list, ran and was planned here.
-  auto required =
-      statement_names({"events/pipeline.cpp", "events/history.cpp", "events/queries.cpp",
-                       "events/cache.cpp", "issuances/issuances.cpp", "customers/customers.cpp",
-                       "rulesets/active.cpp", "budgets/ledger_ops.cpp", "jobs/worker.cpp"});
+  auto required = statement_names(
+      {"events/pipeline.cpp", "events/history.cpp", "events/queries.cpp", "events/refund.cpp",
+       "events/simulate.cpp", "events/cache.cpp", "issuances/issuances.cpp",
+       "issuances/reserve.cpp", "rewards/issuing.cpp", "customers/customers.cpp",
+       "rulesets/active.cpp", "budgets/ledger_ops.cpp", "jobs/worker.cpp"});
   const std::map<std::string, std::string> kNotRunHere = {
       {"jobs_fail", "a failed job; a function reaching the job by its primary key"},
       {"jobs_finish", "a job run alone after its batch failed; by primary key"},
@@ -541,6 +544,9 @@ WHERE t.relnamespace = 'public'::regnamespace)sql")) {
       {"jobs_release", "a worker stopped with claimed jobs; by primary key"},
       {"jobs_admin_list", "loyaltyctl jobs list: the operator's role, across tenants"},
       {"budget_set_clock", "sets the clock of tests; reads no table"},
+      {"budget_reserve",
+       "one reservation at a time (budgets::reserve); the event path reserves with its COMMIT "
+       "through budget_reserve_all, which calls the same function"},
       {"customers_existing", "only after a unique violation on enrolment"},
       {"webhook_list", "a tenant's webhook subscriptions: a handful, not a hot table"},
       {"channel_list", "loyaltyctl channel list: a tenant's few channels, for the operator"},

@@ -19,6 +19,11 @@ const db::Query kSettle{"budget_settle",
 const db::Query kChargeAll{"budget_charge_all",
                            "SELECT budget_charge_all($1::uuid, $2::uuid, $3::bigint[], "
                            "$4::uuid[], $5)"};
+// budget_available (migration 0105): what budget_reserve would let a reservation take now.
+const db::Query kRoom{"budget_room", R"sql(
+  SELECT b.id::text AS id, b.currency, budget_available(b) AS available
+    FROM budgets b
+   WHERE b.tenant_id = $1::uuid AND b.id = ANY ($2::uuid[]))sql"};
 const db::Query kClock{"budget_set_clock", "SELECT set_config('app.now', $1, true)"};
 
 void check_amount(MinorUnits amount) {
@@ -74,8 +79,24 @@ Settlement charge(db::Tx& tx, const std::string& tenant_id, const std::string& b
                 actor);
 }
 
-std::string reserve_all_sql(db::Tx& tx, const std::string& tenant_id,
-                            const std::vector<ReserveItem>& items, const Actor& actor) {
+std::map<std::string, Room> read_room(db::Tx& tx, const std::string& tenant_id,
+                                      const std::vector<std::string>& budget_ids) {
+  std::map<std::string, Room> out;
+  if (budget_ids.empty()) return out;
+  for (const auto& r : tx.exec(kRoom, tenant_id, db::array_literal(budget_ids))) {
+    Room room;
+    room.currency = r["currency"].as<std::string>();
+    if (!r["available"].is_null()) room.available = r["available"].as<MinorUnits>();
+    out.emplace(r["id"].as<std::string>(), std::move(room));
+  }
+  return out;
+}
+
+void reserve_with_commit(db::Tx& tx, const std::string& tenant_id, std::vector<ReserveItem> items,
+                         const Actor& actor) {
+  if (items.empty()) return;
+  std::stable_sort(items.begin(), items.end(),
+                   [](const auto& a, const auto& b) { return a.budget_id < b.budget_id; });
   std::vector<std::string> budgets, currencies, issuances;
   std::vector<MinorUnits> amounts;
   for (const auto& item : items) {
@@ -85,12 +106,13 @@ std::string reserve_all_sql(db::Tx& tx, const std::string& tenant_id,
     currencies.push_back(item.currency);  // USD or ZWG: no quoting inside the array
     issuances.push_back(item.issuance_id.empty() ? "NULL" : item.issuance_id);
   }
-  return "SELECT budget_reserve_all(" + tx.quote(tenant_id) + "::uuid, " +
-         tx.quote(db::array_literal(budgets)) + "::uuid[], " +
-         tx.quote(db::array_literal(amounts)) + "::bigint[], " +
-         tx.quote(db::array_literal(currencies)) + "::text[], " +
-         tx.quote(db::array_literal(issuances)) + "::uuid[], " +
-         tx.quote(catalog::actor_label(actor)) + ")";
+  // budget_reserve_all (migration 0105): budget_reserve for each, 40001 when one is exhausted.
+  tx.exec_with_commit("SELECT budget_reserve_all(" + tx.quote(tenant_id) + "::uuid, " +
+                      tx.quote(db::array_literal(budgets)) + "::uuid[], " +
+                      tx.quote(db::array_literal(amounts)) + "::bigint[], " +
+                      tx.quote(db::array_literal(currencies)) + "::text[], " +
+                      tx.quote(db::array_literal(issuances)) + "::uuid[], " +
+                      tx.quote(catalog::actor_label(actor)) + ")");
 }
 
 void charge_all(db::Tx& tx, const std::string& tenant_id, std::vector<Charge> charges,

@@ -19,6 +19,7 @@
 #include <loyalty/core/money.hpp>
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -46,7 +47,20 @@ Reservation reserve(db::Tx& tx, const std::string& tenant_id, const std::string&
                     MinorUnits amount, const std::string& currency, const std::string& issuance_id,
                     const Actor& actor = Actor::system());
 
-/// One issuance's reservation, for reserve_all_sql.
+/// What a budget leaves for reservations, read without locking it.
+struct Room {
+  std::string currency;
+  /// What reserve would take now (the whole total when the period has ended: the rollover
+  /// comes first); none for a budget without a hard cap, where any amount fits.
+  std::optional<MinorUnits> available;
+};
+
+/// The room of some budgets, by id (an unknown id is left out). Reads committed data and locks
+/// nothing: a reservation made on it may still find the budget exhausted by then.
+std::map<std::string, Room> read_room(db::Tx& tx, const std::string& tenant_id,
+                                      const std::vector<std::string>& budget_ids);
+
+/// One issuance's reservation, for reserve_with_commit.
 struct ReserveItem {
   std::string budget_id;
   MinorUnits amount = 0;
@@ -54,15 +68,13 @@ struct ReserveItem {
   std::string issuance_id;
 };
 
-/// The SQLSTATE with which reserve_all_sql's statement fails when a reservation is not made.
-inline constexpr const char* kNotReservedState = "LB001";
-
-/// One SQL statement that makes reserve's reservations, in the order given, for
-/// Tx::exec_raw_and_commit. Should any not be made (exhausted, or anything reserve refuses), the
-/// statement fails with SQLSTATE kNotReservedState and writes nothing.
-std::string reserve_all_sql(db::Tx& tx, const std::string& tenant_id,
-                            const std::vector<ReserveItem>& items,
-                            const Actor& actor = Actor::system());
+/// Makes reserve's reservations with the transaction's COMMIT (db::Tx::exec_with_commit), in
+/// budget id order (the lock order of every writer of budgets), so the budget rows stay locked
+/// for no round trip more than the commit. A budget with less room than the caller read (a
+/// concurrent reservation took it) fails the commit with a serialization failure, and
+/// with_tenant runs the transaction again; anything else reserve refuses fails it too.
+void reserve_with_commit(db::Tx& tx, const std::string& tenant_id, std::vector<ReserveItem> items,
+                         const Actor& actor = Actor::system());
 
 enum class SettleStatus {
   settled,        ///< the movement was written (or the amount was zero)

@@ -1,4 +1,5 @@
 #include "audit/audit.hpp"
+#include "customers/enrol.hpp"
 #include "db/tx.hpp"
 
 #include <loyalty/core/error.hpp>
@@ -51,6 +52,9 @@ const std::string kSetStatusSql =
     "WHERE tenant_id = $1::uuid AND id = $2::uuid RETURNING " +
     std::string(kColumns);
 const Query kSetStatus{"customers_set_status", kSetStatusSql.c_str()};
+const Query kEnrolOnTheFly{"customers_enrol_on_the_fly", R"sql(
+  INSERT INTO customers (tenant_id, phone, external_ref) VALUES ($1::uuid, $2, $3)
+  ON CONFLICT DO NOTHING RETURNING id::text)sql"};
 const Query kOutbox{"customers_outbox",
                     "INSERT INTO outbox (tenant_id, event_type, payload) "
                     "VALUES ($1::uuid, 'customer.enrolled', $2::jsonb)"};
@@ -258,6 +262,17 @@ Customer set_customer_status(db::Database& database, const std::string& tenant_i
                   {{"status", before[0][3].as<std::string>()}}, {{"status", status}});
     return c;
   });
+}
+
+bool enrol_on_the_fly(db::Tx& tx, const std::string& tenant_id,
+                      const std::optional<std::string>& phone,
+                      const std::optional<std::string>& external_ref, const std::string& channel) {
+  auto rows = tx.exec(kEnrolOnTheFly, tenant_id, phone, external_ref);
+  if (rows.empty()) return false;
+  tx.exec(
+      kOutbox, tenant_id,
+      nlohmann::json{{"customer_id", rows[0][0].as<std::string>()}, {"channel", channel}}.dump());
+  return true;
 }
 
 }  // namespace loyalty::customers

@@ -116,20 +116,6 @@ void set_tenant(Tx& tx, const std::string& tenant_id) {
 
 }  // namespace detail
 
-void Tx::exec_raw_and_commit(const std::string& sql) {
-  if (!explicit_tx_ || committed_) {
-    throw std::logic_error("exec_raw_and_commit outside an open with_tenant transaction");
-  }
-  try {
-    work_.exec(sql + ";\nCOMMIT");
-  } catch (const pqxx::broken_connection&) {
-    // Committed or not, nobody can tell: never run it again (pqxx::work's rule).
-    pc_.broken = true;
-    throw pqxx::in_doubt_error("the connection was lost during COMMIT");
-  }
-  committed_ = true;
-}
-
 namespace detail {
 
 void begin_for_tenant(Tx& tx, const std::string& tenant_id) {

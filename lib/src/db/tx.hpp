@@ -141,13 +141,18 @@ class Tx {
   /// Runs ad-hoc SQL without parameters (DDL, migrations).
   pqxx::result exec_raw(const std::string& sql) { return work_.exec(sql); }
 
-  /// Runs ad-hoc SQL (values quoted with quote()) and the COMMIT of a with_tenant transaction in
-  /// one round trip, for its last writes: row locks taken by `sql` are held for no round trip
-  /// after it. Should `sql` fail, the COMMIT is not run and the transaction can still roll back
-  /// to a savepoint. A connection lost meanwhile leaves the outcome unknown: in_doubt_error.
-  void exec_raw_and_commit(const std::string& sql);
-  /// True once exec_raw_and_commit committed: the transaction is over.
-  bool committed() const { return committed_; }
+  /// Adds `sql` (values quoted with quote()) to the statements that with_tenant sends with its
+  /// COMMIT, in one round trip, after everything the callback ran: for the writes to rows that
+  /// many transactions share (a budget's counters, a reward's stock), whose locks are then held
+  /// for no round trip more than the commit itself. Should one fail, nothing is committed and
+  /// with_tenant throws, or retries the whole transaction when the failure is retryable.
+  void exec_with_commit(std::string sql) {
+    if (!explicit_tx_) throw std::logic_error("exec_with_commit outside with_tenant");
+    with_commit_ += sql;
+    with_commit_ += ";\n";
+  }
+  /// The statements exec_with_commit collected, each ended by ";\n" (empty when none).
+  const std::string& with_commit() const { return with_commit_; }
   /// Runs `fn` once this transaction has committed (never when it rolls back or is retried):
   /// for counters of what it did. `fn` must not throw.
   void after_commit(std::function<void()> fn) { after_commit_.push_back(std::move(fn)); }
@@ -176,8 +181,8 @@ class Tx {
   PooledConnection& pc_;
   pqxx::transaction_base& work_;
   bool explicit_tx_ = false;
-  bool committed_ = false;
   bool custom_plans_ = false;
+  std::string with_commit_;
   std::vector<std::function<void()>> after_commit_;
 };
 
@@ -213,10 +218,11 @@ auto run(Database& db, const std::string* tenant, Fn&& fn) -> decltype(fn(std::d
       const bool explicit_tx = tenant != nullptr;
       Tx tx(*lease, work, explicit_tx);
       auto finish = [&] {
-        if (explicit_tx && !tx.committed()) {
+        if (explicit_tx) {
           try {
-            tx.exec_raw("COMMIT");
+            tx.exec_raw(tx.with_commit() + "COMMIT");
           } catch (const std::exception& e) {
+            // A statement sent with the COMMIT failed, or the COMMIT did: nothing committed.
             if (!is_connection_loss(e)) throw;
             // Committed or not, nobody can tell: never run it again (pqxx::work's rule).
             lease->broken = true;

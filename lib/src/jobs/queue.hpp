@@ -16,4 +16,8 @@ inline constexpr const char* kIssueEvent = "event.issue";
 void enqueue(db::Tx& tx, const std::string& tenant_id, const std::string& kind,
              const nlohmann::json& payload);
 
+/// Queues a job with the caller's COMMIT (db::Tx::exec_with_commit): one round trip less.
+void enqueue_with_commit(db::Tx& tx, const std::string& tenant_id, const std::string& kind,
+                         const nlohmann::json& payload);
+
 }  // namespace loyalty::jobs

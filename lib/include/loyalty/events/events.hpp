@@ -52,9 +52,13 @@ EventResponse process_event(db::Database& db, RulesCache& cache, const std::stri
                             const nlohmann::json& body, const std::string& header_key,
                             const Actor& actor);
 
-/// Evaluates an event against current data without writing anything: which rules match, and
-/// for each whether it would issue or why not. The customer must exist unless auto-enrolment
-/// is on (then it is treated as new).
+/// Evaluates an event against current data without writing anything, through the same stages
+/// as process_event (evaluation, caps and cooldowns, budget, stock and pool room) with a writer
+/// that writes nothing: {"customer_known", "rules": [each rule evaluated: rule_id, rule,
+/// priority, matches, and for a match would_issue and else reason], "would_issue": [rule_id,
+/// rule, reward_id], "not_issued": [as process_event's answer would list them]}. The customer
+/// must exist unless auto-enrolment is on (then it is treated as new); the errors are
+/// process_event's, but for the idempotency key, which is not needed.
 nlohmann::json simulate_event(db::Database& db, const std::string& tenant_id,
                               const nlohmann::json& body);
 
