@@ -423,8 +423,8 @@ TEST_CASE(
   CHECK(next.body["items"][0]["sent_as"] == "template");
   CHECK(wa.api.get(list + "?status=lost", wa.shop.admin_token).status == 422);
   CHECK(wa.api.get(list, wa.shop.pos_key).status == 403);
-  auto cli = loyalty::test::loyaltyctl(wa.db.owner_url(),
-                                       {"notices", "list", "--tenant", "shop", "--status", "failed"});
+  auto cli = loyalty::test::loyaltyctl(
+      wa.db.owner_url(), {"notices", "list", "--tenant", "shop", "--status", "failed"});
   CHECK(cli.exit_code == 0);
   CHECK(cli.out.find("reward_redeemed") != std::string::npos);
   CHECK(cli.out.find("no template for reward_redeemed") != std::string::npos);

@@ -627,16 +627,18 @@ ExpiryReport expire_due(db::Database& database, const std::string& tenant_id, bo
     report.points_entries += n;
     if (n == 0) break;
   }
-  // The warnings last: what expired above is not warned about.
-  for (const Query* warn : {&kWarnRewards, &kWarnPoints}) {
-    if (warn_days == 0) break;
-    for (;;) {
+  // The warnings last: what expired above is not warned about. Batches until none is marked.
+  auto warn = [&](const Query& q, long long& notices) {
+    for (long long marked = 1; marked > 0;) {
       auto r = db::with_tenant(database, tenant_id,
-                               [&](db::Tx& tx) { return tx.exec1(*warn, tenant_id, warn_days); });
-      (warn == &kWarnRewards ? report.rewards_warned : report.points_warned) +=
-          r[1].as<long long>();
-      if (r[0].as<long long>() == 0) break;
+                               [&](db::Tx& tx) { return tx.exec1(q, tenant_id, warn_days); });
+      marked = r[0].as<long long>();
+      notices += r[1].as<long long>();
     }
+  };
+  if (warn_days > 0) {
+    warn(kWarnRewards, report.rewards_warned);
+    warn(kWarnPoints, report.points_warned);
   }
   return report;
 }

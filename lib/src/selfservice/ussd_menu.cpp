@@ -109,6 +109,14 @@ class Walk {
     return std::nullopt;
   }
 
+  /// Takes the inputs the session has not seen yet; a reply when one ends the session.
+  std::optional<Reply> take_new(const std::vector<std::string>& inputs) {
+    std::optional<Reply> ended;
+    for (std::size_t i = s_.seen; i < inputs.size() && !ended; ++i) ended = take(inputs[i]);
+    s_.seen = inputs.size();
+    return ended;
+  }
+
   /// The screen the session is on now, its data read in `tx`.
   Reply show(db::Tx& tx) {
     const Screens sc = screens();
@@ -329,9 +337,7 @@ Reply answer(db::Database& database, const std::string& tenant_id, const Request
       State state = resume(tx, tenant_id, request, taken);
       Walk walk(database, merchant, request, state, find_member_in(tx, merchant, request.phone),
                 &tx);
-      std::optional<Reply> ended;
-      for (std::size_t i = state.seen; i < taken.size() && !ended; ++i) ended = walk.take(taken[i]);
-      state.seen = taken.size();
+      const auto ended = walk.take_new(taken);
       return finish(tx, tenant_id, request, walk, state, ended);
     });
   } catch (const NeedsAction&) {
@@ -346,9 +352,7 @@ Reply answer(db::Database& database, const std::string& tenant_id, const Request
     return m;
   });
   Walk walk(database, merchant, request, state, std::move(member));
-  std::optional<Reply> ended;
-  for (std::size_t i = state.seen; i < taken.size() && !ended; ++i) ended = walk.take(taken[i]);
-  state.seen = taken.size();
+  const auto ended = walk.take_new(taken);
   return db::with_tenant(database, tenant_id, [&](db::Tx& tx) {
     return finish(tx, tenant_id, request, walk, state, ended);
   });
