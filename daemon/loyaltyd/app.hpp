@@ -36,6 +36,8 @@ struct App {
   /// Where the USSD gateway may call from (--ussd-allowed-addresses); empty allows any address.
   loyalty::TrustedProxies ussd_gateways;
   loyalty::events::RulesCache rules_cache;
+  /// The POS events, committed in groups (created once the database is open).
+  std::unique_ptr<loyalty::events::EventGroups> events;
   loyalty::outbound::AddressPolicy webhook_policy;  ///< where subscriptions may point
   /// Sends the tenants' webhooks (started with --workers > 0); test sends use it either way.
   std::unique_ptr<loyalty::webhooks::Dispatcher> webhooks;

@@ -91,6 +91,11 @@ int main(int argc, char** argv) {
     loyalty::log::init_daemon(app.settings.log_level);
     app.db = loyalty::db::Database::open(app.settings, loyalty::db::Role::app);
     loyalty::db::require_schema_at_head(*app.db);
+    app.events = std::make_unique<loyalty::events::EventGroups>(
+        *app.db, app.rules_cache,
+        loyalty::events::EventGroups::Options{
+            static_cast<std::size_t>(app.settings.event_group_max),
+            static_cast<std::size_t>(app.settings.event_lanes)});
     loyaltyd::init_security(app);
     app.webhook_policy = loyalty::webhooks::address_policy(app.settings);
     app.webhooks = std::make_unique<loyalty::webhooks::Dispatcher>(

@@ -185,6 +185,15 @@ std::string Metrics::render_counters(const loyalty::metrics::Counters& c) {
   family(out, "loyalty_events_rejected_total", "counter",
          "Events not processed, by problem type (refused, or the database unavailable).");
   labelled_series(out, "loyalty_events_rejected_total", "problem", c.events_rejected);
+  family(out, "loyalty_event_group_size", "histogram",
+         "Events processed together in one transaction and one COMMIT (group commit).");
+  for (std::size_t i = 0; i < m::GroupSizes::kBounds.size(); ++i) {
+    out << "loyalty_event_group_size_bucket{le=\"" << m::GroupSizes::kBounds[i] << "\"} "
+        << c.event_groups.at_most(i) << "\n";
+  }
+  out << "loyalty_event_group_size_bucket{le=\"+Inf\"} " << c.event_groups.groups() << "\n"
+      << "loyalty_event_group_size_sum " << c.event_groups.events() << "\n"
+      << "loyalty_event_group_size_count " << c.event_groups.groups() << "\n";
   family(out, "loyalty_rule_evaluations_total", "counter",
          "Rules evaluated against events, by result (error: stopped by a limit).");
   enum_series(out, "loyalty_rule_evaluations_total", "result", c.rule_evaluations,

@@ -14,6 +14,7 @@
 #include <map>
 #include <memory>
 #include <random>
+#include <sstream>
 
 using loyalty::test::Daemon;
 using loyalty::test::sql_value;
@@ -130,6 +131,95 @@ TEST_CASE(
                   "idempotency_key HAVING count(*) > 1) d") == "0");
 
   // The jobs of the killed daemons were taken again: every reserved reward is issued.
+  CHECK(loyalty::test::wait_for_value(
+            db.owner(), "SELECT count(*) FROM issuances WHERE state = 'reserved'", "0") == "0");
+  auto report = loyalty::budgets::verify_ledger(db.owner(), "");
+  for (const auto& p : report.problems) INFO(p.budget_name << ": " << p.message);
+  CHECK(report.ok());
+}
+
+namespace {
+
+/// One value of a /metrics scrape ("" when the series is absent).
+std::string scraped(int port, const std::string& series) {
+  httplib::Client client("127.0.0.1", port);
+  client.set_read_timeout(5, 0);
+  auto res = client.Get("/metrics");
+  if (!res) return "";
+  std::istringstream lines(res->body);
+  for (std::string line; std::getline(lines, line);) {
+    if (line.rfind(series + " ", 0) == 0) return line.substr(series.size() + 1);
+  }
+  return "";
+}
+
+}  // namespace
+
+TEST_CASE(
+    "crash: loyaltyd killed with SIGKILL while 32 clients' events commit in groups → every "
+    "acknowledged event stored with all its rewards, no event stored in part",
+    "[http]") {
+  TestDatabase db;
+  auto shop = loyalty::test::seed_load_tenant(db.owner(), "groups");
+  const std::vector<std::string> flags = {"--rate-limit", "0", "--rate-limit-ip", "0",
+                                          "--workers",    "1", "--worker-lease",  "2",
+                                          "--pool-size",  "6"};
+  auto daemon = std::make_unique<Daemon>(Daemon::over(db, flags));
+  std::atomic<int> port{daemon->port()};
+  loyalty::test::LoadOptions options;
+  options.tenant_id = shop.tenant_id;
+  options.api_key = shop.api_key;
+  options.threads = 32;
+  options.retrying_threads = 16;
+  options.customers = 400;
+  loyalty::test::EventLoad load([&] { return port.load(); }, options);
+
+  long long grouped = 0;  // events that shared their transaction with another, before the kills
+  for (int kill = 0; kill < 3; ++kill) {
+    auto acknowledged = load.acknowledged();
+    // Until the load is well under way on this daemon, then in the middle of it.
+    auto deadline = Clock::now() + 60s;
+    while (load.acknowledged() < acknowledged + 200 && Clock::now() < deadline) {
+      std::this_thread::sleep_for(10ms);
+    }
+    REQUIRE(load.acknowledged() >= acknowledged + 200);
+    auto sum = scraped(daemon->port(), "loyalty_event_group_size_sum");
+    auto count = scraped(daemon->port(), "loyalty_event_group_size_count");
+    if (!sum.empty() && !count.empty()) grouped += std::stoll(sum) - std::stoll(count);
+    REQUIRE(daemon->stop(SIGKILL) == 128 + SIGKILL);
+    daemon = std::make_unique<Daemon>(Daemon::over(db, flags));
+    port = daemon->port();
+    REQUIRE(wait_ready(daemon->port(), 30s));
+  }
+  std::this_thread::sleep_for(500ms);
+  load.stop();
+  INFO(grouped << " events grouped with others before the kills");
+  CHECK(grouped > 0);
+
+  std::map<std::string, std::string> stored;  // idempotency key -> event id
+  loyalty::db::with_tx(db.owner(), [&](loyalty::db::Tx& tx) {
+    for (const auto& row : tx.exec_raw("SELECT idempotency_key, id::text FROM events")) {
+      stored[row[0].as<std::string>()] = row[1].as<std::string>();
+    }
+  });
+  long long acknowledged = 0;
+  for (const auto& posted : load.events()) {
+    if (!posted.acknowledged) continue;
+    ++acknowledged;
+    INFO("event " << posted.key);
+    CHECK(stored[posted.key] == posted.event_id);
+  }
+  std::printf("crash (groups): %lld acknowledged, %zu stored, %lld grouped before the kills\n",
+              acknowledged, stored.size(), grouped);
+  CHECK(acknowledged > 600);
+  // No event in part: each stored event is processed, with its answer, and has exactly the
+  // issuances its answer lists, each with its budget reservation.
+  CHECK(sql_value(db.owner(),
+                  "SELECT count(*) FROM events WHERE status <> 'processed' OR "
+                  "response IS NULL") == "0");
+  CHECK(sql_value(db.owner(),
+                  "SELECT count(*) FROM events e WHERE jsonb_array_length(e.response->'issuances') "
+                  "<> (SELECT count(*) FROM issuances i WHERE i.event_id = e.id)") == "0");
   CHECK(loyalty::test::wait_for_value(
             db.owner(), "SELECT count(*) FROM issuances WHERE state = 'reserved'", "0") == "0");
   auto report = loyalty::budgets::verify_ledger(db.owner(), "");

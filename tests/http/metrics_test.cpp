@@ -203,6 +203,12 @@ TEST_CASE(
   CHECK(value(R"(loyalty_events_total{type="refund",outcome="not_rewarded"})") == 1);
   CHECK(value(R"(loyalty_events_rejected_total{problem="idempotency-key-reused"})") == 1);
   CHECK(value(R"(loyalty_events_rejected_total{problem="validation-failed"})") == 1);
+  // Posted one after the other, every event that reached a transaction had one of its own: the
+  // 7 processed and the one whose key was reused (the invalid body never got that far).
+  CHECK(value(R"(loyalty_event_group_size_bucket{le="1"})") == 8);
+  CHECK(value(R"(loyalty_event_group_size_bucket{le="+Inf"})") == 8);
+  CHECK(value("loyalty_event_group_size_count") == 8);
+  CHECK(value("loyalty_event_group_size_sum") == 8);
 
   CHECK(value(R"(loyalty_rule_evaluations_total{result="matched"})") == 3);
   CHECK(value(R"(loyalty_rule_evaluations_total{result="not_matched"})") == 1);

@@ -27,8 +27,8 @@ void add_event_routes(Server& server, App& app) {
       {"POST", "/v1/tenants/{tid}/events", kAdmin | kManager | kPos,
        [&app](Request& req) {
          auto body = req.json_body({"customer", "type", "occurred_at", "data", "idempotency_key"});
-         auto answer = loyalty::events::process_event(*app.db, app.rules_cache, req.tenant_id, body,
-                                                      req.header("Idempotency-Key"), actor_of(req));
+         auto answer =
+             app.events->process(req.tenant_id, body, req.header("Idempotency-Key"), actor_of(req));
          Reply reply{answer.status, "application/json", answer.body, {}};
          if (answer.replayed) reply.headers.emplace_back("Idempotent-Replayed", "true");
          return reply;

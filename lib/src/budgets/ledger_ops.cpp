@@ -106,8 +106,9 @@ void reserve_with_commit(db::Tx& tx, const std::string& tenant_id, std::vector<R
     currencies.push_back(item.currency);  // USD or ZWG: no quoting inside the array
     issuances.push_back(item.issuance_id.empty() ? "NULL" : item.issuance_id);
   }
-  // budget_reserve_all (migration 0105): budget_reserve for each, 40001 when one is exhausted.
-  tx.exec_with_commit("SELECT budget_reserve_all(" + tx.quote(tenant_id) + "::uuid, " +
+  // budget_reserve_group (migration 0106): one UPDATE per budget for the sum of its items, or
+  // else budget_reserve for each; 40001 when one is exhausted.
+  tx.exec_with_commit("SELECT budget_reserve_group(" + tx.quote(tenant_id) + "::uuid, " +
                       tx.quote(db::array_literal(budgets)) + "::uuid[], " +
                       tx.quote(db::array_literal(amounts)) + "::bigint[], " +
                       tx.quote(db::array_literal(currencies)) + "::text[], " +

@@ -69,8 +69,9 @@ struct ReserveItem {
 };
 
 /// Makes reserve's reservations with the transaction's COMMIT (db::Tx::exec_with_commit), in
-/// budget id order (the lock order of every writer of budgets), so the budget rows stay locked
-/// for no round trip more than the commit. A budget with less room than the caller read (a
+/// budget id order (the lock order of every writer of budgets) and one UPDATE per budget for all
+/// its items (a group of events' reservations), so the budget rows stay locked for no round trip
+/// more than the commit. A budget with less room than the caller read (a
 /// concurrent reservation took it) fails the commit with a serialization failure, and
 /// with_tenant runs the transaction again; anything else reserve refuses fails it too.
 void reserve_with_commit(db::Tx& tx, const std::string& tenant_id, std::vector<ReserveItem> items,

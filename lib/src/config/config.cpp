@@ -40,6 +40,12 @@ const std::vector<Binding>& bindings() {
        [](Settings& s, const std::string& v) { s.worker_lease = to_int("worker-lease", v); }},
       {"http-threads",
        [](Settings& s, const std::string& v) { s.http_threads = to_int("http-threads", v); }},
+      {"event-group-max",
+       [](Settings& s, const std::string& v) {
+         s.event_group_max = to_int("event-group-max", v);
+       }},
+      {"event-lanes",
+       [](Settings& s, const std::string& v) { s.event_lanes = to_int("event-lanes", v); }},
       {"request-timeout",
        [](Settings& s, const std::string& v) { s.request_timeout = to_int("request-timeout", v); }},
       {"keep-alive-timeout",
@@ -147,6 +153,14 @@ const std::vector<Option>& options() {
        "seconds a claimed job is held; a dead daemon's jobs are taken again after it", true},
       {"http-threads", "LOYALTY_HTTP_THREADS", "32",
        "threads that run request handlers (slow clients never hold one)", true},
+      {"event-group-max", "LOYALTY_EVENT_GROUP_MAX", "32",
+       "POS events committed together at most, when they arrive while a tenant's groups are "
+       "busy (1: one per transaction)",
+       true},
+      {"event-lanes", "LOYALTY_EVENT_LANES", "2",
+       "a tenant's groups of events processed at once; events arriving meanwhile wait for the "
+       "next group",
+       true},
       {"request-timeout", "LOYALTY_REQUEST_TIMEOUT", "10",
        "seconds a client has to send a whole request, head and body, from its first byte", true},
       {"keep-alive-timeout", "LOYALTY_KEEP_ALIVE_TIMEOUT", "5",

@@ -1,43 +1,49 @@
-// The hot path: a POS event in, its answer out, in one transaction, as eight stages that each
-// do one thing and hand an EventContext to the next. Each table is written by the module that
-// owns it; the pipeline only calls them.
+// The hot path: a POS event in, its answer out, as eight stages that each do one thing and hand
+// an EventContext to the next. Each table is written by the module that owns it; the pipeline
+// only calls them.
 //
 //   1. authenticate and parse   the daemon authenticates (daemon/loyaltyd); parse_request here
 //                               (events/request.cpp), the tenant's compiled rules from the cache
 //                               (events/cache.cpp)
+//      -- group commit --       events/group_commit.cpp: the events of a tenant that arrive while
+//                               its transactions are busy wait and go together into the next
+//                               one (process_group below), each behind a savepoint
 //   2. idempotency claim        the event row under its key; a replay answers with the stored
-//   3. resolve and lock the     answer — one statement with stage 3 (the event row names its
-//      customer                 customer): claim_key_and_lock_customer below; enrolment on the
-//                               fly by customers/enrol.hpp
+//   3. resolve and lock the     answer (or an earlier event of the group's) — one statement with
+//      customer                 stage 3 (the event row names its customer):
+//                               claim_key_and_lock_customer below; enrolment on the fly by
+//                               customers/enrol.hpp
 //   4. evaluate                 events/stages.cpp, evaluate_rules (history: events/history.cpp)
 //   5. caps and cooldowns       events/stages.cpp, check_caps (counts: issuances/reserve.hpp)
 //   6. reserve budget, stock    events/stages.cpp, Reservations: the rewards' terms
 //      and codes                (rewards/issuing.hpp) and the budgets' room
-//                               (budgets/ledger_ops.hpp), read, then taken rule by rule
+//                               (budgets/ledger_ops.hpp) less what the group took, read, then
+//                               taken rule by rule
 //   7. write issuances, ledger, issuances/reserve.hpp creates each issuance with its pool code;
-//      outbox and job           the job (jobs/queue.hpp), the stock (rewards/issuing.hpp) and
-//                               the budget reservations with their ledger movements and
-//                               threshold outbox rows (budgets/ledger_ops.hpp) go with the COMMIT
-//   8. answer                   the answer stored for replays, sent with the COMMIT; the caller
-//                               gets it once the transaction has committed
+//      outbox and job           the group's jobs (jobs/queue.hpp), stock (rewards/issuing.hpp)
+//                               and budget reservations with their ledger movements and
+//                               threshold outbox rows (budgets/ledger_ops.hpp) go with the COMMIT,
+//                               one statement each for the whole group (events/group.cpp)
+//   8. answer                   the answers stored for replays, one statement with the COMMIT;
+//                               each caller gets its answer once the group has committed
 //
 // A refund runs events/refund.cpp instead of stages 4 to 7. `rules simulate` (simulate.cpp)
 // runs stages 4 to 7 with a writer that writes nothing.
 //
 // Why the budget and stock writes wait for the COMMIT: every rewarding event of a tenant locks
 // its budget row until it commits, so the row is the queue they all wait in; sent with the
-// COMMIT, in one round trip, it is held for no round trip more. Stage 6 read that there was
-// room; should a concurrent event have taken it meanwhile, the reservation fails as a
-// serialization failure (migration 0105) and db::with_tenant runs the whole event again, which
-// then reads the budget exhausted.
-#include "events/refund.hpp"
-#include "events/stages.hpp"
+// COMMIT, in one round trip, it is held for no round trip more, once per group. Stage 6 read
+// that there was room; should a concurrent transaction have taken it meanwhile, the
+// reservation fails as a serialization failure (migration 0105) and db::with_tenant runs the
+// whole group again, which then reads the budget exhausted.
+#include "events/pipeline.hpp"
 
-#include "budgets/ledger_ops.hpp"
+#include "events/group.hpp"
+#include "events/refund.hpp"
+
 #include "customers/enrol.hpp"
 #include "db/tx.hpp"
 #include "issuances/reserve.hpp"
-#include "jobs/queue.hpp"
 #include "rewards/issuing.hpp"
 
 #include <spdlog/spdlog.h>
@@ -45,7 +51,10 @@
 #include <loyalty/events/events.hpp>
 #include <loyalty/metrics/counters.hpp>
 
+#include <algorithm>
 #include <chrono>
+#include <numeric>
+#include <utility>
 
 namespace loyalty::events {
 
@@ -79,18 +88,14 @@ const Query kClaimByPhone{"ev_lock_insert_phone", kClaimByPhoneSql.c_str()};
 const std::string kClaimByRefSql = lock_and_claim_sql("external_ref = $2");
 const Query kClaimByRef{"ev_lock_insert_ref", kClaimByRefSql.c_str()};
 const Query kStoredAnswer{"ev_existing", R"sql(
-  SELECT request_hash, status, coalesce(response_status, 0) AS response_status,
-         coalesce(response::text, '') AS response
+  SELECT request_hash, coalesce(response::text, '') AS response
     FROM events WHERE tenant_id = $1::uuid AND idempotency_key = $2)sql"};
 
-/// Stage 1: the body parsed and validated, and the tenant's compiled rules.
-EventContext parse_request(db::Database& database, RulesCache& cache, const std::string& tenant_id,
-                           const nlohmann::json& body, const std::string& header_key) {
-  EventContext ctx;
-  ctx.tenant_id = tenant_id;
-  ctx.request = parse_event_request(body, header_key);
-  ctx.tenant = cache.get(database, tenant_id);
-  return ctx;
+/// How the event names its customer, as the key the claim looks them up by.
+std::pair<int, std::string> customer_key(const CustomerRef& ref) {
+  if (ref.id) return {0, *ref.id};
+  if (ref.phone) return {1, *ref.phone};
+  return {2, ref.external_ref.value_or("")};
 }
 
 /// The customer locked and the event claimed, or no customer when there is none.
@@ -98,7 +103,7 @@ bool try_claim(db::Tx& tx, EventContext& ctx, std::optional<std::string>& event_
   const auto& req = ctx.request;
   const auto& ref = req.customer;
   const Query& q = ref.id ? kClaimById : ref.phone ? kClaimByPhone : kClaimByRef;
-  std::string key = ref.id ? *ref.id : ref.phone ? *ref.phone : ref.external_ref.value_or("");
+  std::string key = customer_key(ref).second;
   std::optional<std::string> occurred;
   if (!req.occurred_at.empty()) occurred = req.occurred_at;
   auto rows = tx.exec(q, ctx.tenant_id, key, ctx.tenant->timezone, occurred, req.type,
@@ -110,19 +115,28 @@ bool try_claim(db::Tx& tx, EventContext& ctx, std::optional<std::string>& event_
   return true;
 }
 
-/// The answer stored under the key, when its body is this one's; Error otherwise.
-EventResponse stored_answer(db::Tx& tx, const EventContext& ctx) {
-  auto stored = tx.exec1(kStoredAnswer, ctx.tenant_id, ctx.request.idempotency_key);
-  if (stored["request_hash"].as<std::string>() != ctx.request.request_hash) {
+/// The answer an earlier event gave under the key — one of the group, or else the one stored —
+/// when its body is this one's; Error otherwise.
+EventResponse replay(db::Tx& tx, const EventContext& ctx) {
+  std::string hash, body;
+  if (const auto* earlier = ctx.group->answered(ctx.request.idempotency_key)) {
+    hash = earlier->request_hash;
+    body = earlier->body;
+  } else {
+    auto stored = tx.exec1(kStoredAnswer, ctx.tenant_id, ctx.request.idempotency_key);
+    hash = stored["request_hash"].as<std::string>();
+    body = stored["response"].as<std::string>();
+  }
+  if (hash != ctx.request.request_hash) {
     throw Error(ErrorCode::invalid, "idempotency-key-reused",
                 "this idempotency key was used for a different event",
                 {{"/idempotency_key", "already used with another body"}});
   }
-  EventResponse replay;
-  replay.status = stored["response_status"].as<int>();
-  replay.body = nlohmann::json::parse(stored["response"].as<std::string>()).dump();
-  replay.replayed = true;
-  return replay;
+  EventResponse out;
+  out.status = 201;
+  out.body = nlohmann::json::parse(body).dump();
+  out.replayed = true;
+  return out;
 }
 
 /// Stages 2 and 3: the customer resolved (enrolled on the fly when the tenant allows it) and
@@ -143,15 +157,17 @@ std::optional<EventResponse> claim_key_and_lock_customer(db::Tx& tx, EventContex
     if (!try_claim(tx, ctx, event_id))
       throw Error(ErrorCode::unavailable, "contention", "try again");
   }
-  if (!event_id) return stored_answer(tx, ctx);
+  if (!event_id) return replay(tx, ctx);
   ctx.event_id = *event_id;
   return std::nullopt;
 }
 
 /// Stage 7's writes: each issuance created as stage 6 allows it, and what it reserves kept for
-/// the commit.
+/// the group's COMMIT.
 class PipelineWriter : public IssuanceWriter {
  public:
+  explicit PipelineWriter(EventWrites& writes) : writes_(writes) {}
+
   void lock_rule(db::Tx& tx, const std::string& rule_id) override {
     issuances::lock_rule_issuance(tx, rule_id);
   }
@@ -167,10 +183,10 @@ class PipelineWriter : public IssuanceWriter {
       switch (made.outcome) {
         case issuances::ReserveOutcome::created:
           outcome.issuance = std::move(made.issuance);
-          if (outcome.terms.stock) stock_.push_back(rule.reward_id);
+          if (outcome.terms.stock) writes_.stock.push_back(rule.reward_id);
           if (rule.budget_id) {
-            reservations_.push_back({*rule.budget_id, outcome.issuance->cost_minor,
-                                     outcome.issuance->currency, outcome.issuance->id});
+            writes_.reservations.push_back({*rule.budget_id, outcome.issuance->cost_minor,
+                                            outcome.issuance->currency, outcome.issuance->id});
           }
           return;
         case issuances::ReserveOutcome::reward_missing:
@@ -186,15 +202,8 @@ class PipelineWriter : public IssuanceWriter {
     outcome.reason = "code_generation_failed";
   }
 
-  /// Stage 6's writes, last of all and with the COMMIT: stock, then budgets, each in id order.
-  void reserve_with_commit(db::Tx& tx, const EventContext& ctx) {
-    rewards::take_stock_with_commit(tx, ctx.tenant_id, std::move(stock_));
-    budgets::reserve_with_commit(tx, ctx.tenant_id, std::move(reservations_), Actor::system());
-  }
-
  private:
-  std::vector<std::string> stock_;
-  std::vector<budgets::ReserveItem> reservations_;
+  EventWrites& writes_;
 };
 
 /// What an event did, for the counters once it has committed.
@@ -205,10 +214,10 @@ struct Processed {
   std::size_t reserved = 0, refunded = 0;
 };
 
-/// Stage 8: the answer, stored for replays with the COMMIT, with the job that issues the
-/// rewards when the event reserved any.
-Processed answer(db::Tx& tx, const EventContext& ctx, RulesOutcome rules,
-                 std::optional<nlohmann::json> refund) {
+/// Stage 8: the answer, to be stored for replays with the group's COMMIT, with the job that
+/// issues the rewards when the event reserved any.
+Processed answer(const EventContext& ctx, RulesOutcome rules, std::optional<nlohmann::json> refund,
+                 EventWrites& writes) {
   Processed out;
   auto issued = nlohmann::json::array();
   for (const auto& r : rules.rules) {
@@ -234,38 +243,31 @@ Processed answer(db::Tx& tx, const EventContext& ctx, RulesOutcome rules,
   out.reserved = issued.size();
   out.response.status = 201;
   out.response.body = response.dump();
-  if (out.reserved) {
-    jobs::enqueue_with_commit(tx, ctx.tenant_id, jobs::kIssueEvent, {{"event_id", ctx.event_id}});
-  }
-  tx.exec_with_commit("UPDATE events SET status = 'processed', response_status = 201, response = " +
-                      tx.quote(out.response.body) +
-                      "::jsonb WHERE tenant_id = " + tx.quote(ctx.tenant_id) +
-                      "::uuid AND id = " + tx.quote(ctx.event_id) + "::uuid");
+  writes.event_id = ctx.event_id;
+  writes.answer = out.response.body;
+  writes.rewarded = out.reserved > 0;
   out.rules = std::move(rules);
   return out;
 }
 
-Processed process(db::Database& database, RulesCache& cache, const std::string& tenant_id,
-                  const nlohmann::json& body, const std::string& header_key, const Actor& actor) {
-  EventContext parsed = parse_request(database, cache, tenant_id, body, header_key);  // 1
-  auto processed = db::with_tenant(database, tenant_id, [&](db::Tx& tx) {
-    EventContext ctx = parsed;  // a retried transaction starts from the parsed request again
-    if (auto replay = claim_key_and_lock_customer(tx, ctx)) {  // 2, 3
-      Processed out;
-      out.response = std::move(*replay);
-      return out;
-    }
-    if (ctx.request.type == "refund") {
-      return answer(tx, ctx, {}, refund_event(tx, ctx, actor));  // instead of 4 to 7
-    }
-    PipelineWriter writer;
-    auto rules = decide_rewards(tx, ctx, writer);                // 4 to 7
-    auto out = answer(tx, ctx, std::move(rules), std::nullopt);  // 8
-    writer.reserve_with_commit(tx, ctx);                         // 6's writes, with the COMMIT
+/// Stages 2 to 8 of one event, inside its group's transaction; its writes for the COMMIT in
+/// `writes`.
+Processed process_one(db::Tx& tx, EventContext& ctx, const Actor& actor, EventWrites& writes) {
+  Processed out;
+  out.type = ctx.request.type;
+  if (auto replayed = claim_key_and_lock_customer(tx, ctx)) {  // 2, 3
+    out.response = std::move(*replayed);
     return out;
-  });
-  processed.type = parsed.request.type;
-  return processed;
+  }
+  if (ctx.request.type == "refund") {
+    out = answer(ctx, {}, refund_event(tx, ctx, actor), writes);  // instead of 4 to 7
+  } else {
+    PipelineWriter writer(writes);
+    auto rules = decide_rewards(tx, ctx, writer);               // 4 to 7
+    out = answer(ctx, std::move(rules), std::nullopt, writes);  // 8
+  }
+  out.type = ctx.request.type;
+  return out;
 }
 
 /// Counts a processed event once its transaction has committed.
@@ -290,27 +292,136 @@ void count_processed(const Processed& p) {
   }
 }
 
+/// The group's transaction: each event behind a savepoint of its own (none for a group of one,
+/// which the transaction itself stands for), then the group's writes with the COMMIT. A
+/// failure that is the transaction's rather than the event's (a serialization failure, a
+/// deadlock, a lost connection) leaves the savepoint to with_tenant, which runs the whole group
+/// again.
+void run_group(db::Database& database, const std::string& tenant_id,
+               const std::vector<PendingEvent*>& events, std::vector<Processed>& processed) {
+  const bool alone = events.size() == 1;
+  // Customers are locked in the order of their keys, so that two groups running at once never
+  // wait for each other in a circle; one customer's events keep their order.
+  std::vector<std::size_t> order(events.size());
+  std::iota(order.begin(), order.end(), 0);
+  std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
+    return customer_key(events[a]->parsed.request.customer) <
+           customer_key(events[b]->parsed.request.customer);
+  });
+  db::with_tenant(database, tenant_id, [&](db::Tx& tx) {
+    GroupWrites group;  // a retried group starts again from the parsed requests
+    processed.assign(events.size(), {});
+    for (std::size_t n = 0; n < order.size(); ++n) {
+      const std::size_t i = order[n];
+      auto& event = *events[i];
+      event.error = nullptr;
+      if (!alone)
+        tx.exec_raw(n == 0 ? "SAVEPOINT event" : "RELEASE SAVEPOINT event; SAVEPOINT event");
+      try {
+        EventContext ctx = event.parsed;
+        ctx.group = &group;
+        EventWrites writes;
+        processed[i] = process_one(tx, ctx, event.actor, writes);
+        if (!processed[i].response.replayed) {
+          group.add(ctx.request.idempotency_key, ctx.request.request_hash, std::move(writes));
+        }
+      } catch (const Error&) {
+        if (alone) throw;
+        tx.exec_raw("ROLLBACK TO SAVEPOINT event");
+        event.error = std::current_exception();
+      } catch (const std::exception& e) {
+        if (alone || db::is_retryable(e) || db::is_connection_loss(e)) throw;
+        tx.exec_raw("ROLLBACK TO SAVEPOINT event");
+        try {
+          db::rethrow_as_error(e);
+        } catch (...) {
+          event.error = std::current_exception();
+        }
+      }
+    }
+    group.write_with_commit(tx, tenant_id);
+  });
+}
+
 }  // namespace
+
+void count_rejected(const std::exception_ptr& error) {
+  try {
+    std::rethrow_exception(error);
+  } catch (const Error& e) {
+    metrics::counters().events_rejected.add(e.type());
+  } catch (...) {
+    metrics::counters().events_rejected.add("internal");
+  }
+}
+
+EventContext parse_request(db::Database& database, RulesCache& cache, const std::string& tenant_id,
+                           const nlohmann::json& body, const std::string& header_key) {
+  EventContext ctx;
+  ctx.tenant_id = tenant_id;
+  ctx.request = parse_event_request(body, header_key);
+  ctx.tenant = cache.get(database, tenant_id);
+  return ctx;
+}
+
+void process_group(db::Database& database, const std::string& tenant_id,
+                   const std::vector<PendingEvent*>& events) noexcept {
+  std::vector<Processed> processed;
+  auto started = std::chrono::steady_clock::now();
+  try {
+    run_group(database, tenant_id, events, processed);
+  } catch (...) {
+    // The group's transaction failed as a whole (or the event of a group of one did): every
+    // event fails with it, and nothing of any was committed.
+    for (auto* event : events) event->error = std::current_exception();
+  }
+  auto elapsed =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started);
+  spdlog::debug("event.group tenant={} events={} duration_ms={:.2f}", tenant_id, events.size(),
+                elapsed.count());
+  metrics::counters().event_groups.observe(events.size());
+  for (std::size_t i = 0; i < events.size(); ++i) {
+    auto& event = *events[i];
+    if (event.error) {
+      count_rejected(event.error);
+      continue;
+    }
+    count_processed(processed[i]);
+    event.response = std::move(processed[i].response);
+  }
+}
+
+std::vector<EventResult> process_events(db::Database& database, RulesCache& cache,
+                                        const std::string& tenant_id,
+                                        const std::vector<EventInput>& inputs) {
+  std::vector<PendingEvent> pending(inputs.size());
+  std::vector<PendingEvent*> group;
+  for (std::size_t i = 0; i < inputs.size(); ++i) {
+    pending[i].actor = inputs[i].actor;
+    try {
+      pending[i].parsed =
+          parse_request(database, cache, tenant_id, inputs[i].body, inputs[i].header_key);
+      group.push_back(&pending[i]);
+    } catch (...) {
+      pending[i].error = std::current_exception();
+      count_rejected(pending[i].error);
+    }
+  }
+  if (!group.empty()) process_group(database, tenant_id, group);
+  std::vector<EventResult> out(inputs.size());
+  for (std::size_t i = 0; i < inputs.size(); ++i) {
+    out[i].response = std::move(pending[i].response);
+    out[i].error = pending[i].error;
+  }
+  return out;
+}
 
 EventResponse process_event(db::Database& database, RulesCache& cache, const std::string& tenant_id,
                             const nlohmann::json& body, const std::string& header_key,
                             const Actor& actor) {
-  try {
-    auto started = std::chrono::steady_clock::now();
-    auto processed = process(database, cache, tenant_id, body, header_key, actor);
-    auto elapsed =
-        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started);
-    spdlog::debug("event.processed tenant={} replayed={} duration_ms={:.2f}", tenant_id,
-                  processed.response.replayed, elapsed.count());
-    count_processed(processed);
-    return std::move(processed.response);
-  } catch (const Error& e) {
-    metrics::counters().events_rejected.add(e.type());
-    throw;
-  } catch (...) {
-    metrics::counters().events_rejected.add("internal");
-    throw;
-  }
+  auto results = process_events(database, cache, tenant_id, {{body, header_key, actor}});
+  if (results[0].error) std::rethrow_exception(results[0].error);
+  return std::move(results[0].response);
 }
 
 }  // namespace loyalty::events

@@ -3,6 +3,7 @@
 
 #include "budgets/ledger_ops.hpp"
 #include "events/caps.hpp"
+#include "events/group.hpp"
 #include "events/history.hpp"
 #include "issuances/reserve.hpp"
 
@@ -96,6 +97,10 @@ Reservations Reservations::read(db::Tx& tx, const EventContext& ctx,
       continue;
     }
     outcome.terms = found->second;
+    const auto& reward_id = outcome.rule->reward_id;
+    if (outcome.terms.stock && ctx.group && !out.stock_taken_.count(reward_id)) {
+      out.stock_taken_[reward_id] = ctx.group->stock_taken(reward_id);
+    }
     if (!outcome.rule->budget_id) continue;
     const auto& budget_id = *outcome.rule->budget_id;
     auto room = rooms.find(budget_id);
@@ -105,7 +110,9 @@ Reservations Reservations::read(db::Tx& tx, const EventContext& ctx,
                   "the budget is not in " + outcome.terms.currency +
                       ": a reward's cost must be in its budget's currency");
     }
-    out.budget_room_[budget_id] = room->second.available;
+    auto available = room->second.available;
+    if (available && ctx.group) *available -= ctx.group->budget_taken(budget_id);
+    out.budget_room_[budget_id] = available;
   }
   return out;
 }

@@ -24,6 +24,8 @@
 
 namespace loyalty::events {
 
+class GroupWrites;
+
 /// What the stages know of one event, passed from each to the next.
 struct EventContext {
   std::string tenant_id;
@@ -32,6 +34,9 @@ struct EventContext {
   CustomerView customer;                            ///< resolved (and locked) by stage 3
   bool enrolled_now = false;                        ///< this event enrolled the customer
   std::string event_id;  ///< claimed by stage 2 (a simulation's is the nil uuid)
+  /// The event's group (group.hpp): what its earlier events reserved and answered, not yet
+  /// written. Null for a simulation.
+  const GroupWrites* group = nullptr;
 };
 
 /// One rule evaluated for the event, and what came of it.
@@ -77,7 +82,8 @@ void check_caps(db::Tx& tx, const EventContext& ctx, IssuanceWriter& writer,
 class Reservations {
  public:
   /// Stage 6, reserve budget, stock and codes (the reads): the terms of the matching rules'
-  /// rewards and the room of their budgets, one statement each. Error(not_found) for a budget
+  /// rewards and the room of their budgets, one statement each, less what the earlier events
+  /// of the group took. Error(not_found) for a budget
   /// that is gone; Error(invalid, "currency-mismatch") for a reward in another currency than
   /// its budget.
   static Reservations read(db::Tx& tx, const EventContext& ctx, std::vector<RuleOutcome>& rules);

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include <string>
+#include <vector>
 
 namespace loyalty::jobs {
 
@@ -16,8 +17,9 @@ inline constexpr const char* kIssueEvent = "event.issue";
 void enqueue(db::Tx& tx, const std::string& tenant_id, const std::string& kind,
              const nlohmann::json& payload);
 
-/// Queues a job with the caller's COMMIT (db::Tx::exec_with_commit): one round trip less.
-void enqueue_with_commit(db::Tx& tx, const std::string& tenant_id, const std::string& kind,
-                         const nlohmann::json& payload);
+/// Queues a job of `kind` for each payload with the caller's COMMIT (db::Tx::exec_with_commit),
+/// in one statement: one round trip less.
+void enqueue_all_with_commit(db::Tx& tx, const std::string& tenant_id, const std::string& kind,
+                             const std::vector<nlohmann::json>& payloads);
 
 }  // namespace loyalty::jobs

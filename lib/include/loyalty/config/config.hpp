@@ -23,6 +23,8 @@ struct Settings {
   int max_connections = 0;     ///< --max-connections / LOYALTY_MAX_CONNECTIONS
   int max_connections_per_ip = 0;  ///< --max-connections-per-ip / LOYALTY_MAX_CONNECTIONS_PER_IP
   int pool_size = 0;               ///< --pool-size / LOYALTY_POOL_SIZE
+  int event_group_max = 0;  ///< --event-group-max / LOYALTY_EVENT_GROUP_MAX: events per COMMIT
+  int event_lanes = 0;      ///< --event-lanes / LOYALTY_EVENT_LANES: a tenant's groups at once
   std::string log_level;           ///< --log-level / LOYALTY_LOG_LEVEL
   std::string jwt_secrets;         ///< --jwt-secrets / LOYALTY_JWT_SECRETS: JSON {"kid":"secret"}
   std::string jwt_active_kid;      ///< --jwt-kid / LOYALTY_JWT_KID: the key id that signs

@@ -141,6 +141,29 @@ enum class CacheLookup : std::uint8_t {
 };
 constexpr std::array<std::string_view, 3> kCacheLookupNames{"hit", "revalidated", "miss"};
 
+/// How many events each group commit held (events/group_commit.cpp), as a histogram: the count
+/// of groups of at most each bound, their number and the events in them.
+class GroupSizes {
+ public:
+  static constexpr std::array<std::uint64_t, 6> kBounds{1, 2, 4, 8, 16, 32};
+  void observe(std::uint64_t events) noexcept {
+    for (std::size_t i = 0; i < kBounds.size(); ++i) {
+      if (events <= kBounds[i]) buckets_[i].fetch_add(1, std::memory_order_relaxed);
+    }
+    groups_.fetch_add(1, std::memory_order_relaxed);
+    events_.fetch_add(events, std::memory_order_relaxed);
+  }
+  std::uint64_t at_most(std::size_t bound_index) const noexcept {
+    return buckets_[bound_index].load(std::memory_order_relaxed);
+  }
+  std::uint64_t groups() const noexcept { return groups_.load(std::memory_order_relaxed); }
+  std::uint64_t events() const noexcept { return events_.load(std::memory_order_relaxed); }
+
+ private:
+  std::array<std::atomic<std::uint64_t>, kBounds.size()> buckets_{};
+  std::atomic<std::uint64_t> groups_{0}, events_{0};
+};
+
 /// Every counter of the library.
 struct Counters {
   /// Events processed, by event type; columns are EventOutcome.
@@ -155,6 +178,8 @@ struct Counters {
   /// Redemption attempts, by outcome: "redeemed" or the problem type of the refusal.
   LabelledCounters<24> redemptions;
   EnumCounters<CacheLookup> rules_cache;
+  /// Groups of events committed together (a retried group counts once, when it ends).
+  GroupSizes event_groups;
 };
 
 /// This process's counters.
