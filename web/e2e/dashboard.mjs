@@ -1,11 +1,24 @@
 // The merchant dashboard in a real headless Chromium (Debian's, through playwright-core), against
 // the real daemon that tests/http/dashboard_test.cpp started with a seeded tenant. Prints one
-// line per check; exits 1 at the first failed one, saying what was seen.
+// line per check; exits 1 at the first failed one, saying what was seen. Each page is checked
+// with axe-core (no serious or critical violation) and its screenshot written to
+// $DASHBOARD_SCREENSHOTS (default build/dashboard/).
 //
-//   node web/e2e/dashboard.mjs BASE_URL ADMIN_EMAIL ADMIN_PASSWORD VIEWER_EMAIL VIEWER_PASSWORD
+//   node web/e2e/dashboard.mjs BASE_URL ADMIN_EMAIL ADMIN_PASSWORD VIEWER_EMAIL VIEWER_PASSWORD \
+//        TENANT_ID POS_KEY
+import { mkdirSync, readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
 import { chromium } from "playwright-core";
 
-const [base, adminEmail, adminPassword, viewerEmail, viewerPassword] = process.argv.slice(2);
+const [base, adminEmail, adminPassword, viewerEmail, viewerPassword, tenantId, posKey] =
+  process.argv.slice(2);
+const shots =
+  process.env.DASHBOARD_SCREENSHOTS ?? fileURLToPath(new URL("../../build/dashboard/", import.meta.url));
+mkdirSync(shots, { recursive: true });
+const axeSource = readFileSync(
+  fileURLToPath(new URL("../node_modules/axe-core/axe.min.js", import.meta.url)),
+  "utf8",
+);
 const browser = await chromium.launch({
   executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
   args: [
@@ -28,6 +41,25 @@ function check(ok, what, seen) {
   console.log(`ok   ${what}`);
 }
 
+/**
+ * The page as it is now: axe-core finds no serious or critical violation (the script is
+ * evaluated through the DevTools protocol, which the page's CSP does not govern), and its
+ * screenshot is written.
+ */
+async function review(page, name) {
+  await page.screenshot({ path: `${shots}/${name}.png`, fullPage: true });
+  if (!(await page.evaluate(() => "axe" in window))) await page.evaluate(axeSource);
+  const violations = await page.evaluate(async () => {
+    const result = await window.axe.run(document, { resultTypes: ["violations"] });
+    // Proof that axe ran its rules on the page, not on nothing.
+    if (result.passes.length < 10) return [`axe passed only ${result.passes.length} rules`];
+    return result.violations
+      .filter((v) => v.impact === "serious" || v.impact === "critical")
+      .map((v) => `${v.id} (${v.impact}): ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`);
+  });
+  check(violations.length === 0, `the ${name} page has no serious or critical accessibility violation`, violations);
+}
+
 async function signIn(page, email, password) {
   await page.goto(`${base}/customers`);
   await page.getByLabel("Email").fill(email);
@@ -46,6 +78,7 @@ try {
   await signIn(page, adminEmail, "not the password");
   const refused = await page.getByRole("alert").textContent();
   check(/invalid|incorrect|wrong/i.test(refused ?? ""), "a wrong password is refused with the API's message", refused);
+  await review(page, "login");
 
   // The admin: the customers, a search by phone, a suspension.
   await page.getByLabel("Password").fill(adminPassword);
@@ -63,6 +96,7 @@ try {
   await row.getByRole("button", { name: "Suspend" }).click();
   await row.getByTestId("status").getByText("suspended").waitFor();
   check(true, "the admin suspends the customer and the list shows it");
+  await review(page, "customers");
 
   // The notifications: the notice that could not go (the tenant has no WhatsApp number).
   await page.getByRole("link", { name: "Notifications" }).click();
@@ -72,11 +106,144 @@ try {
   const notice = await page.getByTestId("notification-row").first().textContent();
   check(notice.includes("reward_issued") && notice.includes("no WhatsApp number"),
         "the cancelled notice shows with its reason", notice);
+  await review(page, "notifications");
 
   // A deep link reloads into the app; the session survives the reload.
   await page.reload();
   await page.getByRole("heading", { name: "Notifications" }).waitFor();
   check(true, "a reload of a deep link keeps the page and the session");
+
+  // Rewards: a voucher from a pool of codes, a problem shown beside its field, codes uploaded
+  // with the report of what went in.
+  await page.getByRole("link", { name: "Rewards" }).click();
+  await page.getByRole("heading", { name: "Rewards" }).waitFor();
+  await page.getByTestId("reward-row").first().waitFor();
+  await review(page, "rewards");
+  await page.getByRole("button", { name: "New reward" }).click();
+  const dialog = page.getByRole("dialog", { name: "New reward" });
+  await dialog.getByLabel("Name").fill("Weekend voucher");
+  await dialog.getByLabel("Cost to the budget").fill("one fifty");
+  await dialog.getByRole("button", { name: "Create reward" }).click();
+  const costError = await dialog.getByTestId("field-error").first().textContent();
+  check(/decimal|amount|cost/i.test(costError ?? ""), "a bad cost is refused beside the Cost field", costError);
+  check((await dialog.getByLabel("Cost to the budget").getAttribute("aria-invalid")) === "true",
+        "the refused field is marked invalid");
+  await review(page, "reward-dialog");
+  await dialog.getByLabel("Cost to the budget").fill("1.50");
+  await dialog.getByRole("button", { name: "Create reward" }).click();
+  await dialog.waitFor({ state: "detached" });
+  const voucherRow = page.getByTestId("reward-row").filter({ hasText: "Weekend voucher" });
+  await voucherRow.waitFor();
+  check((await voucherRow.textContent()).includes("$1.50"), "the new reward is in the catalogue");
+  await voucherRow.getByRole("button", { name: "Upload codes" }).click();
+  const upload = page.getByRole("dialog", { name: /Upload codes/ });
+  await upload.getByLabel("Or paste the codes").fill("WKND-0001\nWKND-0002\nWKND-0002\nnot a code!\n");
+  await upload.getByRole("button", { name: "Upload" }).click();
+  const report = await upload.getByTestId("upload-report").textContent();
+  check(/4 lines: 2 inserted, 1 duplicates in the file, 0 already in the pool, 1 invalid/.test(report) &&
+          /line 4:/.test(report),
+        "the upload reports inserted, duplicate and invalid codes", report);
+  await review(page, "upload-codes");
+  await upload.getByRole("button", { name: "Close" }).first().click();
+  await page.waitForFunction(() =>
+    [...document.querySelectorAll('[data-testid="reward-row"]')].some((r) => r.textContent.includes("2 / 0 / 0")));
+  check(true, "the pool level shows the two codes available");
+
+  // The rule builder: a condition and a part the engine refuses, the problem shown at its node,
+  // fixed, simulated against a sample event, saved.
+  await page.getByRole("link", { name: "Campaigns and rules" }).click();
+  await page.getByRole("heading", { name: "Campaigns and rules" }).waitFor();
+  await page.getByTestId("rule-row").first().waitFor();
+  await review(page, "rules");
+  await page.getByRole("link", { name: "New rule" }).click();
+  await page.getByRole("heading", { name: "New rule" }).waitFor();
+  await page.getByLabel("Name", { exact: true }).fill("Harare visits");
+  await page.getByLabel("Event type", { exact: true }).fill("visit");
+  await page.getByLabel("Reward", { exact: true }).selectOption("Weekend voucher");
+  await page.getByLabel("Per customer: at most").fill("1");
+  const first = page.locator('[data-testid="node"][data-at="0"]');
+  await first.getByLabel("Left field").fill("event.store");
+  await first.getByLabel("Comparison").selectOption("==");
+  await first.getByLabel("Right value type").selectOption("text");
+  await first.getByLabel("Right value", { exact: true }).fill("harare");
+  await page.getByRole("button", { name: "Add…" }).click();
+  await page.getByRole("menuitem", { name: "Raw JSON" }).click();
+  const raw = page.locator('[data-testid="node"][data-at="1"]');
+  await raw.getByLabel("JSON the builder cannot draw").fill('{"=>": [{"var": "event.amount"}, 10]}');
+  await page.getByRole("button", { name: "Check" }).click();
+  const nodeError = await raw.getByTestId("node-error").textContent();
+  check(/unknown operator/.test(nodeError ?? ""), "the engine's problem is shown at the node it is about", nodeError);
+  check((await first.getByTestId("node-error").count()) === 0, "the sound condition shows no problem");
+  await review(page, "rule-builder-error");
+  await raw.getByRole("button", { name: "Remove this part" }).click();
+  await page.getByRole("button", { name: "Check" }).click();
+  await page.getByRole("status").filter({ hasText: "The rule is valid." }).waitFor();
+  check(true, "fixed, the rule checks out");
+  await page.getByLabel("Customer phone").fill("+263772222222");
+  await page.getByLabel("Other event data (JSON)").fill('{"store": "bulawayo"}');
+  await page.getByRole("button", { name: "Simulate" }).click();
+  let simulated = await page.getByTestId("simulation").textContent();
+  check(/Does not match: conditions not met/.test(simulated), "a visit elsewhere does not match", simulated);
+  await page.getByLabel("Other event data (JSON)").fill('{"store": "harare"}');
+  await page.getByRole("button", { name: "Simulate" }).click();
+  await page.getByTestId("simulation").filter({ hasText: "Weekend voucher" }).waitFor();
+  simulated = await page.getByTestId("simulation").textContent();
+  check(/Matches: it would issue Weekend voucher/.test(simulated), "a visit in Harare would issue the voucher", simulated);
+  await page.getByRole("button", { name: "Save rule" }).click();
+  await page.getByRole("heading", { name: "Rule: Harare visits" }).waitFor();
+  await page.getByRole("status").filter({ hasText: "Saved “Harare visits”." }).waitFor();
+  await review(page, "rule-builder");
+  // Edited: a cap the engine refuses is shown beside its field, and the saved rule is unchanged.
+  await page.getByLabel("Per customer: at most").fill("0");
+  await page.getByRole("button", { name: "Save rule" }).click();
+  const capError = await page.getByTestId("field-error").first().textContent();
+  check(/at least 1|positive|>= ?1|must be/i.test(capError ?? "") &&
+          (await page.getByLabel("Per customer: at most").getAttribute("aria-invalid")) === "true",
+        "a refused change of the saved rule is shown beside the cap", capError);
+  await page.getByLabel("Per customer: at most").fill("1");
+  await page.getByLabel("Priority").fill("5");
+  await page.getByRole("button", { name: "Save rule" }).click();
+  await page.getByRole("status").filter({ hasText: "Saved" }).waitFor();
+  check(true, "the corrected change is saved");
+  await page.getByRole("link", { name: "Campaigns and rules" }).click();
+  await page.getByTestId("rule-row").filter({ hasText: "Harare visits" }).waitFor();
+  check(true, "the saved rule is listed");
+
+  // A till posts a visit in Harare: the voucher is issued, and redeemed from the Issuances page.
+  const posted = await fetch(`${base}/v1/tenants/${tenantId}/events`, {
+    method: "POST",
+    headers: { Authorization: `Bearer ${posKey}`, "Content-Type": "application/json", "Idempotency-Key": "harare-1" },
+    body: JSON.stringify({ customer: { phone: "+263772222222" }, type: "visit", data: { store: "harare" } }),
+  });
+  const answer = await posted.json();
+  check(posted.status === 201 && answer.issuances?.some((i) => i.reward?.name === "Weekend voucher"),
+        "the event gives the voucher through the saved rule", answer);
+  await page.getByRole("link", { name: "Issuances" }).click();
+  await page.getByRole("heading", { name: "Issuances" }).waitFor();
+  const voucher = page.getByTestId("issuance-row").filter({ hasText: "Weekend voucher" });
+  // The worker issues the reserved voucher in the background: reload until it has.
+  await voucher.first().waitFor();
+  for (let i = 0; i < 50 && (await voucher.getByTestId("state").textContent()) !== "issued"; ++i) {
+    await page.waitForTimeout(200);
+    await page.reload();
+    await voucher.first().waitFor();
+  }
+  check((await voucher.getByTestId("state").textContent()) === "issued", "the voucher is issued");
+  const code = (await voucher.locator("td.font-mono").textContent()).trim();
+  check(/^WKND-000[12]$/.test(code), "the issuance shows its pool code to the admin", code);
+  await review(page, "issuances");
+  await voucher.getByRole("button", { name: "Redeem" }).click();
+  const redeem = page.getByRole("dialog", { name: /Redeem/ });
+  await redeem.getByLabel("Code").fill("WKND-9999");
+  await redeem.getByRole("button", { name: "Redeem", exact: true }).click();
+  const mismatch = await redeem.getByRole("alert").or(redeem.getByTestId("field-error")).first().textContent();
+  check(/code/i.test(mismatch ?? ""), "a wrong code is refused with the API's reason", mismatch);
+  await redeem.getByLabel("Code").fill(code);
+  await redeem.getByRole("button", { name: "Redeem", exact: true }).click();
+  await redeem.waitFor({ state: "detached" });
+  await page.getByLabel("State").selectOption("redeemed");
+  await page.getByTestId("issuance-row").filter({ hasText: code }).getByTestId("state").filter({ hasText: "redeemed" }).waitFor();
+  check(true, "the voucher is redeemed with its code and listed as redeemed");
 
   // The session ends (the refresh token no longer works): a clear message on the login page.
   await page.evaluate(() => {
@@ -92,10 +259,32 @@ try {
 
   // A viewer sees the customers without the buttons that change them.
   const viewer = await (await browser.newContext()).newPage();
+  viewer.on("console", (m) => m.type() === "error" && problems.push(m.text()));
+  viewer.on("pageerror", (e) => problems.push(String(e)));
   await signIn(viewer, viewerEmail, viewerPassword);
   await viewer.getByTestId("customer-row").first().waitFor();
   check((await viewer.getByRole("button", { name: /Suspend|Reactivate/ }).count()) === 0,
         "a viewer sees no edit buttons");
+  const editControls = /New rule|New reward|Edit|Upload codes|Redeem|Cancel|Save rule/;
+  for (const [link, heading, row] of [
+    ["Campaigns and rules", "Campaigns and rules", "rule-row"],
+    ["Rewards", "Rewards", "reward-row"],
+    ["Issuances", "Issuances", "issuance-row"],
+  ]) {
+    await viewer.getByRole("link", { name: link }).click();
+    await viewer.getByRole("heading", { name: heading }).waitFor();
+    await viewer.getByTestId(row).first().waitFor();
+    const controls = await viewer.getByRole("button", { name: editControls }).count() +
+      await viewer.getByRole("link", { name: editControls }).count();
+    check(controls === 0, `a viewer sees no edit controls on ${heading}`, controls);
+  }
+  await viewer.getByRole("link", { name: "Campaigns and rules" }).click();
+  await viewer.getByRole("link", { name: "Harare visits" }).click();
+  await viewer.getByRole("heading", { name: "Rule: Harare visits" }).waitFor();
+  check((await viewer.getByRole("button", { name: /Save rule|Add…|Remove/ }).count()) === 0 &&
+          (await viewer.getByLabel("Name", { exact: true }).isDisabled()),
+        "a viewer reads a rule in the builder without edit controls");
+  await review(viewer, "rule-viewer");
   await viewer.getByRole("button", { name: "Sign out" }).click();
   await viewer.getByRole("heading", { name: "Sign in" }).waitFor();
   check(true, "sign out returns to the login page");

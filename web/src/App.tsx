@@ -4,6 +4,10 @@ import { useUser } from "./lib/useSession";
 import { LoginPage } from "./pages/Login";
 import { CustomersPage } from "./pages/Customers";
 import { NotificationsPage } from "./pages/Notifications";
+import { RulesPage } from "./pages/Rules";
+import { RuleEditorPage } from "./pages/RuleEditor";
+import { RewardsPage } from "./pages/Rewards";
+import { IssuancesPage } from "./pages/Issuances";
 
 export function App() {
   const user = useUser();
@@ -24,6 +28,15 @@ export function App() {
           <NavLink to="/customers" className={link}>
             Customers
           </NavLink>
+          <NavLink to="/rules" className={link}>
+            Campaigns and rules
+          </NavLink>
+          <NavLink to="/rewards" className={link}>
+            Rewards
+          </NavLink>
+          <NavLink to="/issuances" className={link}>
+            Issuances
+          </NavLink>
           <NavLink to="/notifications" className={link}>
             Notifications
           </NavLink>
@@ -42,6 +55,10 @@ export function App() {
       <main className="mx-auto max-w-6xl p-6">
         <Routes>
           <Route path="/customers" element={<CustomersPage />} />
+          <Route path="/rules" element={<RulesPage />} />
+          <Route path="/rules/:id" element={<RuleEditorPage />} />
+          <Route path="/rewards" element={<RewardsPage />} />
+          <Route path="/issuances" element={<IssuancesPage />} />
           <Route path="/notifications" element={<NotificationsPage />} />
           <Route path="*" element={<Navigate to="/customers" replace />} />
         </Routes>

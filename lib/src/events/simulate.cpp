@@ -1,5 +1,6 @@
 // `rules simulate`: the pipeline's stages 4 to 7 (events/stages.cpp) on an event that is not
-// stored, with a writer that writes nothing, in a read-only transaction that never commits.
+// stored, with a writer that writes nothing, in a read-only transaction that never commits;
+// over the tenant's active rules, or over a draft of the rule builder in their place.
 #include "events/stages.hpp"
 
 #include "db/tx.hpp"
@@ -62,10 +63,10 @@ bool resolve_customer(db::Tx& tx, EventContext& ctx) {
   return known;
 }
 
-}  // namespace
-
-nlohmann::json simulate_event(db::Database& database, const std::string& tenant_id,
-                              const nlohmann::json& body) {
+/// The simulation, over the tenant's active rules or, when given, over `draft` instead.
+nlohmann::json simulate(db::Database& database, const std::string& tenant_id,
+                        const nlohmann::json& body,
+                        const std::vector<rulesets::ActiveRule>* draft) {
   nlohmann::json doc = body;
   if (!doc.contains("idempotency_key")) doc["idempotency_key"] = "simulation";
   EventContext ctx;
@@ -73,6 +74,14 @@ nlohmann::json simulate_event(db::Database& database, const std::string& tenant_
   ctx.request = parse_event_request(doc, "");
   RulesCache cache;
   ctx.tenant = cache.get(database, tenant_id);
+  if (draft) {
+    auto entry = std::make_shared<RulesCache::Entry>(*ctx.tenant);
+    auto compiled = std::make_shared<rules::RuleSet>();
+    for (const auto& rule : *draft) compiled->add(rule.definition.conditions);
+    entry->rules = std::make_shared<const std::vector<rulesets::ActiveRule>>(*draft);
+    entry->compiled = std::move(compiled);
+    ctx.tenant = std::move(entry);
+  }
   ctx.event_id = kNilUuid;
   return db::with_tenant(database, tenant_id, [&](db::Tx& tx) {
     tx.exec_raw("SET TRANSACTION READ ONLY");
@@ -102,6 +111,19 @@ nlohmann::json simulate_event(db::Database& database, const std::string& tenant_
                           {"would_issue", would_issue},
                           {"not_issued", not_issued_json(outcome)}};
   });
+}
+
+}  // namespace
+
+nlohmann::json simulate_event(db::Database& database, const std::string& tenant_id,
+                              const nlohmann::json& body) {
+  return simulate(database, tenant_id, body, nullptr);
+}
+
+nlohmann::json simulate_event(db::Database& database, const std::string& tenant_id,
+                              const nlohmann::json& body,
+                              const std::vector<rulesets::ActiveRule>& rules) {
+  return simulate(database, tenant_id, body, &rules);
 }
 
 }  // namespace loyalty::events

@@ -76,6 +76,9 @@ struct Resolved {
   std::string reward_id;
   std::string budget_id;    ///< "" for none
   std::string campaign_id;  ///< "" for none
+  /// The budget an issuance reserves from: the rule's, else its campaign's, else its reward's
+  /// ("" for none), as load_active_rules reads it.
+  std::string effective_budget_id;
 };
 
 bool same_row(const Resolved& a, const StoredRule& b) {
@@ -148,6 +151,7 @@ Resolved resolve_references(db::Tx& tx, const std::string& tenant_id, const json
   std::string effective = !out.budget_id.empty()     ? out.budget_id
                           : !campaign_budget.empty() ? campaign_budget
                                                      : reward_budget;
+  out.effective_budget_id = effective;
   if (!effective.empty() && !reward_currency.empty()) {
     auto b = tx.exec1(kBudgetInfo, tenant_id, effective);
     auto currency = b[1].as<std::string>();
@@ -384,6 +388,36 @@ StoredRule get_rule(db::Database& database, const std::string& tenant_id,
   return db::with_tenant(database, tenant_id, [&](db::Tx& tx) {
     auto id = catalog::require_id(tx, tenant_id, catalog::Entity::rule, id_or_name);
     return load(tx, tenant_id, id);
+  });
+}
+
+std::vector<FieldError> check_rule(db::Database& database, const std::string& tenant_id,
+                                   const nlohmann::json& definition) {
+  if (!definition.is_object() || definition.contains("rules")) {
+    return {{"", "must be one rule object"}};
+  }
+  return db::with_tenant(database, tenant_id, [&](db::Tx& tx) {
+    auto errors = rules::check_definitions(definition).errors;
+    resolve_references(tx, tenant_id, definition, "", errors);
+    return errors;
+  });
+}
+
+ActiveRule resolve_draft(db::Database& database, const std::string& tenant_id,
+                         const nlohmann::json& definition, const std::string& id) {
+  return db::with_tenant(database, tenant_id, [&](db::Tx& tx) {
+    Resolved r = check_single(tx, tenant_id, definition);
+    ActiveRule rule;
+    rule.id = id.empty() ? "00000000-0000-0000-0000-000000000000"
+                         : catalog::require_id(tx, tenant_id, catalog::Entity::rule, id);
+    rule.definition = std::move(r.definition);
+    rule.reward_id = r.reward_id;
+    if (!r.campaign_id.empty()) rule.campaign_id = r.campaign_id;
+    if (!r.effective_budget_id.empty()) rule.budget_id = r.effective_budget_id;
+    rule.definition.reward = rule.reward_id;
+    rule.definition.budget = rule.budget_id;
+    rule.definition.campaign = rule.campaign_id;
+    return rule;
   });
 }
 

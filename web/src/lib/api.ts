@@ -143,8 +143,11 @@ async function refresh(): Promise<void> {
   return refreshing;
 }
 
-/** A request to the tenant's API, e.g. api("GET", "customers?phone=..."). */
-export async function api<T>(method: string, path: string, body?: unknown): Promise<T> {
+/**
+ * A request to the tenant's API, e.g. api("GET", "customers?phone=..."). The body is sent as
+ * JSON, or as it is when a content type is given (a CSV of codes).
+ */
+export async function api<T>(method: string, path: string, body?: unknown, contentType?: string): Promise<T> {
   const send = async () => {
     if (current && current.expiresAt - Date.now() < 60_000) await refresh();
     if (!current) throw new ApiError(401, "unauthorized", "Please sign in.");
@@ -153,9 +156,9 @@ export async function api<T>(method: string, path: string, body?: unknown): Prom
       method,
       headers: {
         Authorization: `Bearer ${current.access}`,
-        ...(body !== undefined ? { "Content-Type": "application/json" } : {}),
+        ...(body !== undefined ? { "Content-Type": contentType ?? "application/json" } : {}),
       },
-      body: body !== undefined ? JSON.stringify(body) : undefined,
+      body: body === undefined ? undefined : contentType ? String(body) : JSON.stringify(body),
     });
   };
   let res = await send();

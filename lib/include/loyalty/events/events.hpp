@@ -8,6 +8,7 @@
 #include <loyalty/core/actor.hpp>
 #include <loyalty/core/page.hpp>
 #include <loyalty/issuances/issuances.hpp>
+#include <loyalty/rulesets/rulesets.hpp>
 #include <nlohmann/json.hpp>
 
 #include <cstddef>
@@ -109,6 +110,13 @@ class EventGroups {
 /// process_event's, but for the idempotency key, which is not needed.
 nlohmann::json simulate_event(db::Database& db, const std::string& tenant_id,
                               const nlohmann::json& body);
+
+/// As simulate_event, with `rules` (the rule builder's draft, from rulesets::resolve_draft) in
+/// place of the tenant's active rules: evaluated as if they were in play, whatever their active
+/// flags and dates say.
+nlohmann::json simulate_event(db::Database& db, const std::string& tenant_id,
+                              const nlohmann::json& body,
+                              const std::vector<rulesets::ActiveRule>& rules);
 
 /// A stored event as JSON, with its issuances as they are now (their codes as `codes` says)
 /// and why matching rules did not issue. Error(not_found).

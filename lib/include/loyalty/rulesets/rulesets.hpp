@@ -55,6 +55,13 @@ void delete_rule(db::Database& db, const std::string& tenant_id, const Actor& ac
 /// Throws Error(not_found).
 StoredRule get_rule(db::Database& db, const std::string& tenant_id, const std::string& id_or_name);
 
+/// Checks one rule definition as create_rule would — the engine's checks of the definition and
+/// its JsonLogic, the references and their currencies — without writing anything: every problem
+/// with its pointer relative to the definition (`/conditions/and/1/>=`, `/reward`); empty when
+/// the rule is valid. Whether the name is in use is not checked (a rule being edited has it).
+std::vector<FieldError> check_rule(db::Database& db, const std::string& tenant_id,
+                                   const nlohmann::json& definition);
+
 struct RuleFilter {
   std::string event_type;  ///< empty for any
   std::string campaign;    ///< id or name; empty for any
@@ -110,6 +117,14 @@ struct ActiveRuleSet {
   std::optional<std::string> next_change;
   std::vector<ActiveRule> rules;  ///< priority descending, then name
 };
+
+/// A definition that is not stored (the rule builder's draft) as the event pipeline would
+/// evaluate it: references resolved to ids, the budget its issuances would reserve from. `id` (or
+/// name) is the stored rule it edits (its rewards count towards the draft's caps and cooldown) or
+/// empty for a new rule (the nil uuid, which has issued nothing). Throws Error(invalid) as
+/// create_rule does, Error(not_found) for an unknown `id`.
+ActiveRule resolve_draft(db::Database& db, const std::string& tenant_id,
+                         const nlohmann::json& definition, const std::string& id);
 
 /// The rules that fire now (SQL app_now()): active, with an active reward, inside their own,
 /// their reward's and their campaign's dates, and either without a campaign or in an active one
