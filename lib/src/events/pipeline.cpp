@@ -7,7 +7,9 @@
 //                               (events/cache.cpp)
 //      -- group commit --       events/group_commit.cpp: the events of a tenant that arrive while
 //                               its transactions are busy wait and go together into the next
-//                               one (process_group below), each behind a savepoint
+//                               one (process_group below); one that fails fails
+//                               alone (the group runs again, each event behind a
+//                               savepoint)
 //   2. idempotency claim        the event row under its key; a replay answers with the stored
 //   3. resolve and lock the     answer (or an earlier event of the group's) — one statement with
 //      customer                 stage 3 (the event row names its customer):
@@ -292,22 +294,20 @@ void count_processed(const Processed& p) {
   }
 }
 
-/// The group's transaction: each event behind a savepoint of its own (none for a group of one,
-/// which the transaction itself stands for), then the group's writes with the COMMIT. A
-/// failure that is the transaction's rather than the event's (a serialization failure, a
-/// deadlock, a lost connection) leaves the savepoint to with_tenant, which runs the whole group
-/// again.
-void run_group(db::Database& database, const std::string& tenant_id,
-               const std::vector<PendingEvent*>& events, std::vector<Processed>& processed) {
+/// Thrown out of a group's transaction run without savepoints when one of its events failed:
+/// nothing is committed, and the group runs again with a savepoint for each event.
+struct RunWithSavepoints {};
+
+/// One run of the group's transaction: each event in turn, then the group's writes with the
+/// COMMIT. With `savepoints`, each event behind a savepoint of its own, so that one that fails
+/// fails alone; without, the first that fails ends the run (RunWithSavepoints). A failure that
+/// is the transaction's rather than the event's (a serialization failure, a deadlock, a lost
+/// connection) leaves the run to with_tenant, which runs the whole group again. A group of one
+/// needs no savepoint: the transaction stands for it, and its failure is the event's answer.
+void run_group_once(db::Database& database, const std::string& tenant_id,
+                    const std::vector<PendingEvent*>& events, const std::vector<std::size_t>& order,
+                    bool savepoints, std::vector<Processed>& processed) {
   const bool alone = events.size() == 1;
-  // Customers are locked in the order of their keys, so that two groups running at once never
-  // wait for each other in a circle; one customer's events keep their order.
-  std::vector<std::size_t> order(events.size());
-  std::iota(order.begin(), order.end(), 0);
-  std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
-    return customer_key(events[a]->parsed.request.customer) <
-           customer_key(events[b]->parsed.request.customer);
-  });
   db::with_tenant(database, tenant_id, [&](db::Tx& tx) {
     GroupWrites group;  // a retried group starts again from the parsed requests
     processed.assign(events.size(), {});
@@ -315,7 +315,7 @@ void run_group(db::Database& database, const std::string& tenant_id,
       const std::size_t i = order[n];
       auto& event = *events[i];
       event.error = nullptr;
-      if (!alone)
+      if (savepoints)
         tx.exec_raw(n == 0 ? "SAVEPOINT event" : "RELEASE SAVEPOINT event; SAVEPOINT event");
       try {
         EventContext ctx = event.parsed;
@@ -327,10 +327,12 @@ void run_group(db::Database& database, const std::string& tenant_id,
         }
       } catch (const Error&) {
         if (alone) throw;
+        if (!savepoints) throw RunWithSavepoints{};
         tx.exec_raw("ROLLBACK TO SAVEPOINT event");
         event.error = std::current_exception();
       } catch (const std::exception& e) {
         if (alone || db::is_retryable(e) || db::is_connection_loss(e)) throw;
+        if (!savepoints) throw RunWithSavepoints{};
         tx.exec_raw("ROLLBACK TO SAVEPOINT event");
         try {
           db::rethrow_as_error(e);
@@ -341,6 +343,26 @@ void run_group(db::Database& database, const std::string& tenant_id,
     }
     group.write_with_commit(tx, tenant_id);
   });
+}
+
+/// The group's transaction. Its first run takes no savepoints — a subtransaction per event
+/// costs the database more than the rest of the event's statements together (measured: see
+/// the README) — and should one of its events fail, the group runs again with them.
+void run_group(db::Database& database, const std::string& tenant_id,
+               const std::vector<PendingEvent*>& events, std::vector<Processed>& processed) {
+  // Customers are locked in the order of their keys, so that two groups running at once never
+  // wait for each other in a circle; one customer's events keep their order.
+  std::vector<std::size_t> order(events.size());
+  std::iota(order.begin(), order.end(), 0);
+  std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
+    return customer_key(events[a]->parsed.request.customer) <
+           customer_key(events[b]->parsed.request.customer);
+  });
+  try {
+    run_group_once(database, tenant_id, events, order, false, processed);
+  } catch (const RunWithSavepoints&) {
+    run_group_once(database, tenant_id, events, order, true, processed);
+  }
 }
 
 }  // namespace

@@ -31,8 +31,9 @@ EventContext parse_request(db::Database& database, RulesCache& cache, const std:
 void count_rejected(const std::exception_ptr& error);
 
 /// Stages 2 to 8 of a group of events of one tenant, in one transaction with one COMMIT: each
-/// event in turn, as they would be one after the other, each behind a savepoint so that one
-/// that fails fails alone. Answers every event (its response or error); never throws.
+/// event in turn, as they would be one after the other; one that fails fails alone (the group
+/// runs again with a savepoint for each event). Answers every event (its response or error); never
+/// throws.
 void process_group(db::Database& database, const std::string& tenant_id,
                    const std::vector<PendingEvent*>& events) noexcept;
 

@@ -73,7 +73,8 @@ struct EventResult {
 /// Processes events of one tenant as one group: one transaction and one COMMIT for all, each
 /// event in turn exactly as they would be one after the other (an event of a customer sees what
 /// the earlier ones of the group gave them, a repeated idempotency key replays the earlier
-/// answer), each behind a savepoint so that one that fails fails alone and writes nothing.
+/// answer); one that fails fails alone and writes nothing (the group runs again with a savepoint
+/// for each event).
 /// Answers are in the order of `inputs`; nothing is answered before the COMMIT.
 std::vector<EventResult> process_events(db::Database& db, RulesCache& cache,
                                         const std::string& tenant_id,
