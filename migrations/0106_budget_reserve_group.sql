@@ -53,7 +53,8 @@ BEGIN
            i.issuance, b.period_start, p_actor, t
       FROM unnest(g.amounts, g.issuances) AS i (amount, issuance)
      WHERE i.amount > 0;
-    -- budget_reserve's soft-cap notice, once for the group: at most one per budget and period.
+    -- budget_reserve's soft-cap notice (migration 0050, restated: it is inline there), once for
+    -- the group: at most one per budget and period.
     used := b.reserved_minor + b.utilized_minor + b.spent_minor;
     IF b.soft_cap_threshold IS NOT NULL AND b.total_minor > 0
        AND used >= ceil(b.total_minor * b.soft_cap_threshold)

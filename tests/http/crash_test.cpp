@@ -25,6 +25,11 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
+// No rate limits; the jobs a killed daemon had claimed are taken again after their lease: 2 s.
+const std::vector<std::string> kFlags = {"--rate-limit", "0", "--rate-limit-ip", "0",
+                                         "--workers",    "1", "--worker-lease",  "2",
+                                         "--pool-size",  "6"};
+
 double seconds_since(Clock::time_point t) {
   return std::chrono::duration<double>(Clock::now() - t).count();
 }
@@ -51,11 +56,7 @@ TEST_CASE(
     "[http]") {
   TestDatabase db;
   auto shop = loyalty::test::seed_load_tenant(db.owner(), "crash");
-  // The jobs a killed daemon had claimed are taken again after their lease: 2 s here.
-  const std::vector<std::string> flags = {"--rate-limit", "0", "--rate-limit-ip", "0",
-                                          "--workers",    "1", "--worker-lease",  "2",
-                                          "--pool-size",  "6"};
-  auto daemon = std::make_unique<Daemon>(Daemon::over(db, flags));
+  auto daemon = std::make_unique<Daemon>(Daemon::over(db, kFlags));
   std::atomic<int> port{daemon->port()};
 
   loyalty::test::LoadOptions options;
@@ -74,7 +75,7 @@ TEST_CASE(
     if (kill == 0) first_kill = Clock::now();
     REQUIRE(daemon->stop(SIGKILL) == 128 + SIGKILL);
     auto killed = Clock::now();
-    daemon = std::make_unique<Daemon>(Daemon::over(db, flags));
+    daemon = std::make_unique<Daemon>(Daemon::over(db, kFlags));
     port = daemon->port();
     // Back when /ready answers 200 (schema at head, worker alive).
     REQUIRE(wait_ready(daemon->port(), 30s));
@@ -161,10 +162,7 @@ TEST_CASE(
     "[http]") {
   TestDatabase db;
   auto shop = loyalty::test::seed_load_tenant(db.owner(), "groups");
-  const std::vector<std::string> flags = {"--rate-limit", "0", "--rate-limit-ip", "0",
-                                          "--workers",    "1", "--worker-lease",  "2",
-                                          "--pool-size",  "6"};
-  auto daemon = std::make_unique<Daemon>(Daemon::over(db, flags));
+  auto daemon = std::make_unique<Daemon>(Daemon::over(db, kFlags));
   std::atomic<int> port{daemon->port()};
   loyalty::test::LoadOptions options;
   options.tenant_id = shop.tenant_id;
@@ -187,7 +185,7 @@ TEST_CASE(
     auto count = scraped(daemon->port(), "loyalty_event_group_size_count");
     if (!sum.empty() && !count.empty()) grouped += std::stoll(sum) - std::stoll(count);
     REQUIRE(daemon->stop(SIGKILL) == 128 + SIGKILL);
-    daemon = std::make_unique<Daemon>(Daemon::over(db, flags));
+    daemon = std::make_unique<Daemon>(Daemon::over(db, kFlags));
     port = daemon->port();
     REQUIRE(wait_ready(daemon->port(), 30s));
   }
