@@ -87,13 +87,13 @@ TEST_CASE(
   };
   std::vector<Outage> outages;
   for (const std::string mode : {"fast", "immediate"}) {
+    long long acknowledged = load.acknowledged();
     std::this_thread::sleep_for(1500ms);
+    REQUIRE(load.acknowledged() > acknowledged);  // the load is flowing when it stops
     Outage o;
     o.mode = mode;
-    long long acknowledged = load.acknowledged();
     stop_cluster(cluster, mode);
     o.down = Clock::now();
-    REQUIRE(load.acknowledged() > acknowledged);  // the load was flowing when it stopped
     while (Clock::now() - o.down < 3s) {
       o.health.insert(get_status(daemon.port(), "/health"));
       o.ready.insert(get_status(daemon.port(), "/ready"));
