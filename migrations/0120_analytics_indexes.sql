@@ -1,11 +1,18 @@
 -- Indexes for the dashboard's analytics (lib/src/analytics/): each figure of a period is one
 -- range scan of a tenant-leading index, never a scan of a tenant's whole history.
 
--- 1. Events of a period and the distinct customers among them (active members): 0072's
---    events_by_occurrence with the customer in the index, so counting them reads the index alone.
---    The same key, so the event list's date filter (evq_list) reads it as before.
+-- 1. Events of a period, the distinct customers among them (active members) and their store and
+--    channel (the breakdowns): 0072's events_by_occurrence holding them too, so each is read from
+--    the index alone. The store and channel are the event data's "store" and "channel", kept as
+--    generated columns because an index-only scan cannot read an expression over `data` (reading
+--    a quarter's events' data from the heap took a second for a million events). The same key,
+--    so the event list's date filter (evq_list) reads the index as before.
+ALTER TABLE events
+  ADD COLUMN store text GENERATED ALWAYS AS (data->>'store') STORED,
+  ADD COLUMN channel text GENERATED ALWAYS AS (data->>'channel') STORED;
 DROP INDEX events_by_occurrence;
-CREATE INDEX events_by_occurrence ON events (tenant_id, occurred_at) INCLUDE (customer_id);
+CREATE INDEX events_by_occurrence ON events (tenant_id, occurred_at)
+  INCLUDE (customer_id, store, channel);
 
 -- 2. Enrolments of a period.
 CREATE INDEX customers_by_enrolment ON customers (tenant_id, enrolled_at);

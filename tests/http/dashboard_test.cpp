@@ -111,7 +111,7 @@ TEST_CASE(
        at = run.out.find("ok   ", at + 1)) {
     ++passed;
   }
-  CHECK(passed == 44);
+  CHECK(passed == 56);
   CHECK(run.out.find("ok   no script errors and no Content-Security-Policy violations") !=
         std::string::npos);
   // What the browser did is in the database.
@@ -129,9 +129,9 @@ TEST_CASE(
   CHECK(sql_value(db.owner(),
                   "SELECT i.state FROM issuances i JOIN rewards r ON r.id = i.reward_id "
                   "WHERE r.name = 'Weekend voucher'") == "redeemed");
-  for (const char* page :
-       {"login", "customers", "notifications", "rewards", "upload-codes", "rules",
-        "rule-builder-error", "rule-builder", "issuances", "rule-viewer"}) {
+  for (const char* page : {"login", "customers", "notifications", "rewards", "upload-codes",
+                           "rules", "rule-builder-error", "rule-builder", "issuances", "overview",
+                           "analytics", "rule-viewer"}) {
     INFO(page);
     CHECK(std::filesystem::exists(std::string(LOYALTY_BINARY_DIR) + "/dashboard/" + page + ".png"));
   }

@@ -245,6 +245,52 @@ try {
   await page.getByTestId("issuance-row").filter({ hasText: code }).getByTestId("state").filter({ hasText: "redeemed" }).waitFor();
   check(true, "the voucher is redeemed with its code and listed as redeemed");
 
+  // A till's purchase elsewhere, posted through the API, shows in the overview and in analytics.
+  const purchase = await fetch(`${base}/v1/tenants/${tenantId}/events`, {
+    method: "POST",
+    headers: { Authorization: `Bearer ${posKey}`, "Content-Type": "application/json", "Idempotency-Key": "bulawayo-1" },
+    body: JSON.stringify({ customer: { phone: "+263772222222" }, type: "purchase", data: { store: "bulawayo", channel: "pos" } }),
+  });
+  check(purchase.status === 201, "a purchase in Bulawayo is posted through the API", purchase.status);
+  await page.getByRole("link", { name: "Overview" }).click();
+  await page.getByRole("heading", { name: "Overview" }).waitFor();
+  const figure = async (key, part = "figure-value") =>
+    (await page.getByTestId(`figure-${key}`).getByTestId(part).textContent()).trim();
+  await page.getByTestId("figure-events").waitFor();
+  check((await figure("events")) === "3" && (await figure("events", "figure-previous")) === "0",
+        "the overview counts the three events of the last 30 days against none before", await figure("events"));
+  check((await figure("redemptions")) === "1" && (await figure("enrolments")) === "2" &&
+          (await figure("active_members")) === "2",
+        "the overview shows the redemption, both enrolments and both active members",
+        [await figure("redemptions"), await figure("enrolments"), await figure("active_members")]);
+  check(/^\$\d+\.\d\d$/.test(await figure("budget_committed")),
+        "money on the overview is in the tenant's currency", await figure("budget_committed"));
+  await review(page, "overview");
+  const thirty = await page.getByTestId("overview-periods").textContent();
+  await page.getByLabel("Period").selectOption("7");
+  await page.waitForFunction(
+    (before) => document.querySelector('[data-testid="overview-periods"]')?.textContent !== before, thirty);
+  const periods = await page.getByTestId("overview-periods").textContent();
+  check(/\(Africa\/Harare\)/.test(periods) && (await figure("events")) === "3",
+        "a shorter period is chosen, dated in the tenant's time zone", periods);
+
+  await page.getByRole("link", { name: "Analytics" }).click();
+  await page.getByRole("heading", { name: "Analytics" }).waitFor();
+  await page.getByTestId("series-caption").filter({ hasText: "3 in all" }).waitFor();
+  await page.locator(".recharts-surface").first().waitFor();
+  check(true, "analytics charts the three events per day");
+  await page.getByLabel("Breakdown").selectOption("store");
+  const bulawayo = page.getByTestId("series-row").filter({ hasText: "bulawayo" });
+  await bulawayo.waitFor();
+  const stores = await page.getByTestId("series-row").allTextContents();
+  check(stores.length === 3 && (await bulawayo.getByTestId("series-total").textContent()) === "1",
+        "broken down by store: harare, bulawayo and the visit with no store", stores);
+  await review(page, "analytics");
+  await page.getByLabel("Metric").selectOption("redemptions");
+  await page.getByLabel("Breakdown").selectOption("reward");
+  await page.getByTestId("series-row").filter({ hasText: "Weekend voucher" }).waitFor();
+  check(true, "the redemption shows under its reward");
+
   // The session ends (the refresh token no longer works): a clear message on the login page.
   await page.evaluate(() => {
     const s = JSON.parse(sessionStorage.getItem("loyalty.session"));
@@ -277,6 +323,14 @@ try {
     const controls = await viewer.getByRole("button", { name: editControls }).count() +
       await viewer.getByRole("link", { name: editControls }).count();
     check(controls === 0, `a viewer sees no edit controls on ${heading}`, controls);
+  }
+  for (const [link, testid] of [["Overview", "figure-events"], ["Analytics", "series-table"]]) {
+    await viewer.getByRole("link", { name: link }).click();
+    await viewer.getByRole("heading", { name: link }).waitFor();
+    await viewer.getByTestId(testid).waitFor();
+    const controls = await viewer.getByRole("button", { name: editControls }).count() +
+      await viewer.getByRole("link", { name: editControls }).count();
+    check(controls === 0, `a viewer reads ${link} without edit controls`, controls);
   }
   await viewer.getByRole("link", { name: "Campaigns and rules" }).click();
   await viewer.getByRole("link", { name: "Harare visits" }).click();

@@ -8,6 +8,8 @@ import { RulesPage } from "./pages/Rules";
 import { RuleEditorPage } from "./pages/RuleEditor";
 import { RewardsPage } from "./pages/Rewards";
 import { IssuancesPage } from "./pages/Issuances";
+import { OverviewPage } from "./pages/Overview";
+import { AnalyticsPage } from "./pages/Analytics";
 
 export function App() {
   const user = useUser();
@@ -24,7 +26,10 @@ export function App() {
     <div className="min-h-screen">
       <header className="flex items-center gap-2 border-b border-slate-200 bg-white px-6 py-3">
         <span className="mr-6 font-semibold">Loyalty</span>
-        <nav aria-label="Main" className="flex gap-1">
+        <nav aria-label="Main" className="flex flex-wrap gap-1">
+          <NavLink to="/overview" className={link}>
+            Overview
+          </NavLink>
           <NavLink to="/customers" className={link}>
             Customers
           </NavLink>
@@ -39,6 +44,9 @@ export function App() {
           </NavLink>
           <NavLink to="/notifications" className={link}>
             Notifications
+          </NavLink>
+          <NavLink to="/analytics" className={link}>
+            Analytics
           </NavLink>
         </nav>
         <span className="ml-auto text-sm text-slate-600" data-testid="role">
@@ -60,7 +68,9 @@ export function App() {
           <Route path="/rewards" element={<RewardsPage />} />
           <Route path="/issuances" element={<IssuancesPage />} />
           <Route path="/notifications" element={<NotificationsPage />} />
-          <Route path="*" element={<Navigate to="/customers" replace />} />
+          <Route path="/overview" element={<OverviewPage />} />
+          <Route path="/analytics" element={<AnalyticsPage />} />
+          <Route path="*" element={<Navigate to="/overview" replace />} />
         </Routes>
       </main>
     </div>
