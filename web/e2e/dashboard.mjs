@@ -291,6 +291,45 @@ try {
   await page.getByTestId("series-row").filter({ hasText: "Weekend voucher" }).waitFor();
   check(true, "the redemption shows under its reward");
 
+  // Budgets: the utilisation, a top-up refused beside its field then made, the ledger filtered
+  // and downloaded as CSV.
+  await page.getByRole("link", { name: "Budgets" }).click();
+  await page.getByRole("heading", { name: "Budgets" }).waitFor();
+  const launch = page.getByTestId("budget-row").filter({ hasText: "Launch" });
+  await launch.waitFor();
+  check((await launch.getByTestId("budget-total").textContent()) === "$100.00" &&
+          (await launch.getByTestId("budget-utilisation").textContent()) === "0.0 %",
+        "the budget is listed with its total and utilisation", await launch.textContent());
+  await launch.getByRole("button", { name: "Top up" }).click();
+  const topup = page.getByRole("dialog", { name: "Top up Launch" });
+  await topup.getByLabel("Amount (USD)").fill("ten");
+  await topup.getByLabel("Reference").fill("INV-7");
+  await topup.getByRole("button", { name: "Top up" }).click();
+  const amountError = await topup.getByTestId("field-error").first().textContent();
+  check(/amount|decimal/i.test(amountError ?? "") &&
+          (await topup.getByLabel("Amount (USD)").getAttribute("aria-invalid")) === "true",
+        "a bad top-up amount is refused beside its field", amountError);
+  await topup.getByLabel("Amount (USD)").fill("25.00");
+  await topup.getByRole("button", { name: "Top up" }).click();
+  await topup.waitFor({ state: "detached" });
+  const toppedUp = await page.getByRole("status").first().textContent();
+  check(/total is now \$125\.00/.test(toppedUp), "the top-up is made and the new total shown", toppedUp);
+  await launch.getByTestId("budget-total").filter({ hasText: "$125.00" }).waitFor();
+  await page.getByLabel("Movement").selectOption("topup");
+  await page.getByTestId("movement-row").filter({ hasText: "INV-7" }).waitFor();
+  const kinds = await page.getByTestId("movement-kind").allTextContents();
+  check(kinds.length === 2 && kinds.every((k) => k === "topup"), "the ledger filtered to top-ups shows both", kinds);
+  await review(page, "budgets");
+  const [csv] = await Promise.all([
+    page.waitForEvent("download"),
+    page.getByRole("button", { name: "Download CSV" }).click(),
+  ]);
+  const csvText = readFileSync(await csv.path(), "utf8");
+  const csvLines = csvText.trim().split("\r\n");
+  check(csv.suggestedFilename() === "ledger.csv" && csvLines[0].startsWith("id,created_at,budget_id,budget_name,kind") &&
+          csvLines.length === 3 && csvLines[2].includes("INV-7") && csvLines[2].includes(",25.00,USD,"),
+        "the filtered ledger downloads as CSV", csvLines);
+
   // The session ends (the refresh token no longer works): a clear message on the login page.
   await page.evaluate(() => {
     const s = JSON.parse(sessionStorage.getItem("loyalty.session"));
@@ -324,13 +363,14 @@ try {
       await viewer.getByRole("link", { name: editControls }).count();
     check(controls === 0, `a viewer sees no edit controls on ${heading}`, controls);
   }
-  for (const [link, testid] of [["Overview", "figure-events"], ["Analytics", "series-table"]]) {
+  for (const [link, testid] of [["Overview", "figure-events"], ["Analytics", "series-table"], ["Budgets", "movement-row"]]) {
     await viewer.getByRole("link", { name: link }).click();
     await viewer.getByRole("heading", { name: link }).waitFor();
-    await viewer.getByTestId(testid).waitFor();
+    await viewer.getByTestId(testid).first().waitFor();
     const controls = await viewer.getByRole("button", { name: editControls }).count() +
       await viewer.getByRole("link", { name: editControls }).count();
-    check(controls === 0, `a viewer reads ${link} without edit controls`, controls);
+    const topups = await viewer.getByRole("button", { name: "Top up" }).count();
+    check(controls + topups === 0, `a viewer reads ${link} without edit controls`, controls + topups);
   }
   await viewer.getByRole("link", { name: "Campaigns and rules" }).click();
   await viewer.getByRole("link", { name: "Harare visits" }).click();

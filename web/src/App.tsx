@@ -10,6 +10,7 @@ import { RewardsPage } from "./pages/Rewards";
 import { IssuancesPage } from "./pages/Issuances";
 import { OverviewPage } from "./pages/Overview";
 import { AnalyticsPage } from "./pages/Analytics";
+import { BudgetsPage } from "./pages/Budgets";
 
 export function App() {
   const user = useUser();
@@ -38,6 +39,9 @@ export function App() {
           </NavLink>
           <NavLink to="/rewards" className={link}>
             Rewards
+          </NavLink>
+          <NavLink to="/budgets" className={link}>
+            Budgets
           </NavLink>
           <NavLink to="/issuances" className={link}>
             Issuances
@@ -70,6 +74,7 @@ export function App() {
           <Route path="/notifications" element={<NotificationsPage />} />
           <Route path="/overview" element={<OverviewPage />} />
           <Route path="/analytics" element={<AnalyticsPage />} />
+          <Route path="/budgets" element={<BudgetsPage />} />
           <Route path="*" element={<Navigate to="/overview" replace />} />
         </Routes>
       </main>
