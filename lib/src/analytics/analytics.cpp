@@ -44,18 +44,15 @@ SELECT coalesce(sum(points_balance), 0)::bigint AS points FROM customers WHERE t
 
 // $2 = lo, $3 = hi, $4 = active_lo, $5 = the tenant's currency, $6 = the points now. Points
 // outstanding at hi are today's less what moved since (a scan of the recent ledger, not of all of
-// it). Distinct customers by GROUP BY: a hash of them, where count(DISTINCT) sorts them all.
+// it). The events of the period and its active members (customers with an event in the 90 days
+// to hi) come from one scan of the longer of the two ranges, grouped by customer: a hash of them,
+// where count(DISTINCT) would sort them all.
 const db::Query kPeriod{"analytics_period", R"sql(
-SELECT (SELECT count(*) FROM (SELECT e.customer_id FROM events e
-                                WHERE e.tenant_id = $1::uuid AND e.occurred_at >= $4::timestamptz
-                                  AND e.occurred_at < $3::timestamptz
-                                GROUP BY e.customer_id) a) AS active_members,
+SELECT a.active_members,
        (SELECT count(*) FROM customers c
          WHERE c.tenant_id = $1::uuid AND c.enrolled_at >= $2::timestamptz
            AND c.enrolled_at < $3::timestamptz) AS enrolments,
-       (SELECT count(*) FROM events e
-         WHERE e.tenant_id = $1::uuid AND e.occurred_at >= $2::timestamptz
-           AND e.occurred_at < $3::timestamptz) AS events,
+       a.events,
        i.issuances, i.redeemable, i.redeemed,
        (SELECT count(*) FROM issuances r
          WHERE r.tenant_id = $1::uuid AND r.redeemed_at >= $2::timestamptz
@@ -65,7 +62,16 @@ SELECT (SELECT count(*) FROM (SELECT e.customer_id FROM events e
                        WHERE l.tenant_id = $1::uuid AND l.created_at >= $3::timestamptz))::bigint
          AS points_outstanding,
        m.committed
-  FROM (SELECT count(*) FILTER (WHERE x.state <> 'cancelled') AS issuances,
+  FROM (SELECT count(*) FILTER (WHERE w.customer_id IS NOT NULL AND w.last >= $4::timestamptz)
+                 AS active_members,
+               coalesce(sum(w.events), 0)::bigint AS events
+          FROM (SELECT e.customer_id, max(e.occurred_at) AS last,
+                       count(*) FILTER (WHERE e.occurred_at >= $2::timestamptz) AS events
+                  FROM events e
+                 WHERE e.tenant_id = $1::uuid AND e.occurred_at >= least($2::timestamptz, $4::timestamptz)
+                   AND e.occurred_at < $3::timestamptz
+                 GROUP BY e.customer_id) w) a,
+       (SELECT count(*) FILTER (WHERE x.state <> 'cancelled') AS issuances,
                count(*) FILTER (WHERE x.state <> 'cancelled' AND x.points IS NULL) AS redeemable,
                count(*) FILTER (WHERE x.redeemed_at IS NOT NULL AND x.points IS NULL) AS redeemed
           FROM issuances x
