@@ -8,6 +8,7 @@
 //        TENANT_ID POS_KEY
 import { mkdirSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
+import { createServer } from "node:http";
 import { chromium } from "playwright-core";
 
 const [base, adminEmail, adminPassword, viewerEmail, viewerPassword, tenantId, posKey] =
@@ -31,6 +32,16 @@ const browser = await chromium.launch({
     "--disable-sync",
   ],
 });
+
+// The merchant's system: answers every webhook with 200 and keeps the ids it got.
+const received = [];
+const receiver = createServer((req, res) => {
+  received.push(req.headers["webhook-id"]);
+  req.resume();
+  req.on("end", () => res.end("thanks"));
+});
+await new Promise((ok) => receiver.listen(0, "127.0.0.1", ok));
+const hookUrl = `http://127.0.0.1:${receiver.address().port}/hooks`;
 
 function check(ok, what, seen) {
   if (!ok) {
@@ -330,6 +341,40 @@ try {
           csvLines.length === 3 && csvLines[2].includes("INV-7") && csvLines[2].includes(",25.00,USD,"),
         "the filtered ledger downloads as CSV", csvLines);
 
+  // Webhooks (admins): a subscription, a bad URL refused beside its field; a test send, its
+  // attempt, and a replay with the same webhook-id.
+  await page.getByRole("link", { name: "Webhooks" }).click();
+  await page.getByRole("heading", { name: "Webhooks" }).waitFor();
+  await page.getByRole("button", { name: "New subscription" }).click();
+  const hookDialog = page.getByRole("dialog", { name: "New subscription" });
+  await hookDialog.getByLabel("URL").fill("not a url");
+  await hookDialog.getByRole("button", { name: "Create subscription" }).click();
+  const urlError = await hookDialog.getByTestId("field-error").first().textContent();
+  check(/url|http/i.test(urlError ?? ""), "a bad webhook URL is refused beside its field", urlError);
+  await hookDialog.getByLabel("URL").fill(hookUrl);
+  await hookDialog.getByRole("button", { name: "Create subscription" }).click();
+  await hookDialog.waitFor({ state: "detached" });
+  const hookSecret = await page.getByTestId("webhook-secret").textContent();
+  check(/^whsec_/.test(hookSecret), "the new subscription's secret is shown once", hookSecret);
+  const hookRow = page.getByTestId("webhook-row").filter({ hasText: hookUrl });
+  await hookRow.getByRole("button", { name: "Send test" }).click();
+  await page.getByRole("status").filter({ hasText: "Test sent" }).waitFor();
+  const tested = await page.getByRole("status").filter({ hasText: "Test sent" }).textContent();
+  check(/delivered, HTTP 200/.test(tested) && received.length >= 1, "a test send reaches the merchant's system", tested);
+  const testRow = page.getByTestId("delivery-row").filter({ hasText: "webhook.test" });
+  await testRow.waitFor();
+  await testRow.getByRole("button", { name: "Attempts" }).click();
+  await testRow.getByTestId("attempt").first().waitFor();
+  check(/HTTP 200/.test(await testRow.getByTestId("attempt-log").textContent()), "the delivery shows its attempt");
+  const before = received.length;
+  await testRow.getByRole("button", { name: "Replay" }).click();
+  await testRow.getByTestId("attempt").nth(1).waitFor({ timeout: 20000 });
+  await testRow.getByTestId("delivery-attempts").filter({ hasText: "2" }).waitFor({ timeout: 20000 });
+  const replayed = [await testRow.getByTestId("delivery-status").textContent(), ...received];
+  check(received.length === before + 1 && received[before] === received[before - 1] && replayed[0] === "delivered",
+        "a replay is delivered again with the same webhook-id and listed as a second attempt", replayed);
+  await review(page, "webhooks");
+
   // The session ends (the refresh token no longer works): a clear message on the login page.
   await page.evaluate(() => {
     const s = JSON.parse(sessionStorage.getItem("loyalty.session"));
@@ -350,6 +395,7 @@ try {
   await viewer.getByTestId("customer-row").first().waitFor();
   check((await viewer.getByRole("button", { name: /Suspend|Reactivate/ }).count()) === 0,
         "a viewer sees no edit buttons");
+  check((await viewer.getByRole("link", { name: "Webhooks" }).count()) === 0, "a viewer has no Webhooks page");
   const editControls = /New rule|New reward|Edit|Upload codes|Redeem|Cancel|Save rule/;
   for (const [link, heading, row] of [
     ["Campaigns and rules", "Campaigns and rules", "rule-row"],
@@ -392,4 +438,5 @@ try {
   }
 } finally {
   await browser.close();
+  receiver.close();
 }

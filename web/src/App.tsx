@@ -11,6 +11,7 @@ import { IssuancesPage } from "./pages/Issuances";
 import { OverviewPage } from "./pages/Overview";
 import { AnalyticsPage } from "./pages/Analytics";
 import { BudgetsPage } from "./pages/Budgets";
+import { WebhooksPage } from "./pages/Webhooks";
 
 export function App() {
   const user = useUser();
@@ -52,6 +53,11 @@ export function App() {
           <NavLink to="/analytics" className={link}>
             Analytics
           </NavLink>
+          {user.role === "admin" && (
+            <NavLink to="/webhooks" className={link}>
+              Webhooks
+            </NavLink>
+          )}
         </nav>
         <span className="ml-auto text-sm text-slate-600" data-testid="role">
           {user.role}
@@ -75,6 +81,7 @@ export function App() {
           <Route path="/overview" element={<OverviewPage />} />
           <Route path="/analytics" element={<AnalyticsPage />} />
           <Route path="/budgets" element={<BudgetsPage />} />
+          {user.role === "admin" && <Route path="/webhooks" element={<WebhooksPage />} />}
           <Route path="*" element={<Navigate to="/overview" replace />} />
         </Routes>
       </main>
