@@ -12,6 +12,8 @@ import { OverviewPage } from "./pages/Overview";
 import { AnalyticsPage } from "./pages/Analytics";
 import { BudgetsPage } from "./pages/Budgets";
 import { WebhooksPage } from "./pages/Webhooks";
+import { AccessPage } from "./pages/Access";
+import { AuditPage } from "./pages/Audit";
 
 export function App() {
   const user = useUser();
@@ -54,9 +56,17 @@ export function App() {
             Analytics
           </NavLink>
           {user.role === "admin" && (
-            <NavLink to="/webhooks" className={link}>
-              Webhooks
-            </NavLink>
+            <>
+              <NavLink to="/webhooks" className={link}>
+                Webhooks
+              </NavLink>
+              <NavLink to="/access" className={link}>
+                Users and keys
+              </NavLink>
+              <NavLink to="/audit" className={link}>
+                Audit log
+              </NavLink>
+            </>
           )}
         </nav>
         <span className="ml-auto text-sm text-slate-600" data-testid="role">
@@ -82,6 +92,8 @@ export function App() {
           <Route path="/analytics" element={<AnalyticsPage />} />
           <Route path="/budgets" element={<BudgetsPage />} />
           {user.role === "admin" && <Route path="/webhooks" element={<WebhooksPage />} />}
+          {user.role === "admin" && <Route path="/access" element={<AccessPage />} />}
+          {user.role === "admin" && <Route path="/audit" element={<AuditPage />} />}
           <Route path="*" element={<Navigate to="/overview" replace />} />
         </Routes>
       </main>
