@@ -252,19 +252,18 @@ SeriesSource source_of(const std::string& metric, const std::string& by) {
   }
   if (by.empty()) return s;
   const bool points = metric == "points";
-  if (points) {
-    s.from += " LEFT JOIN issuances i ON i.tenant_id = l.tenant_id AND i.id = l.issuance_id";
-  }
   if (by == "store" || by == "channel") {
     s.key = s.label = "e." + by;
     if (points) {
-      s.from +=
-          " LEFT JOIN events e ON e.tenant_id = l.tenant_id AND e.id = "
-          "coalesce(l.event_id, i.event_id)";
+      // A point earned names its event (issuances' earn rows carry it).
+      s.from += " LEFT JOIN events e ON e.tenant_id = l.tenant_id AND e.id = l.event_id";
     } else if (metric != "events") {
       s.from += " LEFT JOIN events e ON e.tenant_id = i.tenant_id AND e.id = i.event_id";
     }
     return s;
+  }
+  if (points) {
+    s.from += " LEFT JOIN issuances i ON i.tenant_id = l.tenant_id AND i.id = l.issuance_id";
   }
   const std::string table = by == "rule" ? "rules" : "rewards";
   s.key = "i." + by + "_id::text";
