@@ -62,13 +62,12 @@ Seeded seed(TestDatabase& db, Api& api) {
                  {"config", {{"points", 10}}}},
                 s.shop.manager_token),
        201);
-  must(api.post(s.base + "/rules",
-                {{"name", "Visits"},
-                 {"event_type", "visit"},
-                 {"conditions", true},
-                 {"reward", "Coffee"}},
-                s.shop.manager_token),
-       201);
+  must(
+      api.post(
+          s.base + "/rules",
+          {{"name", "Visits"}, {"event_type", "visit"}, {"conditions", true}, {"reward", "Coffee"}},
+          s.shop.manager_token),
+      201);
   must(api.post(s.base + "/rules",
                 {{"name", "Points on visits"},
                  {"event_type", "visit"},
@@ -103,8 +102,7 @@ Seeded seed(TestDatabase& db, Api& api) {
     }
     return std::string();
   };
-  must(api.post(s.base + "/issuances/" + coffee(first) + "/redeem", json::object(),
-                s.shop.pos_key),
+  must(api.post(s.base + "/issuances/" + coffee(first) + "/redeem", json::object(), s.shop.pos_key),
        200);
   must(api.post(s.base + "/issuances/" + coffee(third) + "/cancel", {{"reason", "test"}},
                 s.shop.manager_token),
@@ -298,7 +296,8 @@ TEST_CASE("analytics: bad parameters are 422 problems naming the parameter", "[h
   CHECK(problem("series?metric=visits") ==
         "/metric must be events, issuances, redemptions or points");
   CHECK(problem("series?metric=events&interval=hour") == "/interval must be day, week or month");
-  CHECK(problem("series?metric=events&by=customer") == "/by must be rule, reward, store or channel");
+  CHECK(problem("series?metric=events&by=customer") ==
+        "/by must be rule, reward, store or channel");
   CHECK(problem("series?metric=events&by=rule") ==
         "/by events have no rule or reward: break them down by store or channel");
   CHECK(problem("series?metric=events&from=2024-01-01&to=2026-01-01") ==
