@@ -78,11 +78,15 @@ TEST_CASE(
   REQUIRE(std::filesystem::exists(kWebDir + "/index.html"));
   TestDatabase db;
   auto daemon = Daemon::over(
-      db, {"--web-dir", kWebDir, "--rate-limit", "0", "--rate-limit-ip", "0", "--workers", "1"});
+      db, {"--web-dir", kWebDir, "--rate-limit", "0", "--rate-limit-ip", "0", "--workers", "1",
+           "--allow-private-webhooks", "true", "--allow-http-webhooks", "true"});
   Api api(daemon.port());
   auto shop = loyalty::test::seed_tenant(db, api, "shop");
   loyalty::test::free_coffee_on_every_visit(api, shop);
   const std::string base = "/v1/tenants/" + shop.tenant_id;
+  REQUIRE(api.post(base + "/budgets",
+                   {{"name", "Launch"}, {"currency", "USD"}, {"total", "100.00"}}, shop.admin_token)
+              .status == 201);
   for (const char* phone : {"+263771111111", "+263772222222"}) {
     REQUIRE(
         api.post(base + "/customers", {{"phone", phone}, {"consent", true}}, shop.pos_key).status ==
@@ -111,7 +115,7 @@ TEST_CASE(
        at = run.out.find("ok   ", at + 1)) {
     ++passed;
   }
-  CHECK(passed == 44);
+  CHECK(passed == 76);
   CHECK(run.out.find("ok   no script errors and no Content-Security-Policy violations") !=
         std::string::npos);
   // What the browser did is in the database.
@@ -126,12 +130,13 @@ TEST_CASE(
             db.owner(),
             "SELECT priority || ' ' || conditions::text FROM rules WHERE name = 'Harare visits'") ==
         R"(5 {"and": [{"==": [{"var": "event.store"}, "harare"]}]})");
+  CHECK(sql_value(db.owner(), "SELECT total_minor FROM budgets WHERE name = 'Launch'") == "12500");
   CHECK(sql_value(db.owner(),
                   "SELECT i.state FROM issuances i JOIN rewards r ON r.id = i.reward_id "
                   "WHERE r.name = 'Weekend voucher'") == "redeemed");
-  for (const char* page :
-       {"login", "customers", "notifications", "rewards", "upload-codes", "rules",
-        "rule-builder-error", "rule-builder", "issuances", "rule-viewer"}) {
+  for (const char* page : {"login", "customers", "notifications", "rewards", "upload-codes",
+                           "rules", "rule-builder-error", "rule-builder", "issuances", "overview",
+                           "analytics", "rule-viewer"}) {
     INFO(page);
     CHECK(std::filesystem::exists(std::string(LOYALTY_BINARY_DIR) + "/dashboard/" + page + ".png"));
   }

@@ -8,6 +8,7 @@
 //        TENANT_ID POS_KEY
 import { mkdirSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
+import { createServer } from "node:http";
 import { chromium } from "playwright-core";
 
 const [base, adminEmail, adminPassword, viewerEmail, viewerPassword, tenantId, posKey] =
@@ -31,6 +32,16 @@ const browser = await chromium.launch({
     "--disable-sync",
   ],
 });
+
+// The merchant's system: answers every webhook with 200 and keeps the ids it got.
+const received = [];
+const receiver = createServer((req, res) => {
+  received.push(req.headers["webhook-id"]);
+  req.resume();
+  req.on("end", () => res.end("thanks"));
+});
+await new Promise((ok) => receiver.listen(0, "127.0.0.1", ok));
+const hookUrl = `http://127.0.0.1:${receiver.address().port}/hooks`;
 
 function check(ok, what, seen) {
   if (!ok) {
@@ -245,6 +256,171 @@ try {
   await page.getByTestId("issuance-row").filter({ hasText: code }).getByTestId("state").filter({ hasText: "redeemed" }).waitFor();
   check(true, "the voucher is redeemed with its code and listed as redeemed");
 
+  // A till's purchase elsewhere, posted through the API, shows in the overview and in analytics.
+  const purchase = await fetch(`${base}/v1/tenants/${tenantId}/events`, {
+    method: "POST",
+    headers: { Authorization: `Bearer ${posKey}`, "Content-Type": "application/json", "Idempotency-Key": "bulawayo-1" },
+    body: JSON.stringify({ customer: { phone: "+263772222222" }, type: "purchase", data: { store: "bulawayo", channel: "pos" } }),
+  });
+  check(purchase.status === 201, "a purchase in Bulawayo is posted through the API", purchase.status);
+  await page.getByRole("link", { name: "Overview" }).click();
+  await page.getByRole("heading", { name: "Overview" }).waitFor();
+  const figure = async (key, part = "figure-value") =>
+    (await page.getByTestId(`figure-${key}`).getByTestId(part).textContent()).trim();
+  await page.getByTestId("figure-events").waitFor();
+  check((await figure("events")) === "3" && (await figure("events", "figure-previous")) === "0",
+        "the overview counts the three events of the last 30 days against none before", await figure("events"));
+  check((await figure("redemptions")) === "1" && (await figure("enrolments")) === "2" &&
+          (await figure("active_members")) === "2",
+        "the overview shows the redemption, both enrolments and both active members",
+        [await figure("redemptions"), await figure("enrolments"), await figure("active_members")]);
+  check(/^\$\d+\.\d\d$/.test(await figure("budget_committed")),
+        "money on the overview is in the tenant's currency", await figure("budget_committed"));
+  await review(page, "overview");
+  const thirty = await page.getByTestId("overview-periods").textContent();
+  await page.getByLabel("Period").selectOption("7");
+  await page.waitForFunction(
+    (before) => document.querySelector('[data-testid="overview-periods"]')?.textContent !== before, thirty);
+  const periods = await page.getByTestId("overview-periods").textContent();
+  check(/\(Africa\/Harare\)/.test(periods) && (await figure("events")) === "3",
+        "a shorter period is chosen, dated in the tenant's time zone", periods);
+
+  await page.getByRole("link", { name: "Analytics" }).click();
+  await page.getByRole("heading", { name: "Analytics" }).waitFor();
+  await page.getByTestId("series-caption").filter({ hasText: "3 in all" }).waitFor();
+  await page.locator(".recharts-surface").first().waitFor();
+  check(true, "analytics charts the three events per day");
+  await page.getByLabel("Breakdown").selectOption("store");
+  const bulawayo = page.getByTestId("series-row").filter({ hasText: "bulawayo" });
+  await bulawayo.waitFor();
+  const stores = await page.getByTestId("series-row").allTextContents();
+  check(stores.length === 3 && (await bulawayo.getByTestId("series-total").textContent()) === "1",
+        "broken down by store: harare, bulawayo and the visit with no store", stores);
+  await review(page, "analytics");
+  await page.getByLabel("Metric").selectOption("redemptions");
+  await page.getByLabel("Breakdown").selectOption("reward");
+  await page.getByTestId("series-row").filter({ hasText: "Weekend voucher" }).waitFor();
+  check(true, "the redemption shows under its reward");
+
+  // Budgets: the utilisation, a top-up refused beside its field then made, the ledger filtered
+  // and downloaded as CSV.
+  await page.getByRole("link", { name: "Budgets" }).click();
+  await page.getByRole("heading", { name: "Budgets" }).waitFor();
+  const launch = page.getByTestId("budget-row").filter({ hasText: "Launch" });
+  await launch.waitFor();
+  check((await launch.getByTestId("budget-total").textContent()) === "$100.00" &&
+          (await launch.getByTestId("budget-utilisation").textContent()) === "0.0 %",
+        "the budget is listed with its total and utilisation", await launch.textContent());
+  await launch.getByRole("button", { name: "Top up" }).click();
+  const topup = page.getByRole("dialog", { name: "Top up Launch" });
+  await topup.getByLabel("Amount (USD)").fill("ten");
+  await topup.getByLabel("Reference").fill("INV-7");
+  await topup.getByRole("button", { name: "Top up" }).click();
+  const amountError = await topup.getByTestId("field-error").first().textContent();
+  check(/amount|decimal/i.test(amountError ?? "") &&
+          (await topup.getByLabel("Amount (USD)").getAttribute("aria-invalid")) === "true",
+        "a bad top-up amount is refused beside its field", amountError);
+  await topup.getByLabel("Amount (USD)").fill("25.00");
+  await topup.getByRole("button", { name: "Top up" }).click();
+  await topup.waitFor({ state: "detached" });
+  const toppedUp = await page.getByRole("status").first().textContent();
+  check(/total is now \$125\.00/.test(toppedUp), "the top-up is made and the new total shown", toppedUp);
+  await launch.getByTestId("budget-total").filter({ hasText: "$125.00" }).waitFor();
+  await page.getByLabel("Movement").selectOption("topup");
+  await page.getByTestId("movement-row").filter({ hasText: "INV-7" }).waitFor();
+  const kinds = await page.getByTestId("movement-kind").allTextContents();
+  check(kinds.length === 2 && kinds.every((k) => k === "topup"), "the ledger filtered to top-ups shows both", kinds);
+  await review(page, "budgets");
+  const [csv] = await Promise.all([
+    page.waitForEvent("download"),
+    page.getByRole("button", { name: "Download CSV" }).click(),
+  ]);
+  const csvText = readFileSync(await csv.path(), "utf8");
+  const csvLines = csvText.trim().split("\r\n");
+  check(csv.suggestedFilename() === "ledger.csv" && csvLines[0].startsWith("id,created_at,budget_id,budget_name,kind") &&
+          csvLines.length === 3 && csvLines[2].includes("INV-7") && csvLines[2].includes(",25.00,USD,"),
+        "the filtered ledger downloads as CSV", csvLines);
+
+  // Webhooks (admins): a subscription, a bad URL refused beside its field; a test send, its
+  // attempt, and a replay with the same webhook-id.
+  await page.getByRole("link", { name: "Webhooks" }).click();
+  await page.getByRole("heading", { name: "Webhooks" }).waitFor();
+  await page.getByRole("button", { name: "New subscription" }).click();
+  const hookDialog = page.getByRole("dialog", { name: "New subscription" });
+  await hookDialog.getByLabel("URL").fill("not a url");
+  await hookDialog.getByRole("button", { name: "Create subscription" }).click();
+  const urlError = await hookDialog.getByTestId("field-error").first().textContent();
+  check(/url|http/i.test(urlError ?? ""), "a bad webhook URL is refused beside its field", urlError);
+  await hookDialog.getByLabel("URL").fill(hookUrl);
+  await hookDialog.getByRole("button", { name: "Create subscription" }).click();
+  await hookDialog.waitFor({ state: "detached" });
+  const hookSecret = await page.getByTestId("webhook-secret").textContent();
+  check(/^whsec_/.test(hookSecret), "the new subscription's secret is shown once", hookSecret);
+  const hookRow = page.getByTestId("webhook-row").filter({ hasText: hookUrl });
+  await hookRow.getByRole("button", { name: "Send test" }).click();
+  await page.getByRole("status").filter({ hasText: "Test sent" }).waitFor();
+  const tested = await page.getByRole("status").filter({ hasText: "Test sent" }).textContent();
+  check(/delivered, HTTP 200/.test(tested) && received.length >= 1, "a test send reaches the merchant's system", tested);
+  const testRow = page.getByTestId("delivery-row").filter({ hasText: "webhook.test" });
+  await testRow.waitFor();
+  await testRow.getByRole("button", { name: "Attempts" }).click();
+  await testRow.getByTestId("attempt").first().waitFor();
+  check(/HTTP 200/.test(await testRow.getByTestId("attempt-log").textContent()), "the delivery shows its attempt");
+  const before = received.length;
+  await testRow.getByRole("button", { name: "Replay" }).click();
+  // The worker sends it; the list refreshes itself while the delivery is pending.
+  const settled = async () =>
+    (await testRow.getByTestId("delivery-attempts").textContent()) === "2" &&
+    (await testRow.getByTestId("delivery-status").textContent()) === "delivered";
+  for (let i = 0; i < 150 && !(await settled()); ++i) {
+    await page.waitForTimeout(200);
+  }
+  await testRow.getByTestId("attempt").nth(1).waitFor({ timeout: 5000 }).catch(() => undefined);
+  const replayed = [await testRow.getByTestId("delivery-status").textContent(),
+    await testRow.getByTestId("delivery-attempts").textContent(), await testRow.getByTestId("attempt").count(),
+    ...received];
+  check(received.length === before + 1 && received[before] === received[before - 1] && replayed[0] === "delivered" &&
+          replayed[2] === 2,
+        "a replay is delivered again with the same webhook-id and listed as a second attempt", replayed);
+  await review(page, "webhooks");
+
+  // Users and API keys (admins): a bad email refused beside its field, a manager added (their
+  // password shown once) and disabled; a POS key created (shown once), revoked, and refused.
+  await page.getByRole("link", { name: "Users and keys" }).click();
+  await page.getByRole("heading", { name: "Users and API keys" }).waitFor();
+  await page.getByTestId("user-row").first().waitFor();
+  await page.getByLabel("Email").fill("not an email");
+  await page.getByRole("button", { name: "Add user" }).click();
+  const emailError = await page.getByTestId("field-error").first().textContent();
+  check(/email/i.test(emailError ?? ""), "a bad email is refused beside its field", emailError);
+  await page.getByLabel("Email").fill("cashier.lead@shop.example");
+  await page.getByLabel("Role").selectOption("manager");
+  await page.getByRole("button", { name: "Add user" }).click();
+  await page.getByTestId("shown-once").filter({ hasText: "cashier.lead@shop.example" }).waitFor();
+  const newUser = page.getByTestId("user-row").filter({ hasText: "cashier.lead@shop.example" });
+  await newUser.getByRole("button", { name: "Disable" }).click();
+  await newUser.getByTestId("user-status").filter({ hasText: "disabled" }).waitFor();
+  check(true, "a new manager is added with a one-time password, then disabled");
+  await page.getByLabel("Key name").fill("Till 9");
+  await page.getByRole("button", { name: "Create key" }).click();
+  await page.getByTestId("shown-once").filter({ hasText: "lk_live_" }).waitFor();
+  const newKey = /lk_live_\S+/.exec(await page.getByTestId("shown-once").textContent())[0];
+  const keyRow = page.getByTestId("key-row").filter({ hasText: "Till 9" });
+  await keyRow.getByRole("button", { name: "Revoke" }).click();
+  await keyRow.getByRole("button", { name: "Revoke" }).waitFor({ state: "detached" });
+  const refusedKey = await fetch(`${base}/v1/tenants/${tenantId}/customers?limit=1`, {
+    headers: { Authorization: `Bearer ${newKey}` },
+  });
+  check(refusedKey.status === 401, "a revoked POS key is refused at once", refusedKey.status);
+  await review(page, "access");
+  await page.getByRole("link", { name: "Audit log" }).click();
+  await page.getByRole("heading", { name: "Audit log" }).waitFor();
+  await page.getByTestId("audit-row").first().waitFor();
+  const actions = await page.getByTestId("audit-action").allTextContents();
+  check(actions.some((a) => /topup/.test(a)) && actions.some((a) => /api_key|key/.test(a)),
+        "the audit log shows the top-up and the key's changes, newest first", actions);
+  await review(page, "audit");
+
   // The session ends (the refresh token no longer works): a clear message on the login page.
   await page.evaluate(() => {
     const s = JSON.parse(sessionStorage.getItem("loyalty.session"));
@@ -265,6 +441,8 @@ try {
   await viewer.getByTestId("customer-row").first().waitFor();
   check((await viewer.getByRole("button", { name: /Suspend|Reactivate/ }).count()) === 0,
         "a viewer sees no edit buttons");
+  check((await viewer.getByRole("link", { name: /Webhooks|Users and keys|Audit log/ }).count()) === 0,
+        "a viewer has no Webhooks, Users and keys or Audit log page");
   const editControls = /New rule|New reward|Edit|Upload codes|Redeem|Cancel|Save rule/;
   for (const [link, heading, row] of [
     ["Campaigns and rules", "Campaigns and rules", "rule-row"],
@@ -277,6 +455,15 @@ try {
     const controls = await viewer.getByRole("button", { name: editControls }).count() +
       await viewer.getByRole("link", { name: editControls }).count();
     check(controls === 0, `a viewer sees no edit controls on ${heading}`, controls);
+  }
+  for (const [link, testid] of [["Overview", "figure-events"], ["Analytics", "series-table"], ["Budgets", "movement-row"]]) {
+    await viewer.getByRole("link", { name: link }).click();
+    await viewer.getByRole("heading", { name: link }).waitFor();
+    await viewer.getByTestId(testid).first().waitFor();
+    const controls = await viewer.getByRole("button", { name: editControls }).count() +
+      await viewer.getByRole("link", { name: editControls }).count();
+    const topups = await viewer.getByRole("button", { name: "Top up" }).count();
+    check(controls + topups === 0, `a viewer reads ${link} without edit controls`, controls + topups);
   }
   await viewer.getByRole("link", { name: "Campaigns and rules" }).click();
   await viewer.getByRole("link", { name: "Harare visits" }).click();
@@ -298,4 +485,5 @@ try {
   }
 } finally {
   await browser.close();
+  receiver.close();
 }

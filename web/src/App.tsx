@@ -8,6 +8,12 @@ import { RulesPage } from "./pages/Rules";
 import { RuleEditorPage } from "./pages/RuleEditor";
 import { RewardsPage } from "./pages/Rewards";
 import { IssuancesPage } from "./pages/Issuances";
+import { OverviewPage } from "./pages/Overview";
+import { AnalyticsPage } from "./pages/Analytics";
+import { BudgetsPage } from "./pages/Budgets";
+import { WebhooksPage } from "./pages/Webhooks";
+import { AccessPage } from "./pages/Access";
+import { AuditPage } from "./pages/Audit";
 
 export function App() {
   const user = useUser();
@@ -24,7 +30,10 @@ export function App() {
     <div className="min-h-screen">
       <header className="flex items-center gap-2 border-b border-slate-200 bg-white px-6 py-3">
         <span className="mr-6 font-semibold">Loyalty</span>
-        <nav aria-label="Main" className="flex gap-1">
+        <nav aria-label="Main" className="flex flex-wrap gap-1">
+          <NavLink to="/overview" className={link}>
+            Overview
+          </NavLink>
           <NavLink to="/customers" className={link}>
             Customers
           </NavLink>
@@ -34,12 +43,31 @@ export function App() {
           <NavLink to="/rewards" className={link}>
             Rewards
           </NavLink>
+          <NavLink to="/budgets" className={link}>
+            Budgets
+          </NavLink>
           <NavLink to="/issuances" className={link}>
             Issuances
           </NavLink>
           <NavLink to="/notifications" className={link}>
             Notifications
           </NavLink>
+          <NavLink to="/analytics" className={link}>
+            Analytics
+          </NavLink>
+          {user.role === "admin" && (
+            <>
+              <NavLink to="/webhooks" className={link}>
+                Webhooks
+              </NavLink>
+              <NavLink to="/access" className={link}>
+                Users and keys
+              </NavLink>
+              <NavLink to="/audit" className={link}>
+                Audit log
+              </NavLink>
+            </>
+          )}
         </nav>
         <span className="ml-auto text-sm text-slate-600" data-testid="role">
           {user.role}
@@ -60,7 +88,13 @@ export function App() {
           <Route path="/rewards" element={<RewardsPage />} />
           <Route path="/issuances" element={<IssuancesPage />} />
           <Route path="/notifications" element={<NotificationsPage />} />
-          <Route path="*" element={<Navigate to="/customers" replace />} />
+          <Route path="/overview" element={<OverviewPage />} />
+          <Route path="/analytics" element={<AnalyticsPage />} />
+          <Route path="/budgets" element={<BudgetsPage />} />
+          {user.role === "admin" && <Route path="/webhooks" element={<WebhooksPage />} />}
+          {user.role === "admin" && <Route path="/access" element={<AccessPage />} />}
+          {user.role === "admin" && <Route path="/audit" element={<AuditPage />} />}
+          <Route path="*" element={<Navigate to="/overview" replace />} />
         </Routes>
       </main>
     </div>

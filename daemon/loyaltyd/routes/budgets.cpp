@@ -2,6 +2,9 @@
 #include "server.hpp"
 
 #include <loyalty/budgets/budgets.hpp>
+#include <loyalty/core/error.hpp>
+
+#include <sstream>
 
 namespace loyaltyd {
 
@@ -59,6 +62,28 @@ void add_budget_routes(Server& server, App& app) {
                                    }));
               },
               "list ledger movements, newest first"});
+  server.add(
+      {"GET", "/v1/tenants/{tid}/ledger/export", kAnyUser,
+       [&app](Request& req) {
+         loyalty::budgets::LedgerFilter filter{req.query("budget"), req.query("type"),
+                                               req.query("from"), req.query("to")};
+         const std::string format = req.query("format").empty() ? "csv" : req.query("format");
+         if (format != "csv" && format != "jsonl") {
+           loyalty::throw_invalid("the export format is not valid",
+                                  {{"/format", "must be csv or jsonl"}});
+         }
+         std::ostringstream out;
+         loyalty::budgets::export_ledger(*app.db, req.tenant_id, filter,
+                                         format == "csv" ? loyalty::budgets::ExportFormat::csv
+                                                         : loyalty::budgets::ExportFormat::jsonl,
+                                         out);
+         auto reply = Reply::text(
+             200, out.str(), format == "csv" ? "text/csv; charset=utf-8" : "application/x-ndjson");
+         reply.headers.emplace_back("Content-Disposition",
+                                    "attachment; filename=\"ledger." + format + "\"");
+         return reply;
+       },
+       "export ledger movements (oldest first) as CSV or JSON lines"});
 }
 
 const RouteGroup kBudgetRoutes(add_budget_routes);

@@ -148,6 +148,20 @@ async function refresh(): Promise<void> {
  * JSON, or as it is when a content type is given (a CSV of codes).
  */
 export async function api<T>(method: string, path: string, body?: unknown, contentType?: string): Promise<T> {
+  const res = await authorized(method, path, body, contentType);
+  return (res.status === 204 ? undefined : await res.json()) as T;
+}
+
+/** A file from the tenant's API (a ledger export), as a Blob with the name the API gave it. */
+export async function download(path: string): Promise<{ blob: Blob; filename: string }> {
+  const res = await authorized("GET", path);
+  const disposition = res.headers.get("Content-Disposition") ?? "";
+  const filename = /filename="([^"]+)"/.exec(disposition)?.[1] ?? "download";
+  return { blob: await res.blob(), filename };
+}
+
+/** The request with the access token (refreshed when due, and once more on a 401); problems thrown. */
+async function authorized(method: string, path: string, body?: unknown, contentType?: string): Promise<Response> {
   const send = async () => {
     if (current && current.expiresAt - Date.now() < 60_000) await refresh();
     if (!current) throw new ApiError(401, "unauthorized", "Please sign in.");
@@ -167,7 +181,7 @@ export async function api<T>(method: string, path: string, body?: unknown, conte
     res = await send();
   }
   if (!res.ok) throw await problem(res);
-  return (res.status === 204 ? undefined : await res.json()) as T;
+  return res;
 }
 
 export interface Page<T> {
