@@ -143,7 +143,7 @@ TEST_CASE("catalog lint: loyalty_app may update exactly the columns its code pat
        {"error_code", "last_error", "next_attempt_at", "payload", "provider_message_id",
         "recipient", "sent_as", "sent_at", "status", "updated_at"}},
       {"outbox", {"payload"}},
-      {"points_ledger", {"expired", "expiry_notice_at"}},
+      {"points_lots", {"expired_at", "expiry_notice_at", "remaining"}},
       {"refresh_tokens", {"replaced_by", "revoked_at"}},
       {"reward_codes", {"assigned_at", "issuance_id", "status"}},
       {"rewards",

@@ -1,0 +1,50 @@
+#pragma once
+// A customer's points: the lots their credits opened and every movement, with why it happened.
+// Every credit (points earned by a reward, an adjustment, a bulk grant) is a lot with its own
+// expiry; spending, refunds, cancels and negative adjustments take from the lots that expire
+// first; the expiry run (loyaltyctl expire) takes only what is left of a lot. The balance never
+// goes below zero, nor a lot's remaining below zero or above its amount (CHECKs in the schema).
+
+#include <loyalty/core/actor.hpp>
+#include <loyalty/core/page.hpp>
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <string>
+
+namespace loyalty::db {
+class Database;
+}
+
+namespace loyalty::points {
+
+/// One movement of a customer's points: a credit that opened a lot, or a debit from one.
+struct Movement {
+  std::int64_t id = 0;
+  std::string kind;         ///< earn, grant, adjustment, spend, refund, cancel, expire
+  std::int64_t points = 0;  ///< signed: credits positive, debits negative
+  std::string reason;
+  std::string rule_id, event_id, issuance_id;  ///< empty when none
+  std::string reference;                       ///< a bulk grant's line reference, or empty
+  std::string actor;                           ///< operator, system, user:<id>, api_key:<prefix>
+  std::int64_t lot_id = 0;
+  std::string lot_expires_at;  ///< RFC 3339, empty: the lot never expires
+  std::string created_at;      ///< RFC 3339 with microseconds
+};
+
+nlohmann::json to_json(const Movement& m);
+
+/// A customer's balance and a page of their movements, newest first.
+struct History {
+  std::int64_t balance = 0;    ///< customers.points_balance
+  std::int64_t spendable = 0;  ///< what the lots not yet past their expiry hold
+  Page<Movement> movements;
+};
+
+nlohmann::json to_json(const History& h);
+
+/// Error(not_found) for an unknown customer; Error(invalid) with "/cursor" for a bad cursor.
+History history(db::Database& db, const std::string& tenant_id, const std::string& customer_id,
+                const PageRequest& page);
+
+}  // namespace loyalty::points

@@ -1,0 +1,168 @@
+// A customer's points through the real daemon: the history with its lots and reasons.
+#include "support/api.hpp"
+#include "support/daemon.hpp"
+#include "support/pg.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <chrono>
+#include <thread>
+
+using loyalty::test::Api;
+using loyalty::test::ApiResponse;
+using loyalty::test::Daemon;
+using loyalty::test::sql_value;
+using loyalty::test::TestDatabase;
+using nlohmann::json;
+using namespace std::chrono_literals;
+
+namespace {
+
+const std::vector<std::string> kDaemonArgs = {"--workers",       "1", "--rate-limit", "0",
+                                              "--rate-limit-ip", "0"};
+
+/// A tenant giving 10 points, valid 90 days, for every purchase.
+struct PointsTenant {
+  Api& api;
+  loyalty::test::TenantCredentials c;
+  std::string base;
+
+  PointsTenant(TestDatabase& db, Api& client, const std::string& slug)
+      : api(client), c(loyalty::test::seed_tenant(db, client, slug)) {
+    base = "/v1/tenants/" + c.tenant_id;
+    auto reward = api.post(base + "/reward-catalog",
+                           {{"name", "10 points"},
+                            {"type", "points"},
+                            {"currency", "USD"},
+                            {"validity_days", 90},
+                            {"config", {{"points", 10}}}},
+                           c.manager_token);
+    INFO(reward.raw);
+    REQUIRE(reward.status == 201);
+    auto rule = api.post(base + "/rules",
+                         {{"name", "points per purchase"},
+                          {"event_type", "purchase"},
+                          {"conditions", {{">", {{{"var", "event.amount"}}, 0}}}},
+                          {"reward", "10 points"}},
+                         c.manager_token);
+    INFO(rule.raw);
+    REQUIRE(rule.status == 201);
+  }
+
+  /// A purchase; returns the event's answer.
+  ApiResponse purchase(const std::string& phone, const std::string& amount,
+                       const std::string& key) {
+    auto answer = api.post(base + "/events",
+                           {{"customer", {{"phone", phone}}},
+                            {"type", "purchase"},
+                            {"data", {{"amount", amount}, {"currency", "USD"}}},
+                            {"idempotency_key", key}},
+                           c.pos_key);
+    INFO(answer.raw);
+    REQUIRE(answer.status == 201);
+    return answer;
+  }
+
+  ApiResponse points(const std::string& customer, const std::string& query = "",
+                     const std::string& role = "viewer") {
+    return api.get(base + "/customers/" + customer + "/points" + query, c.token(role));
+  }
+
+  /// Waits for the worker to credit what the customer's events earned.
+  json wait_for_balance(const std::string& customer, long long balance) {
+    json last;
+    for (int i = 0; i < 200; ++i) {
+      last = points(customer).body;
+      if (last.value("balance", -1LL) == balance) return last;
+      std::this_thread::sleep_for(50ms);
+    }
+    FAIL("balance stayed " << last.dump());
+    return last;
+  }
+};
+
+}  // namespace
+
+TEST_CASE(
+    "points api: a customer's history lists every movement newest first with its reason, rule, "
+    "event, actor and lot, in pages",
+    "[http]") {
+  TestDatabase db;
+  auto daemon = Daemon::over(db, kDaemonArgs);
+  Api api(daemon.port());
+  PointsTenant shop(db, api, "points-api");
+  auto first = shop.purchase("0771 234 567", "40.00", "p-1");
+  std::string customer = first.body["customer"]["id"];
+  shop.purchase("0771 234 567", "10.00", "p-2");
+  shop.wait_for_balance(customer, 20);
+  // A partial refund of the first purchase takes back a quarter of its 10 points.
+  auto refund = shop.api.post(shop.base + "/events",
+                              {{"customer", {{"phone", "0771 234 567"}}},
+                               {"type", "refund"},
+                               {"data",
+                                {{"original_event_id", first.body["event"]["id"]},
+                                 {"amount", "10.00"},
+                                 {"currency", "USD"}}},
+                               {"idempotency_key", "r-1"}},
+                              shop.c.pos_key);
+  REQUIRE(refund.status == 201);
+  CHECK(refund.body["refund"]["points_debited"] == 2);
+
+  auto history = shop.points(customer);
+  INFO(history.raw);
+  REQUIRE(history.status == 200);
+  CHECK(history.body["balance"] == 18);
+  CHECK(history.body["spendable"] == 18);
+  CHECK(history.body["next_cursor"].is_null());
+  const auto& items = history.body["items"];
+  REQUIRE(items.size() == 3);
+  // Newest first: the refund took its 2 points from the lot that expires first (the first
+  // purchase's), then the two earnings (credited in either order when the worker issues both at
+  // once), each its own lot expiring 90 days after it.
+  CHECK(items[0]["kind"] == "refund");
+  CHECK(items[0]["points"] == -2);
+  CHECK(items[0]["reason"] == "refunded in part");
+  CHECK(items[0]["event_id"] == refund.body["event"]["id"]);
+  CHECK(items[0]["issuance_id"] == first.body["issuances"][0]["id"]);
+  CHECK(items[0]["actor"] == "system");
+  json earned_first;
+  for (const auto& item : {items[1], items[2]}) {
+    CHECK(item["kind"] == "earn");
+    CHECK(item["points"] == 10);
+    CHECK(item["reason"] == "earned: 10 points");
+    CHECK(item["rule_id"].is_string());
+    CHECK(item["actor"] == "system");
+    CHECK(item["lot"]["expires_at"].is_string());
+    if (item["event_id"] == first.body["event"]["id"]) earned_first = item;
+  }
+  REQUIRE(earned_first.is_object());
+  CHECK(earned_first["issuance_id"] == first.body["issuances"][0]["id"]);
+  CHECK(items[0]["lot"]["id"] == earned_first["lot"]["id"]);
+  CHECK(items[1]["lot"]["id"] != items[2]["lot"]["id"]);
+  CHECK(items[0]["id"] > items[1]["id"]);
+  CHECK(items[1]["id"] > items[2]["id"]);
+
+  // Pages of one: the same three, in the same order.
+  std::vector<json> paged;
+  std::string cursor;
+  do {
+    auto page = shop.points(customer, "?limit=1" + (cursor.empty() ? "" : "&cursor=" + cursor));
+    REQUIRE(page.status == 200);
+    REQUIRE(page.body["items"].size() == 1);
+    paged.push_back(page.body["items"][0]);
+    cursor = page.body["next_cursor"].is_null() ? "" : page.body["next_cursor"].get<std::string>();
+  } while (!cursor.empty() && paged.size() < 5);
+  CHECK(json(paged) == items);
+
+  // A POS key reads it too; an unknown customer, a bad cursor and another tenant's customer are
+  // clear problems.
+  CHECK(shop.points(customer, "", "pos").status == 200);
+  auto unknown = shop.points("8d5f7a38-0c4e-4f7e-9a55-2f3a0b6c1d01");
+  CHECK(unknown.status == 404);
+  CHECK(unknown.content_type == "application/problem+json");
+  auto bad_cursor = shop.points(customer, "?cursor=nope");
+  CHECK(bad_cursor.status == 422);
+  CHECK(bad_cursor.body["errors"][0]["pointer"] == "/cursor");
+  PointsTenant other(db, api, "points-other");
+  CHECK(other.points(customer).status == 404);
+}
