@@ -5,6 +5,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <atomic>
 #include <chrono>
 #include <thread>
 
@@ -165,4 +166,160 @@ TEST_CASE(
   CHECK(bad_cursor.body["errors"][0]["pointer"] == "/cursor");
   PointsTenant other(db, api, "points-other");
   CHECK(other.points(customer).status == 404);
+}
+
+namespace {
+
+/// A $1 voucher that customers claim for 10 points, paid from a hard-capped $100 budget.
+void voucher_for_ten_points(PointsTenant& shop) {
+  auto budget = shop.api.post(shop.base + "/budgets",
+                              {{"name", "Claims"}, {"currency", "USD"}, {"total", "100.00"}},
+                              shop.c.admin_token);
+  REQUIRE(budget.status == 201);
+  auto reward = shop.api.post(shop.base + "/reward-catalog",
+                              {{"name", "$1 off"},
+                               {"type", "voucher"},
+                               {"cost", "1.00"},
+                               {"currency", "USD"},
+                               {"validity_days", 30},
+                               {"budget", "Claims"},
+                               {"points_price", 10},
+                               {"config", {{"source", "generated"}, {"prefix", "PTS-"}}}},
+                              shop.c.manager_token);
+  INFO(reward.raw);
+  REQUIRE(reward.status == 201);
+  CHECK(reward.body["points_price"] == 10);
+}
+
+}  // namespace
+
+TEST_CASE(
+    "points api: a claim spends the points price from the lots that expire first and issues the "
+    "reward at once, its cost charged to the budget",
+    "[http]") {
+  TestDatabase db;
+  auto daemon = Daemon::over(db, kDaemonArgs);
+  Api api(daemon.port());
+  PointsTenant shop(db, api, "points-claim");
+  voucher_for_ten_points(shop);
+  auto first = shop.purchase("0771 234 567", "10.00", "p-1");
+  std::string customer = first.body["customer"]["id"];
+  shop.purchase("0771 234 567", "10.00", "p-2");
+  shop.wait_for_balance(customer, 20);
+
+  auto claim = api.post(shop.base + "/customers/" + customer + "/claims", {{"reward", "$1 off"}},
+                        shop.c.pos_key);
+  INFO(claim.raw);
+  REQUIRE(claim.status == 201);
+  CHECK(claim.body["points_spent"] == 10);
+  CHECK(claim.body["balance"] == 10);
+  CHECK(claim.body["issuance"]["state"] == "issued");
+  CHECK(claim.body["issuance"]["reward"]["name"] == "$1 off");
+  CHECK(claim.body["issuance"]["event_id"].is_null());
+  CHECK(claim.body["issuance"]["code"].get<std::string>().rfind("PTS-", 0) == 0);
+  CHECK(sql_value(db.owner(), "SELECT utilized_minor FROM budgets") == "100");
+
+  auto history = shop.points(customer);
+  REQUIRE(history.status == 200);
+  CHECK(history.body["balance"] == 10);
+  const auto& spend = history.body["items"][0];
+  CHECK(spend["kind"] == "spend");
+  CHECK(spend["points"] == -10);
+  CHECK(spend["reason"] == "claimed: $1 off");
+  CHECK(spend["issuance_id"] == claim.body["issuance"]["id"]);
+  CHECK(spend["actor"].get<std::string>().rfind("api_key:", 0) == 0);
+  // The first purchase's lot expires first: the spend emptied it.
+  CHECK(sql_value(db.owner(),
+                  "SELECT string_agg(remaining::text, ',' ORDER BY expires_at) FROM "
+                  "points_lots") == "0,10");
+
+  // Refusals, each a problem with its type, nothing spent.
+  auto problem = [&](const ApiResponse& r, int status, const std::string& type) {
+    INFO(r.raw);
+    CHECK(r.status == status);
+    CHECK(r.content_type == "application/problem+json");
+    CHECK(r.body["type"].get<std::string>().find(type) != std::string::npos);
+  };
+  auto claims = shop.base + "/customers/" + customer + "/claims";
+  problem(api.post(claims, {{"reward", "10 points"}}, shop.c.pos_key), 422,
+          "not-claimable-with-points");
+  problem(api.post(claims, {{"reward", "no such reward"}}, shop.c.pos_key), 404, "not-found");
+  problem(api.post(claims, json::object(), shop.c.pos_key), 422, "validation-failed");
+  problem(api.post(claims, {{"reward", "$1 off"}}, shop.c.viewer_token), 403, "forbidden");
+  problem(api.post(shop.base + "/customers/8d5f7a38-0c4e-4f7e-9a55-2f3a0b6c1d01/claims",
+                   {{"reward", "$1 off"}}, shop.c.pos_key),
+          404, "not-found");
+  auto patch = api.patch(shop.base + "/reward-catalog/$1%20off", {{"points_price", 11}},
+                         shop.c.manager_token);
+  INFO(patch.raw);
+  CHECK(patch.body["points_price"] == 11);
+  auto short_of = api.post(claims, {{"reward", "$1 off"}}, shop.c.pos_key);
+  problem(short_of, 422, "insufficient-points");
+  CHECK(short_of.body["spendable"] == "10");
+  CHECK(short_of.body["points_price"] == "11");
+  // A points reward cannot have a points price.
+  auto bad = api.patch(shop.base + "/reward-catalog/10%20points", {{"points_price", 5}},
+                       shop.c.manager_token);
+  CHECK(bad.status == 422);
+  CHECK(bad.body["errors"][0]["pointer"] == "/points_price");
+  CHECK(shop.points(customer).body["balance"] == 10);
+  CHECK(sql_value(db.owner(), "SELECT count(*) FROM issuances WHERE event_id IS NULL") == "1");
+}
+
+TEST_CASE(
+    "points api: 50 concurrent claims by a customer whose balance affords 3 give exactly 3 "
+    "issuances and 47 insufficient-points answers",
+    "[http]") {
+  TestDatabase db;
+  auto daemon = Daemon::over(db, kDaemonArgs);
+  Api api(daemon.port());
+  PointsTenant shop(db, api, "points-race");
+  voucher_for_ten_points(shop);
+  std::string customer;
+  for (int i = 0; i < 3; ++i) {
+    auto bought = shop.purchase("0771 234 567", "10.00", "p-" + std::to_string(i));
+    customer = bought.body["customer"]["id"];
+  }
+  shop.wait_for_balance(customer, 30);
+
+  constexpr int kClaims = 50;
+  std::vector<int> statuses(kClaims);
+  std::vector<std::string> types(kClaims);
+  std::vector<std::thread> threads;
+  std::atomic<bool> go{false};
+  for (int i = 0; i < kClaims; ++i) {
+    threads.emplace_back([&, i] {
+      Api client(daemon.port());
+      while (!go) std::this_thread::yield();
+      auto r = client.post(shop.base + "/customers/" + customer + "/claims", {{"reward", "$1 off"}},
+                           shop.c.pos_key);
+      statuses[i] = r.status;
+      if (r.body.is_object() && r.body.contains("type")) types[i] = r.body["type"];
+    });
+  }
+  go = true;
+  for (auto& t : threads) t.join();
+  int created = 0, refused = 0;
+  for (int i = 0; i < kClaims; ++i) {
+    INFO(i << ": " << statuses[i] << " " << types[i]);
+    if (statuses[i] == 201) {
+      ++created;
+    } else {
+      CHECK(statuses[i] == 422);
+      CHECK(types[i].find("insufficient-points") != std::string::npos);
+      ++refused;
+    }
+  }
+  CHECK(created == 3);
+  CHECK(refused == 47);
+  auto after = shop.points(customer);
+  CHECK(after.body["balance"] == 0);
+  CHECK(after.body["spendable"] == 0);
+  CHECK(sql_value(db.owner(),
+                  "SELECT count(*) FROM issuances WHERE event_id IS NULL AND state "
+                  "= 'issued'") == "3");
+  CHECK(sql_value(db.owner(), "SELECT -sum(points) FROM points_ledger WHERE kind = 'spend'") ==
+        "30");
+  CHECK(sql_value(db.owner(), "SELECT utilized_minor FROM budgets") == "300");
+  CHECK(sql_value(db.owner(), "SELECT sum(remaining) FROM points_lots") == "0");
 }

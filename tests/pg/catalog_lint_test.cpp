@@ -148,7 +148,7 @@ TEST_CASE("catalog lint: loyalty_app may update exactly the columns its code pat
       {"reward_codes", {"assigned_at", "issuance_id", "status"}},
       {"rewards",
        {"active", "budget_id", "config", "cost_minor", "currency", "description", "name", "points",
-        "requires_pin", "stock", "type", "updated_at", "valid_from", "valid_until",
+        "points_price", "requires_pin", "stock", "type", "updated_at", "valid_from", "valid_until",
         "validity_days"}},
       {"rules",
        {"active", "budget_id", "campaign_id", "conditions", "cooldown_seconds", "description",

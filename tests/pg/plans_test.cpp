@@ -432,6 +432,18 @@ WHERE t.relnamespace = 'public'::regnamespace)sql")) {
                     loyalty::Error);
   }
   issuances::get_issuance(*app, tenant, of_fourth.items.at(0).id);
+  // A claim with points: a customer's lots spent, a reward issued at once from its budget.
+  loyalty::rewards::create_reward(owner, tenant, actor,
+                                  {{"name", "claimable mug"},
+                                   {"type", "physical"},
+                                   {"cost", "1.00"},
+                                   {"currency", "USD"},
+                                   {"budget", "main"},
+                                   {"points_price", 5},
+                                   {"config", {{"stock", 5}}}});
+  auto claimed =
+      loyalty::points::claim_reward(*app, tenant, known, "claimable mug", Actor::system());
+  CHECK(claimed.points_spent == 5);
   customers::NewCustomer walk_in;
   walk_in.phone = "0772 000 111";
   walk_in.consent = true;

@@ -1,5 +1,5 @@
 // A customer's points: their balance and every movement, with its reason, rule, event, actor
-// and lot.
+// and lot; claims of rewards with points.
 #include "server.hpp"
 
 #include <loyalty/points/points.hpp>
@@ -19,6 +19,15 @@ void add_points_routes(Server& server, App& app) {
                 return Reply::json(200, points::to_json(history));
               },
               "a customer's points balance and movements, newest first"});
+  server.add({"POST", "/v1/tenants/{tid}/customers/{id}/claims", kAdmin | kManager | kPos,
+              [&app](Request& req) {
+                auto body = req.json_body({"reward"});
+                auto claim = points::claim_reward(*app.db, req.tenant_id, req.params["id"],
+                                                  optional_string(body, "reward").value_or(""),
+                                                  actor_of(req));
+                return Reply::json(201, points::to_json(claim));
+              },
+              "claim a reward with the customer's points"});
 }
 
 const RouteGroup kPointsRoutes(add_points_routes);

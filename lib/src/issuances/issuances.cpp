@@ -54,6 +54,11 @@ const Query kIssue{"iss_issue_events",
                    "now() WHERE tenant_id = $1::uuid AND event_id = ANY($2::uuid[]) AND state = "
                    "'reserved' RETURNING id::text, customer_id::text, coalesce(budget_id::text, "
                    "''), cost_minor, coalesce(points, 0)"};
+const Query kIssueOne{"iss_issue_one",
+                      "UPDATE issuances SET state = 'issued', issued_at = app_now(), updated_at = "
+                      "now() WHERE tenant_id = $1::uuid AND id = $2::uuid AND state = 'reserved' "
+                      "RETURNING id::text, customer_id::text, coalesce(budget_id::text, ''), "
+                      "cost_minor, coalesce(points, 0)"};
 const Query kSetPin{"iss_set_pin",
                     "UPDATE issuances SET pin_hash = $3, pin_attempts = 0 WHERE tenant_id = "
                     "$1::uuid AND id = $2::uuid"};
@@ -575,22 +580,18 @@ ExpiryReport expire_due(db::Database& database, const std::string& tenant_id, bo
   return report;
 }
 
-int issue_events(db::Tx& tx, const std::string& tenant_id,
-                 const std::vector<std::string>& event_ids) {
-  if (event_ids.empty()) return 0;
-  std::string events = db::array_literal(event_ids);
-  // The customers first, in id order (the event pipeline locks its customer before anything
-  // else): two workers, or a worker and a refund, then never wait on each other in a circle.
-  tx.exec(kLockIssueCustomers, tenant_id, events);
-  auto rows = tx.exec(kIssue, tenant_id, events);
-  if (rows.empty()) return 0;
+namespace {
+
+/// What follows reserved -> issued for the issuances of `rows` (kIssue's columns), `issued` as
+/// they are now: points credited, `reward.issued` outbox rows and the customers' notifications
+/// (with their codes and fresh PINs), budgets charged last.
+void settle_issued(db::Tx& tx, const std::string& tenant_id, const pqxx::result& rows,
+                   const std::vector<Issuance>& issued) {
   std::vector<budgets::Charge> charges;
   std::vector<std::string> points_customers, points_issuances;
   std::vector<std::int64_t> earned;
-  std::set<std::string> issued_ids;
   for (const auto& r : rows) {
     std::string id = r[0].as<std::string>(), budget = r[2].as<std::string>();
-    issued_ids.insert(id);
     if (!budget.empty()) charges.push_back({budget, r[3].as<long long>(), id});
     if (r[4].as<long long>() > 0) {
       points_customers.push_back(r[1].as<std::string>());
@@ -600,22 +601,19 @@ int issue_events(db::Tx& tx, const std::string& tenant_id,
   }
   points::credit_issued(tx, tenant_id, points_customers, earned, points_issuances);
   nlohmann::json outbox = nlohmann::json::array(), messages = nlohmann::json::array();
-  for (const auto& [event, issued] : load_for_events(tx, tenant_id, event_ids)) {
-    for (const auto& issuance : issued) {
-      if (!issued_ids.count(issuance.id)) continue;
-      auto payload = event_payload(issuance);
-      outbox.push_back(payload);
-      // The code and the PIN travel only in the customer's own notification, never in webhooks
-      // or logs; the database keeps the PIN's hash.
-      nlohmann::json message = payload;
-      if (!issuance.code.empty()) message["code"] = issuance.code;
-      if (issuance.pin_required) {
-        std::string pin = crypto::random_string(6, "0123456789");
-        tx.exec(kSetPin, tenant_id, issuance.id, pin_hash(issuance.id, pin));
-        message["pin"] = pin;
-      }
-      messages.push_back(std::move(message));
+  for (const auto& issuance : issued) {
+    auto payload = event_payload(issuance);
+    outbox.push_back(payload);
+    // The code and the PIN travel only in the customer's own notification, never in webhooks
+    // or logs; the database keeps the PIN's hash.
+    nlohmann::json message = payload;
+    if (!issuance.code.empty()) message["code"] = issuance.code;
+    if (issuance.pin_required) {
+      std::string pin = crypto::random_string(6, "0123456789");
+      tx.exec(kSetPin, tenant_id, issuance.id, pin_hash(issuance.id, pin));
+      message["pin"] = pin;
     }
+    messages.push_back(std::move(message));
   }
   tx.exec(kOutboxAll, tenant_id, "reward.issued", outbox.dump());
   tx.exec(kNotify, tenant_id, "reward_issued", messages.dump());
@@ -625,7 +623,37 @@ int issue_events(db::Tx& tx, const std::string& tenant_id,
   tx.after_commit([n = rows.size()] {
     metrics::counters().issuances.add(metrics::IssuanceTransition::issued, n);
   });
+}
+
+}  // namespace
+
+int issue_events(db::Tx& tx, const std::string& tenant_id,
+                 const std::vector<std::string>& event_ids) {
+  if (event_ids.empty()) return 0;
+  std::string events = db::array_literal(event_ids);
+  // The customers first, in id order (the event pipeline locks its customer before anything
+  // else): two workers, or a worker and a refund, then never wait on each other in a circle.
+  tx.exec(kLockIssueCustomers, tenant_id, events);
+  auto rows = tx.exec(kIssue, tenant_id, events);
+  if (rows.empty()) return 0;
+  std::set<std::string> issued_ids;
+  for (const auto& r : rows) issued_ids.insert(r[0].as<std::string>());
+  std::vector<Issuance> issued;
+  for (const auto& [event, of_event] : load_for_events(tx, tenant_id, event_ids)) {
+    for (const auto& issuance : of_event) {
+      if (issued_ids.count(issuance.id)) issued.push_back(issuance);
+    }
+  }
+  settle_issued(tx, tenant_id, rows, issued);
   return static_cast<int>(rows.size());
+}
+
+Issuance issue_in(db::Tx& tx, const std::string& tenant_id, const std::string& id) {
+  auto rows = tx.exec(kIssueOne, tenant_id, id);
+  if (rows.empty()) throw invalid_transition("issue", load_in(tx, tenant_id, id).state);
+  Issuance issued = load_in(tx, tenant_id, id);
+  settle_issued(tx, tenant_id, rows, {issued});
+  return issued;
 }
 
 int issue_event(db::Database& database, const std::string& tenant_id, const std::string& event_id) {

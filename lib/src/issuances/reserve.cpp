@@ -48,7 +48,8 @@ const std::string kCreateSql = std::string(R"sql(
   i AS (
     INSERT INTO issuances (tenant_id, customer_id, event_id, rule_id, reward_id, budget_id,
                            campaign_id, cost_minor, currency, points, expires_at, code)
-    SELECT $1::uuid, $2::uuid, $3::uuid, $4::uuid, r.id, $6::uuid, $7::uuid, r.cost_minor,
+    SELECT $1::uuid, $2::uuid, nullif($3, '')::uuid, nullif($4, '')::uuid, r.id, $6::uuid,
+           $7::uuid, r.cost_minor,
            r.currency, r.points,
            CASE WHEN r.validity_days IS NOT NULL
                 THEN app_now() + r.validity_days * interval '1 day' ELSE r.valid_until END,

@@ -12,9 +12,6 @@ namespace {
 
 using db::Query;
 
-const Query kBalance{"points_balance", R"sql(
-  SELECT points_balance FROM customers WHERE tenant_id = $1::uuid AND id = $2::uuid)sql"};
-
 // Newest first through points_by_customer (migration 0001); $3 the id after which the page
 // starts (0: the first page).
 const Query kList{"points_movements_list", R"sql(
@@ -82,10 +79,10 @@ History history(db::Database& database, const std::string& tenant_id,
   if (!is_uuid(customer_id)) throw_not_found("customer");
   const long long after = decode_numeric_cursor(page.cursor);
   return db::with_tenant(database, tenant_id, [&](db::Tx& tx) {
-    auto balance = tx.exec(kBalance, tenant_id, customer_id);
-    if (balance.empty()) throw_not_found("customer");
+    auto held = balance(tx, tenant_id, customer_id);
+    if (!held) throw_not_found("customer");
     History h;
-    h.balance = balance[0][0].as<std::int64_t>();
+    h.balance = *held;
     h.spendable = spendable(tx, tenant_id, customer_id);
     auto rows = tx.exec(kList, tenant_id, customer_id, after, page.limit + 1);
     h.movements = fill_page<Movement>(rows, page.limit, row_to_movement, [](const Movement& m) {

@@ -18,6 +18,13 @@ const Query kLockCustomers{"points_lock_customers", R"sql(
    WHERE tenant_id = $1::uuid AND id = ANY ($2::uuid[])
    ORDER BY id FOR NO KEY UPDATE)sql"};
 
+const Query kBalance{"points_balance", R"sql(
+  SELECT points_balance FROM customers WHERE tenant_id = $1::uuid AND id = $2::uuid)sql"};
+
+const Query kLockCustomer{"points_lock_customer", R"sql(
+  SELECT status FROM customers
+   WHERE tenant_id = $1::uuid AND id = $2::uuid FOR NO KEY UPDATE)sql"};
+
 // One lot, its movement and the balance. $5: expiry (text, empty: never).
 const Query kCredit{"points_credit", R"sql(
   WITH lot AS (
@@ -182,6 +189,13 @@ void lock_customers(db::Tx& tx, const std::string& tenant_id, std::vector<std::s
   tx.exec(kLockCustomers, tenant_id, db::array_literal(ids));
 }
 
+std::optional<std::string> lock_customer(db::Tx& tx, const std::string& tenant_id,
+                                         const std::string& customer_id) {
+  auto rows = tx.exec(kLockCustomer, tenant_id, customer_id);
+  if (rows.empty()) return std::nullopt;
+  return rows[0][0].as<std::string>();
+}
+
 std::int64_t credit(db::Tx& tx, const std::string& tenant_id, const std::string& customer_id,
                     std::int64_t points, const std::string& expires_at, const Cause& cause,
                     const Actor& actor) {
@@ -211,6 +225,13 @@ std::int64_t debit(db::Tx& tx, const std::string& tenant_id, const std::string& 
              cause.reason, cause.issuance_id, cause.event_id, cause.rule_id, cause.reverses_id,
              catalog::actor_label(actor), lots == Lots::held)[0]
       .as<std::int64_t>();
+}
+
+std::optional<std::int64_t> balance(db::Tx& tx, const std::string& tenant_id,
+                                    const std::string& customer_id) {
+  auto rows = tx.exec(kBalance, tenant_id, customer_id);
+  if (rows.empty()) return std::nullopt;
+  return rows[0][0].as<std::int64_t>();
 }
 
 std::int64_t spendable(db::Tx& tx, const std::string& tenant_id, const std::string& customer_id) {

@@ -34,6 +34,10 @@ struct Cause {
 /// Locks the customers' rows (FOR NO KEY UPDATE, in id order) until the transaction ends.
 void lock_customers(db::Tx& tx, const std::string& tenant_id, std::vector<std::string> ids);
 
+/// Locks one customer's row; returns their status, none when there is no such customer.
+std::optional<std::string> lock_customer(db::Tx& tx, const std::string& tenant_id,
+                                         const std::string& customer_id);
+
 /// Credits `points` (> 0) as a new lot expiring at `expires_at` (RFC 3339; empty: never). The
 /// customer must be locked. Returns the lot's id.
 std::int64_t credit(db::Tx& tx, const std::string& tenant_id, const std::string& customer_id,
@@ -66,6 +70,10 @@ enum class Lots {
 std::int64_t debit(db::Tx& tx, const std::string& tenant_id, const std::string& customer_id,
                    std::int64_t points, Shortfall shortfall, Lots lots, const Cause& cause,
                    const Actor& actor);
+
+/// The customer's balance (customers.points_balance), none when there is no such customer.
+std::optional<std::int64_t> balance(db::Tx& tx, const std::string& tenant_id,
+                                    const std::string& customer_id);
 
 /// What the customer's live lots hold now (what a spend may take).
 std::int64_t spendable(db::Tx& tx, const std::string& tenant_id, const std::string& customer_id);

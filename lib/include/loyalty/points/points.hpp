@@ -7,6 +7,7 @@
 
 #include <loyalty/core/actor.hpp>
 #include <loyalty/core/page.hpp>
+#include <loyalty/issuances/issuances.hpp>
 #include <nlohmann/json.hpp>
 
 #include <cstdint>
@@ -46,5 +47,29 @@ nlohmann::json to_json(const History& h);
 /// Error(not_found) for an unknown customer; Error(invalid) with "/cursor" for a bad cursor.
 History history(db::Database& db, const std::string& tenant_id, const std::string& customer_id,
                 const PageRequest& page);
+
+/// What a claim gave: the reward issued, and the points it spent.
+struct Claim {
+  issuances::Issuance issuance;
+  std::int64_t points_spent = 0;
+  std::int64_t balance = 0;  ///< the customer's balance after it
+};
+
+nlohmann::json to_json(const Claim& c);
+
+/// A customer claims a reward (id or name) with its points price, in one transaction: the
+/// points spent from their lots that expire first (a `spend` movement per lot), the issuance
+/// created and issued at once with its code or one-time PIN (notified as any issued reward),
+/// its cost reserved and charged in the reward's budget as for any issuance, a physical
+/// reward's stock taken. Concurrent claims of one customer serialize on the customer's row: the
+/// balance never pays for more than it holds.
+/// Throws Error(not_found) for an unknown customer or reward;
+/// Error(invalid, "insufficient-points") when the lots not past their expiry hold less than the
+/// price (extensions: points_price, spendable);
+/// Error(invalid, "not-claimable-with-points") for a reward without a points price;
+/// Error(conflict): "customer-not-active", "reward-not-available" (inactive or outside its
+/// dates), "out-of-stock", "pool-empty", "budget-exhausted".
+Claim claim_reward(db::Database& db, const std::string& tenant_id, const std::string& customer_id,
+                   const std::string& reward, const Actor& actor);
 
 }  // namespace loyalty::points
