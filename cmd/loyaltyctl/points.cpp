@@ -14,12 +14,13 @@ namespace {
 namespace points = loyalty::points;
 
 struct Options {
-  std::string tenant, customer;
+  std::string tenant, customer, reason;
   int limit = 50;
+  long long points = 0;
 };
 
 void add_points_commands(CLI::App& app, Context& ctx) {
-  auto* group = app.add_subcommand("points", "customers' points: history");
+  auto* group = app.add_subcommand("points", "customers' points: history, adjustments");
   group->require_subcommand(1);
   auto o = std::make_shared<Options>();
 
@@ -47,6 +48,26 @@ void add_points_commands(CLI::App& app, Context& ctx) {
                   m.lot_expires_at.empty() ? "" : " expires ", m.lot_expires_at.c_str(),
                   m.actor.c_str(), m.reason.c_str());
     }
+  });
+
+  auto* adjust = group->add_subcommand(
+      "adjust", "add points to a customer (a lot that never expires) or take some away");
+  adjust->add_option("--tenant", o->tenant, "tenant id or slug")->required();
+  adjust->add_option("--customer", o->customer, "the customer's id or phone number")->required();
+  adjust->add_option("--points", o->points, "points to add (N) or take away (-N)")->required();
+  adjust->add_option("--reason", o->reason, "why, kept with the movement")->required();
+  add_json_flag(adjust, ctx);
+  adjust->callback([&ctx, o] {
+    auto tid = loyalty::tenants::find_tenant(ctx.database(), o->tenant).id;
+    auto id = loyalty::customers::resolve_customer(ctx.database(), tid, o->customer);
+    auto done = points::adjust(ctx.database(), tid, id, o->points, o->reason,
+                               loyalty::Actor::operator_cli());
+    if (ctx.json) {
+      print_json(points::to_json(done));
+      return;
+    }
+    std::printf("adjusted %+lld points: balance %lld\n", static_cast<long long>(done.points),
+                static_cast<long long>(done.balance));
   });
 }
 

@@ -5,6 +5,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <thread>
@@ -321,5 +322,57 @@ TEST_CASE(
   CHECK(sql_value(db.owner(), "SELECT -sum(points) FROM points_ledger WHERE kind = 'spend'") ==
         "30");
   CHECK(sql_value(db.owner(), "SELECT utilized_minor FROM budgets") == "300");
+  CHECK(sql_value(db.owner(), "SELECT sum(remaining) FROM points_lots") == "0");
+}
+
+TEST_CASE(
+    "points api: admins adjust points with a reason, and 20 concurrent debits of a balance that "
+    "affords 3 never take it below zero",
+    "[http]") {
+  TestDatabase db;
+  auto daemon = Daemon::over(db, kDaemonArgs);
+  Api api(daemon.port());
+  PointsTenant shop(db, api, "points-adjust");
+  auto bought = shop.purchase("0771 234 567", "10.00", "p-1");
+  std::string customer = bought.body["customer"]["id"];
+  shop.wait_for_balance(customer, 10);
+  auto adjustments = shop.base + "/customers/" + customer + "/points/adjustments";
+
+  auto up = api.post(adjustments, {{"points", 20}, {"reason", "goodwill"}}, shop.c.admin_token);
+  INFO(up.raw);
+  REQUIRE(up.status == 201);
+  CHECK(up.body["points"] == 20);
+  CHECK(up.body["balance"] == 30);
+  CHECK(up.body["lot_id"].is_number());
+  CHECK(api.post(adjustments, {{"points", 5}, {"reason", "x"}}, shop.c.manager_token).status ==
+        403);
+  CHECK(api.post(adjustments, {{"points", 5}, {"reason", "x"}}, shop.c.pos_key).status == 403);
+  auto bad = api.post(adjustments, {{"points", 0}, {"reason", ""}}, shop.c.admin_token);
+  INFO(bad.raw);
+  CHECK(bad.status == 422);
+  CHECK(bad.body["errors"].size() == 2);
+  auto history = shop.points(customer);
+  CHECK(history.body["items"][0]["kind"] == "adjustment");
+  CHECK(history.body["items"][0]["reason"] == "goodwill");
+  CHECK(history.body["items"][0]["actor"].get<std::string>().rfind("user:", 0) == 0);
+
+  constexpr int kDebits = 20;
+  std::vector<int> statuses(kDebits);
+  std::vector<std::thread> threads;
+  std::atomic<bool> go{false};
+  for (int i = 0; i < kDebits; ++i) {
+    threads.emplace_back([&, i] {
+      Api client(daemon.port());
+      while (!go) std::this_thread::yield();
+      statuses[i] =
+          client.post(adjustments, {{"points", -10}, {"reason", "correction"}}, shop.c.admin_token)
+              .status;
+    });
+  }
+  go = true;
+  for (auto& t : threads) t.join();
+  CHECK(std::count(statuses.begin(), statuses.end(), 201) == 3);
+  CHECK(std::count(statuses.begin(), statuses.end(), 422) == 17);
+  CHECK(shop.points(customer).body["balance"] == 0);
   CHECK(sql_value(db.owner(), "SELECT sum(remaining) FROM points_lots") == "0");
 }

@@ -444,6 +444,8 @@ WHERE t.relnamespace = 'public'::regnamespace)sql")) {
   auto claimed =
       loyalty::points::claim_reward(*app, tenant, known, "claimable mug", Actor::system());
   CHECK(claimed.points_spent == 5);
+  loyalty::points::adjust(*app, tenant, known, 7, "goodwill", Actor::operator_cli());
+  loyalty::points::adjust(*app, tenant, known, -3, "correction", Actor::operator_cli());
   customers::NewCustomer walk_in;
   walk_in.phone = "0772 000 111";
   walk_in.consent = true;
@@ -570,7 +572,6 @@ WHERE t.relnamespace = 'public'::regnamespace)sql")) {
        "one reservation at a time (budgets::reserve); the event path reserves with its COMMIT "
        "through budget_reserve_all, which calls the same function"},
       {"customers_existing", "only after a unique violation on enrolment"},
-      {"points_credit", "one lot at a time: adjustments and grants, not the event path"},
       {"webhook_list", "a tenant's webhook subscriptions: a handful, not a hot table"},
       {"channel_list", "loyaltyctl channel list: a tenant's few channels, for the operator"},
       {"iss_fresh_pin",

@@ -1,5 +1,5 @@
 // A customer's points: their balance and every movement, with its reason, rule, event, actor
-// and lot; claims of rewards with points.
+// and lot; claims of rewards with points; adjustments by admins.
 #include "server.hpp"
 
 #include <loyalty/points/points.hpp>
@@ -28,6 +28,22 @@ void add_points_routes(Server& server, App& app) {
                 return Reply::json(201, points::to_json(claim));
               },
               "claim a reward with the customer's points"});
+  server.add({"POST", "/v1/tenants/{tid}/customers/{id}/points/adjustments", kAdmin,
+              [&app](Request& req) {
+                auto body = req.json_body({"points", "reason"});
+                // Anything but a whole number is 0 and anything but a string empty, which adjust
+                // refuses with their pointers (after it found the customer).
+                std::int64_t points = body.contains("points") && body["points"].is_number_integer()
+                                          ? body["points"].get<std::int64_t>()
+                                          : 0;
+                std::string reason = body.contains("reason") && body["reason"].is_string()
+                                         ? body["reason"].get<std::string>()
+                                         : "";
+                auto done = points::adjust(*app.db, req.tenant_id, req.params["id"], points, reason,
+                                           actor_of(req));
+                return Reply::json(201, points::to_json(done));
+              },
+              "adjust a customer's points up or down, with a reason"});
 }
 
 const RouteGroup kPointsRoutes(add_points_routes);

@@ -48,6 +48,24 @@ nlohmann::json to_json(const History& h);
 History history(db::Database& db, const std::string& tenant_id, const std::string& customer_id,
                 const PageRequest& page);
 
+/// What an adjustment did.
+struct Adjustment {
+  std::int64_t points = 0;   ///< signed, as asked
+  std::int64_t balance = 0;  ///< the customer's balance after it
+  std::int64_t lot_id = 0;   ///< a credit's new lot; 0 for a debit (it may take from several)
+};
+
+nlohmann::json to_json(const Adjustment& a);
+
+/// Adjusts a customer's points by `points` (non-zero, at most kMaxPoints either way) with a
+/// reason (1 to 500 characters), in one transaction, audited: a credit opens a lot that never
+/// expires; a debit takes from the lots that expire first and cannot take the balance below
+/// zero. Throws Error(not_found) for an unknown customer; Error(invalid) with "/points" or
+/// "/reason"; Error(invalid, "insufficient-points") for a debit larger than the balance
+/// (extension: balance).
+Adjustment adjust(db::Database& db, const std::string& tenant_id, const std::string& customer_id,
+                  std::int64_t points, const std::string& reason, const Actor& actor);
+
 /// What a claim gave: the reward issued, and the points it spent.
 struct Claim {
   issuances::Issuance issuance;
