@@ -5,7 +5,11 @@
 #include <loyalty/points/points.hpp>
 #include <loyalty/tenants/tenants.hpp>
 
+#include <loyalty/core/error.hpp>
+
 #include <cstdio>
+#include <fstream>
+#include <sstream>
 
 namespace loyaltyctl {
 
@@ -14,13 +18,15 @@ namespace {
 namespace points = loyalty::points;
 
 struct Options {
-  std::string tenant, customer, reason;
+  std::string tenant, customer, reason, file;
+  bool dry_run = false;
   int limit = 50;
   long long points = 0;
 };
 
 void add_points_commands(CLI::App& app, Context& ctx) {
-  auto* group = app.add_subcommand("points", "customers' points: history, adjustments");
+  auto* group =
+      app.add_subcommand("points", "customers' points: history, adjustments, bulk grants");
   group->require_subcommand(1);
   auto o = std::make_shared<Options>();
 
@@ -68,6 +74,48 @@ void add_points_commands(CLI::App& app, Context& ctx) {
     }
     std::printf("adjusted %+lld points: balance %lld\n", static_cast<long long>(done.points),
                 static_cast<long long>(done.balance));
+  });
+
+  auto* grant = group->add_subcommand(
+      "grant", "grant points in bulk from a CSV file: all or nothing, idempotent by reference");
+  grant->add_option("--tenant", o->tenant, "tenant id or slug")->required();
+  grant->add_option("file", o->file, "CSV: customer (phone or id), points, reason, reference")
+      ->required();
+  grant->add_flag("--dry-run", o->dry_run, "report what would be granted, change nothing");
+  add_json_flag(grant, ctx);
+  grant->callback([&ctx, o] {
+    std::ifstream in(o->file, std::ios::binary);
+    if (!in) loyalty::throw_invalid("cannot read " + o->file);
+    std::stringstream text;
+    text << in.rdbuf();
+    auto tid = loyalty::tenants::find_tenant(ctx.database(), o->tenant).id;
+    auto report =
+        points::grant(ctx.database(), tid, text.str(), o->dry_run, loyalty::Actor::operator_cli());
+    if (ctx.json) {
+      print_json(points::to_json(report));
+    } else {
+      for (const auto& a : report.applied) {
+        std::printf("line %lld: %s %lld points to %s (%s)\n", static_cast<long long>(a.line),
+                    report.dry_run ? "would grant" : "granted", static_cast<long long>(a.points),
+                    a.customer_id.c_str(), a.reference.c_str());
+      }
+      for (auto line : report.already) {
+        std::printf("line %lld: already granted (same reference), skipped\n",
+                    static_cast<long long>(line));
+      }
+      for (const auto& r : report.refused) {
+        std::printf("line %lld: refused: %s\n", static_cast<long long>(r.line), r.reason.c_str());
+      }
+      std::printf("%lld lines: %zu %s (%lld points), %zu already granted, %zu refused\n",
+                  static_cast<long long>(report.lines), report.applied.size(),
+                  report.dry_run ? "to grant" : "granted", static_cast<long long>(report.points),
+                  report.already.size(), report.refused.size());
+    }
+    if (!report.refused.empty()) {
+      throw loyalty::Error(
+          loyalty::ErrorCode::invalid, "grant-refused",
+          std::to_string(report.refused.size()) + " line(s) refused: nothing was granted");
+    }
   });
 }
 

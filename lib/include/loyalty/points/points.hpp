@@ -66,6 +66,40 @@ nlohmann::json to_json(const Adjustment& a);
 Adjustment adjust(db::Database& db, const std::string& tenant_id, const std::string& customer_id,
                   std::int64_t points, const std::string& reason, const Actor& actor);
 
+/// A bulk grant's outcome, line by line (line numbers count from 1, the header included).
+struct GrantReport {
+  struct Applied {
+    std::int64_t line = 0;
+    std::string customer_id, reference;
+    std::int64_t points = 0;
+  };
+  struct Refused {
+    std::int64_t line = 0;
+    std::string reason;  ///< never echoes a phone number
+  };
+  bool dry_run = false;
+  bool applied_all = false;           ///< the grant was applied (nothing refused, not a dry run)
+  std::int64_t lines = 0;             ///< grant lines read (the header and blank lines left out)
+  std::vector<Applied> applied;       ///< applied (to be, on a dry run); empty when any is refused
+  std::vector<std::int64_t> already;  ///< lines whose reference was granted before: skipped
+  std::vector<Refused> refused;
+  std::int64_t points = 0;  ///< the points applied (or to be)
+};
+
+nlohmann::json to_json(const GrantReport& r);
+
+/// Grants points in bulk from CSV text (RFC 4180: quoted fields, "" inside quotes, CRLF or LF),
+/// one line per grant: customer (phone number or id), points (1 to kMaxPoints), reason (1 to
+/// 500 characters), reference (1 to 200 characters, unique in the file). An optional first line
+/// `customer,points,reason,reference` is a header. All or nothing, in one transaction: when any
+/// line is refused (malformed, unknown customer, bad points or reason, a reference twice), none
+/// is applied. Idempotent by reference: a line whose reference was granted before is skipped.
+/// Each grant is a lot that never expires with a `grant` movement (its reason and reference).
+/// With dry_run, reports what would happen and changes nothing. Error(invalid) when the text
+/// has no grant line or more than 100,000.
+GrantReport grant(db::Database& db, const std::string& tenant_id, const std::string& csv,
+                  bool dry_run, const Actor& actor);
+
 /// What a claim gave: the reward issued, and the points it spent.
 struct Claim {
   issuances::Issuance issuance;
