@@ -89,6 +89,10 @@ ALTER TABLE points_ledger
 CREATE UNIQUE INDEX points_ledger_reference ON points_ledger (tenant_id, reference)
   WHERE reference IS NOT NULL;
 
+-- The expiry run reads points_lots_expiry now; points_ledger's expires_at, expired and
+-- expiry_notice_at stay as history of the entries written before this migration.
+DROP INDEX points_expiry;
+
 REVOKE UPDATE ON points_ledger FROM loyalty_app;
 CREATE TRIGGER points_ledger_append_only BEFORE UPDATE OR DELETE ON points_ledger
   FOR EACH ROW EXECUTE FUNCTION refuse_change();
