@@ -107,6 +107,7 @@ void add_ledger_commands(CLI::App& app, Context& ctx) {
                   {"movements", report.movements},
                   {"customers", report.customers},
                   {"points_movements", report.points_movements},
+                  {"points_lots", report.points_lots},
                   {"problems", problems}});
     } else {
       for (const auto& p : report.problems) {
@@ -120,7 +121,7 @@ void add_ledger_commands(CLI::App& app, Context& ctx) {
       if (report.ok()) {
         std::cout << "ledger ok: " << report.budgets << " budgets, " << report.movements
                   << " movements; points: " << report.customers << " customers, "
-                  << report.points_movements << " movements\n";
+                  << report.points_movements << " movements, " << report.points_lots << " lots\n";
       }
     }
     if (!report.ok()) {

@@ -40,6 +40,7 @@ void print_reward(const rewards::Reward& r) {
   if (r.valid_until) std::cout << "until:     " << *r.valid_until << "\n";
   if (r.validity_days) std::cout << "valid for: " << *r.validity_days << " days\n";
   if (r.budget_id) std::cout << "budget:    " << *r.budget_id << "\n";
+  if (r.points_price) std::cout << "claim for: " << *r.points_price << " points\n";
   if (r.requires_pin) std::cout << "redeemed:  with the customer's one-time PIN\n";
   if (r.pool) {
     std::cout << "pool:      " << r.pool->available << " available, " << r.pool->assigned
@@ -70,6 +71,7 @@ struct Options {
   std::string name, type, cost = "0", currency, config, description, valid_from, valid_until,
                           budget, patch, file, filter_type;
   int validity_days = 0;
+  long long points_price = 0;
   bool requires_pin = false;
 };
 
@@ -92,6 +94,8 @@ void add_rewards_commands(CLI::App& app, Context& ctx) {
   create->add_option("--valid-until", o->valid_until, "end of issuing (RFC 3339, exclusive)");
   create->add_option("--validity-days", o->validity_days, "days an issued reward stays valid");
   create->add_option("--budget", o->budget, "default budget (id or name)");
+  create->add_option("--points-price", o->points_price,
+                     "customers may claim it with this many points");
   create->add_flag("--requires-pin", o->requires_pin,
                    "redeemed only with a one-time PIN sent to the customer when issued");
   add_json_flag(create, ctx);
@@ -104,6 +108,7 @@ void add_rewards_commands(CLI::App& app, Context& ctx) {
     if (!o->valid_until.empty()) fields["valid_until"] = o->valid_until;
     if (o->validity_days != 0) fields["validity_days"] = o->validity_days;
     if (!o->budget.empty()) fields["budget"] = o->budget;
+    if (o->points_price != 0) fields["points_price"] = o->points_price;
     if (o->requires_pin) fields["requires_pin"] = true;
     auto r = rewards::create_reward(ctx.database(), tenant_id(ctx, o->tenant),
                                     loyalty::Actor::operator_cli(), fields);

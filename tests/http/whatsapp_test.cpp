@@ -558,7 +558,7 @@ TEST_CASE(
   const std::string points_date =
       sql_value(wa.db.owner(),
                 "SELECT to_char(min(p.expires_at AT TIME ZONE t.timezone), 'YYYY-MM-DD') FROM "
-                "points_ledger p JOIN tenants t ON t.id = p.tenant_id");
+                "points_lots p JOIN tenants t ON t.id = p.tenant_id");
   std::set<std::string> texts = {WhatsApp::text_of(wa.sent()), WhatsApp::text_of(wa.sent())};
   CHECK(texts ==
         std::set<std::string>{
@@ -576,7 +576,7 @@ TEST_CASE(
   wa.reply_to("STOP");
   CHECK(expire()["points_warned"] == 0);
   CHECK(sql_value(wa.db.owner(),
-                  "SELECT count(*) FROM points_ledger WHERE points > 0 AND expiry_notice_at IS "
+                  "SELECT count(*) FROM points_lots WHERE remaining > 0 AND expiry_notice_at IS "
                   "NULL") == "0");
   std::this_thread::sleep_for(300ms);
   CHECK(wa.graph.requests().size() == wa.requests_so_far());

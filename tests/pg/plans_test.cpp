@@ -18,6 +18,7 @@
 #include <loyalty/issuances/issuances.hpp>
 #include <loyalty/jobs/worker.hpp>
 #include <loyalty/notices/history.hpp>
+#include <loyalty/points/points.hpp>
 #include <loyalty/rewards/rewards.hpp>
 #include <loyalty/rulesets/rulesets.hpp>
 #include <loyalty/tenants/tenants.hpp>
@@ -204,8 +205,14 @@ SELECT {tenant}, c.id,
        c.created_at, '{}', 1000, 'USD', 'gen-' || c.external_ref, 'gen', 'processed', 201, '{}',
        c.created_at
 FROM customers c WHERE c.tenant_id = {tenant};
-INSERT INTO points_ledger (tenant_id, customer_id, kind, points, created_at)
-SELECT c.tenant_id, c.id, 'earn', 10, c.created_at FROM customers c WHERE c.tenant_id = {tenant};
+INSERT INTO points_lots (tenant_id, customer_id, amount, remaining, expires_at, created_at)
+SELECT c.tenant_id, c.id, 10, 10, c.created_at + interval '1 year', c.created_at
+FROM customers c WHERE c.tenant_id = {tenant};
+INSERT INTO points_ledger (tenant_id, customer_id, kind, points, lot_id, expires_at, reason, actor,
+                           created_at)
+SELECT l.tenant_id, l.customer_id, 'earn', 10, l.id, l.expires_at, 'earned', 'system',
+       l.created_at
+FROM points_lots l WHERE l.tenant_id = {tenant};
 INSERT INTO jobs (tenant_id, kind, payload, status, attempts, created_at, updated_at)
 SELECT {tenant}, 'event.issue', '{}', 'done', 1, now() - n * interval '1 minute', now()
 FROM generate_series(1, {rows}) n;
@@ -317,7 +324,7 @@ WHERE t.relnamespace = 'public'::regnamespace)sql")) {
     }
   });
   for (const char* hot : {"customers", "events", "issuances", "ledger_movements", "points_ledger",
-                          "jobs", "reward_codes"}) {
+                          "points_lots", "jobs", "reward_codes"}) {
     INFO(hot);
     REQUIRE(rows_of[hot] > kBigTable);
   }
@@ -425,16 +432,30 @@ WHERE t.relnamespace = 'public'::regnamespace)sql")) {
                     loyalty::Error);
   }
   issuances::get_issuance(*app, tenant, of_fourth.items.at(0).id);
+  // A claim with points: a customer's lots spent, a reward issued at once from its budget.
+  loyalty::rewards::create_reward(owner, tenant, actor,
+                                  {{"name", "claimable mug"},
+                                   {"type", "physical"},
+                                   {"cost", "1.00"},
+                                   {"currency", "USD"},
+                                   {"budget", "main"},
+                                   {"points_price", 5},
+                                   {"config", {{"stock", 5}}}});
+  auto claimed =
+      loyalty::points::claim_reward(*app, tenant, known, "claimable mug", Actor::system());
+  CHECK(claimed.points_spent == 5);
+  loyalty::points::adjust(*app, tenant, known, 7, "goodwill", Actor::operator_cli());
+  loyalty::points::adjust(*app, tenant, known, -3, "correction", Actor::operator_cli());
   customers::NewCustomer walk_in;
   walk_in.phone = "0772 000 111";
   walk_in.consent = true;
   auto enrolled = customers::create_customer(*app, tenant, walk_in, Actor::system());
   customers::set_customer_status(*app, tenant, enrolled.id, "suspended", Actor::system());
   sql_value(owner,
-            "UPDATE points_ledger SET expires_at = now() - interval '1 day' WHERE "
+            "UPDATE points_lots SET expires_at = now() - interval '1 day' WHERE "
             "tenant_id = '" +
                 tenant +
-                "' AND kind = 'earn' AND issuance_id IS NOT NULL "
+                "' AND issuance_id IS NOT NULL "
                 "RETURNING 1");
   issuances::expire_due(*app, tenant, true, 3);
   issuances::expire_due(*app, tenant, false, 3);
@@ -472,6 +493,8 @@ WHERE t.relnamespace = 'public'::regnamespace)sql")) {
   loyalty::notices::list_notifications(*app, tenant, {}, page2(notices));
   loyalty::notices::list_notifications(*app, tenant, {"queued", "reward_issued", ""}, {10, ""});
   loyalty::notices::list_notifications(*app, tenant, {"", "", known}, {10, ""});
+  auto history = loyalty::points::history(*app, tenant, known, {1, ""});
+  loyalty::points::history(*app, tenant, known, page2(history.movements));
 
   // What ran: the statements prepared on the two connections, by name.
   std::map<std::string, std::set<std::string>> names_of;  // statement text -> names
@@ -532,11 +555,12 @@ WHERE t.relnamespace = 'public'::regnamespace)sql")) {
   CHECK(problems.empty());
 
   // Coverage: every named statement of these files, and every list, ran and was planned here.
-  auto required = statement_names(
-      {"events/pipeline.cpp", "events/history.cpp", "events/queries.cpp", "events/refund.cpp",
-       "events/simulate.cpp", "events/cache.cpp", "issuances/issuances.cpp",
-       "issuances/reserve.cpp", "rewards/issuing.cpp", "customers/customers.cpp",
-       "rulesets/active.cpp", "budgets/ledger_ops.cpp", "jobs/worker.cpp"});
+  auto required =
+      statement_names({"events/pipeline.cpp", "events/history.cpp", "events/queries.cpp",
+                       "events/refund.cpp", "events/simulate.cpp", "events/cache.cpp",
+                       "issuances/issuances.cpp", "issuances/reserve.cpp", "rewards/issuing.cpp",
+                       "customers/customers.cpp", "rulesets/active.cpp", "budgets/ledger_ops.cpp",
+                       "jobs/worker.cpp", "points/lots.cpp", "points/history.cpp"});
   const std::map<std::string, std::string> kNotRunHere = {
       {"jobs_fail", "a failed job; a function reaching the job by its primary key"},
       {"jobs_finish", "a job run alone after its batch failed; by primary key"},

@@ -11,8 +11,9 @@ namespace loyaltyd {
 namespace {
 
 const std::vector<std::string> kRewardFields = {
-    "name",       "description", "type",          "cost",   "currency",     "config",
-    "valid_from", "valid_until", "validity_days", "budget", "requires_pin", "active"};
+    "name",         "description", "type",        "cost",          "currency",
+    "config",       "valid_from",  "valid_until", "validity_days", "budget",
+    "requires_pin", "active",      "points_price"};
 
 std::optional<bool> bool_query(const Request& req, const std::string& name) {
   auto value = req.query(name);

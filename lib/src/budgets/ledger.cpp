@@ -114,20 +114,34 @@ const db::Query kVerifyBudgets{
     " WHERE (nullif($1, '') IS NULL OR b.tenant_id = nullif($1, '')::uuid)"
     " ORDER BY t.slug, b.name"};
 
-// Each customer's points balance against the sum of their points ledger: the customers that
-// disagree (a balance is never shown with the customer's phone).
+// Each customer's points balance against the sum of their movements and the sum of what their
+// lots hold, and each lot's remaining against the movements that name it (migration 0110): the
+// customers where any of these disagree (a balance is never shown with the customer's phone).
 const db::Query kVerifyPoints{"ledger_verify_points", R"sql(
 WITH p AS (
   SELECT tenant_id, customer_id, sum(points) AS points FROM points_ledger
   WHERE nullif($1, '') IS NULL OR tenant_id = nullif($1, '')::uuid
-  GROUP BY tenant_id, customer_id)
+  GROUP BY tenant_id, customer_id),
+by_lot AS (
+  SELECT lot_id, sum(points) AS points FROM points_ledger
+  WHERE nullif($1, '') IS NULL OR tenant_id = nullif($1, '')::uuid
+  GROUP BY lot_id),
+l AS (
+  SELECT l.tenant_id, l.customer_id, sum(l.remaining) AS remaining,
+         count(*) FILTER (WHERE l.remaining <> coalesce(b.points, 0)) AS bad_lots
+  FROM points_lots l LEFT JOIN by_lot b ON b.lot_id = l.id
+  WHERE nullif($1, '') IS NULL OR l.tenant_id = nullif($1, '')::uuid
+  GROUP BY l.tenant_id, l.customer_id)
 SELECT c.tenant_id::text AS tenant_id, t.slug, c.id::text AS customer_id,
-  c.points_balance::text AS balance, coalesce(p.points, 0)::text AS ledger
+  c.points_balance::text AS balance, coalesce(p.points, 0)::text AS ledger,
+  coalesce(l.remaining, 0)::text AS lots, coalesce(l.bad_lots, 0) AS bad_lots
 FROM customers c
 JOIN tenants t ON t.id = c.tenant_id
 LEFT JOIN p ON p.tenant_id = c.tenant_id AND p.customer_id = c.id
+LEFT JOIN l ON l.tenant_id = c.tenant_id AND l.customer_id = c.id
 WHERE (nullif($1, '') IS NULL OR c.tenant_id = nullif($1, '')::uuid)
-  AND c.points_balance <> coalesce(p.points, 0)
+  AND (c.points_balance <> coalesce(p.points, 0) OR c.points_balance <> coalesce(l.remaining, 0)
+       OR coalesce(l.bad_lots, 0) > 0)
 ORDER BY t.slug, c.id
 )sql"};
 
@@ -136,7 +150,9 @@ SELECT
   (SELECT count(*) FROM customers
    WHERE nullif($1, '') IS NULL OR tenant_id = nullif($1, '')::uuid) AS customers,
   (SELECT count(*) FROM points_ledger
-   WHERE nullif($1, '') IS NULL OR tenant_id = nullif($1, '')::uuid) AS movements
+   WHERE nullif($1, '') IS NULL OR tenant_id = nullif($1, '')::uuid) AS movements,
+  (SELECT count(*) FROM points_lots
+   WHERE nullif($1, '') IS NULL OR tenant_id = nullif($1, '')::uuid) AS lots
 )sql"};
 
 const db::Query kVerifyTopups{
@@ -483,13 +499,22 @@ VerifyReport verify_ledger(db::Database& database, const std::string& tenant_id)
     auto counts = tx.exec1(kVerifyPointsCounts, tenant_id);
     report.customers = counts["customers"].as<std::int64_t>();
     report.points_movements = counts["movements"].as<std::int64_t>();
+    report.points_lots = counts["lots"].as<std::int64_t>();
     for (const auto& r : tx.exec(kVerifyPoints, tenant_id)) {
       LedgerProblem p;
       p.tenant_id = r["tenant_id"].as<std::string>();
       p.tenant_slug = r["slug"].as<std::string>();
       p.customer_id = r["customer_id"].as<std::string>();
-      p.message = "points balance is " + r["balance"].as<std::string>() +
-                  " but its points ledger sums to " + r["ledger"].as<std::string>();
+      auto balance = r["balance"].as<std::string>(), ledger = r["ledger"].as<std::string>(),
+           lots = r["lots"].as<std::string>();
+      if (balance != ledger) {
+        p.message = "points balance is " + balance + " but its points ledger sums to " + ledger;
+      } else if (balance != lots) {
+        p.message = "points balance is " + balance + " but its points lots hold " + lots;
+      } else {
+        p.message = r["bad_lots"].as<std::string>() +
+                    " points lot(s) hold other than their movements sum to";
+      }
       report.problems.push_back(std::move(p));
     }
     return report;

@@ -48,11 +48,13 @@ SELECT jsonb_build_object(
       FROM issuances i JOIN rewards r ON r.tenant_id = i.tenant_id AND r.id = i.reward_id
      WHERE i.tenant_id = $1::uuid AND i.customer_id = $2::uuid), '[]'::jsonb),
   'points', coalesce((
-    SELECT jsonb_agg(jsonb_build_object('kind', p.kind, 'points', p.points,
+    SELECT jsonb_agg(jsonb_build_object('kind', p.kind, 'points', p.points, 'reason', p.reason,
                                         'at', )sql" LOYALTY_EXPORT_TS("p.created_at") R"sql(,
-                                        'expires_at', )sql" LOYALTY_EXPORT_TS("p.expires_at") R"sql(,
-                                        'expired', p.expired) ORDER BY p.id)
-      FROM points_ledger p WHERE p.tenant_id = $1::uuid AND p.customer_id = $2::uuid),
+                                        'lot', p.lot_id,
+                                        'expires_at', )sql" LOYALTY_EXPORT_TS("l.expires_at") R"sql(,
+                                        'expired', l.expired_at IS NOT NULL) ORDER BY p.id)
+      FROM points_ledger p JOIN points_lots l ON l.tenant_id = p.tenant_id AND l.id = p.lot_id
+     WHERE p.tenant_id = $1::uuid AND p.customer_id = $2::uuid),
     '[]'::jsonb),
   'notices', coalesce((
     SELECT jsonb_agg(jsonb_build_object('channel', n.channel, 'template', n.template,

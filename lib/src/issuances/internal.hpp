@@ -43,6 +43,10 @@ std::map<std::string, std::vector<Issuance>> load_for_events(db::Tx& tx,
 int issue_events(db::Tx& tx, const std::string& tenant_id,
                  const std::vector<std::string>& event_ids);
 
+/// reserved -> issued for one issuance, in the caller's transaction (its customer locked), as
+/// issue_events does it. Error(conflict, "invalid-transition") when it is not reserved.
+Issuance issue_in(db::Tx& tx, const std::string& tenant_id, const std::string& id);
+
 /// reserved|issued -> cancelled with its budget released, in the caller's transaction.
 Issuance cancel_in(db::Tx& tx, const std::string& tenant_id, const std::string& id,
                    const std::string& reason, const Actor& actor);

@@ -2,6 +2,7 @@
 #include "budgets/ledger_ops.hpp"
 #include "db/tx.hpp"
 #include "issuances/internal.hpp"
+#include "points/lots.hpp"
 
 #include <loyalty/core/crypto.hpp>
 #include <loyalty/core/error.hpp>
@@ -53,22 +54,14 @@ const Query kIssue{"iss_issue_events",
                    "now() WHERE tenant_id = $1::uuid AND event_id = ANY($2::uuid[]) AND state = "
                    "'reserved' RETURNING id::text, customer_id::text, coalesce(budget_id::text, "
                    "''), cost_minor, coalesce(points, 0)"};
+const Query kIssueOne{"iss_issue_one",
+                      "UPDATE issuances SET state = 'issued', issued_at = app_now(), updated_at = "
+                      "now() WHERE tenant_id = $1::uuid AND id = $2::uuid AND state = 'reserved' "
+                      "RETURNING id::text, customer_id::text, coalesce(budget_id::text, ''), "
+                      "cost_minor, coalesce(points, 0)"};
 const Query kSetPin{"iss_set_pin",
                     "UPDATE issuances SET pin_hash = $3, pin_attempts = 0 WHERE tenant_id = "
                     "$1::uuid AND id = $2::uuid"};
-// Points earned by issuances ($2 customers, $3 points, $4 issuances: parallel arrays). Rows are
-// reached by their ids (= ANY of an array: the primary key), a plan that stays good on tables
-// whose statistics are not yet gathered.
-const Query kCreditPoints{
-    "iss_credit_points_all",
-    "WITH p AS (SELECT * FROM unnest($2::uuid[], $3::bigint[], $4::uuid[]) AS p(customer_id, "
-    "points, issuance_id)), c AS (UPDATE customers SET points_balance = points_balance + "
-    "(SELECT sum(p.points) FROM p WHERE p.customer_id = customers.id), updated_at = now() WHERE "
-    "tenant_id = $1::uuid AND id = ANY($2::uuid[]) RETURNING id) "
-    "INSERT INTO points_ledger (tenant_id, customer_id, kind, points, issuance_id, event_id, "
-    "expires_at) SELECT $1::uuid, p.customer_id, 'earn', p.points, p.issuance_id, i.event_id, "
-    "i.expires_at FROM issuances i JOIN p ON p.issuance_id = i.id WHERE i.tenant_id = $1::uuid "
-    "AND i.id = ANY($4::uuid[])"};
 // One outbox row per element of the JSON array $3.
 const Query kOutbox{"iss_outbox",
                     "INSERT INTO outbox (tenant_id, event_type, payload) VALUES ($1::uuid, $2, "
@@ -142,15 +135,6 @@ const Query kCancel{
 const Query kReturnStock{"iss_return_stock",
                          "UPDATE rewards SET stock = stock + 1 WHERE tenant_id = $1::uuid AND "
                          "id = $2::uuid AND type = 'physical' AND stock IS NOT NULL"};
-const Query kDebitPoints{
-    "iss_debit_points",
-    "WITH c AS (SELECT points_balance FROM customers WHERE tenant_id = $1::uuid AND id = "
-    "$2::uuid FOR UPDATE), d AS (UPDATE customers SET points_balance = customers.points_balance - "
-    "least(c.points_balance, $3), updated_at = now() FROM c WHERE tenant_id = $1::uuid AND id = "
-    "$2::uuid RETURNING least(c.points_balance, $3) AS debited) "
-    "INSERT INTO points_ledger (tenant_id, customer_id, kind, points, issuance_id, reverses_id) "
-    "SELECT $1::uuid, $2::uuid, $4, -d.debited, $5::uuid, $6::bigint FROM d WHERE d.debited > 0 "
-    "RETURNING -points"};
 
 // The predicate of the issuances_expiry index (migrations/0040): not yet redeemed, cancelled or
 // expired.
@@ -166,24 +150,6 @@ const Query kExpireDue{
 const Query kCountDue{"iss_count_due",
                       "SELECT count(*) FROM issuances WHERE tenant_id = $1::uuid AND state = "
                       "'issued' AND expires_at <= app_now() AND " LOYALTY_OPEN};
-// What an earned points entry `p` still holds: nothing once its issuance was cancelled (the
-// cancel took its points back), else its points less what partial refunds took back. Expiring
-// the whole entry would take those points a second time from the customer's other points.
-#define LOYALTY_POINTS_HELD                                                                  \
-  "CASE WHEN EXISTS (SELECT 1 FROM issuances i WHERE i.tenant_id = p.tenant_id AND i.id = "  \
-  "p.issuance_id AND i.state = 'cancelled') THEN 0 ELSE p.points - coalesce((SELECT "        \
-  "-sum(r.points) FROM points_ledger r WHERE r.tenant_id = p.tenant_id AND r.customer_id = " \
-  "p.customer_id AND r.issuance_id = p.issuance_id AND r.kind = 'refund'), 0) END"
-const Query kPointsDue{
-    "iss_points_due",
-    "WITH due AS (SELECT id FROM points_ledger WHERE tenant_id = $1::uuid AND points > 0 AND NOT "
-    "expired AND expires_at <= app_now() ORDER BY id LIMIT 500 FOR UPDATE SKIP LOCKED) "
-    "UPDATE points_ledger p SET expired = true FROM due WHERE p.id = due.id "
-    "RETURNING p.id, p.customer_id::text, " LOYALTY_POINTS_HELD};
-const Query kCountPointsDue{"iss_count_points_due",
-                            "SELECT count(*), coalesce(sum(" LOYALTY_POINTS_HELD
-                            "), 0) FROM points_ledger p WHERE p.tenant_id = $1::uuid AND p.points "
-                            "> 0 AND NOT p.expired AND p.expires_at <= app_now()"};
 // Before they expire (loyaltyctl expire --warn-days): the open rewards that expire within $2
 // days, each warned once, and a notice to each consenting customer. Points rewards are warned
 // about by their points entries below.
@@ -212,34 +178,6 @@ SELECT count(*) FROM issuances i JOIN rewards r ON r.tenant_id = i.tenant_id AND
  WHERE i.tenant_id = $1::uuid AND i.state = 'issued' AND r.type <> 'points'
    AND i.expires_at > app_now() AND i.expires_at <= app_now() + make_interval(days => $2)
    AND i.expiry_notice_at IS NULL AND )sql" LOYALTY_OPEN};
-// Earned points entries that expire within $2 days, each warned once: one notice a customer with
-// what those entries still hold (never more than the balance) and the first date. Entries are
-// taken in customer order, so a batch splits at most one customer's.
-const Query kWarnPoints{"iss_warn_points", R"sql(
-WITH due AS (
-  SELECT id FROM points_ledger
-   WHERE tenant_id = $1::uuid AND points > 0 AND NOT expired AND expiry_notice_at IS NULL
-     AND expires_at > app_now() AND expires_at <= app_now() + make_interval(days => $2)
-   ORDER BY customer_id, id LIMIT 500 FOR UPDATE SKIP LOCKED),
-warned AS (
-  UPDATE points_ledger p SET expiry_notice_at = now() FROM due WHERE p.id = due.id
-  RETURNING p.customer_id, p.expires_at, )sql" LOYALTY_POINTS_HELD R"sql( AS held),
-per_customer AS (
-  SELECT customer_id, sum(held) AS held, min(expires_at) AS first FROM warned GROUP BY customer_id),
-noticed AS (
-  INSERT INTO notifications (tenant_id, customer_id, channel, template, payload)
-  SELECT c.tenant_id, c.id, 'whatsapp', 'points_expiring',
-         jsonb_build_object('points', least(m.held, c.points_balance), 'expires_at', m.first)
-    FROM per_customer m JOIN customers c ON c.tenant_id = $1::uuid AND c.id = m.customer_id
-   WHERE least(m.held, c.points_balance) > 0 AND c.phone IS NOT NULL AND c.status = 'active'
-     AND c.consent_at IS NOT NULL
-  RETURNING 1)
-SELECT (SELECT count(*) FROM warned), (SELECT count(*) FROM noticed))sql"};
-const Query kCountWarnPoints{"iss_count_warn_points", R"sql(
-SELECT count(DISTINCT customer_id) FROM points_ledger
- WHERE tenant_id = $1::uuid AND points > 0 AND NOT expired AND expiry_notice_at IS NULL
-   AND expires_at > app_now() AND expires_at <= app_now() + make_interval(days => $2))sql"};
-#undef LOYALTY_POINTS_HELD
 
 #undef LOYALTY_OPEN
 
@@ -525,16 +463,20 @@ Issuance cancel_in(db::Tx& tx, const std::string& tenant_id, const std::string& 
   std::string old_state = rows[0][0].as<std::string>();
   std::string budget = rows[0][1].as<std::string>();
   long long cost = rows[0][2].as<long long>();
-  long long points = rows[0][3].as<long long>();
+  long long held = rows[0][3].as<long long>();
+  const bool take_back = old_state == "issued" && held > 0;
+  // The customer before the budget: the event pipeline's lock order.
+  if (take_back) points::lock_customers(tx, tenant_id, {before.customer_id});
   if (!budget.empty()) {
     budgets::release(
         tx, tenant_id, budget, cost, id,
         old_state == "reserved" ? budgets::ReleaseFrom::reserved : budgets::ReleaseFrom::utilized,
         actor);
   }
-  if (old_state == "issued" && points > 0) {
-    tx.exec(kDebitPoints, tenant_id, before.customer_id, points, "refund", id,
-            std::optional<long long>());
+  if (take_back) {
+    auto cause = points::taking_back(tx, tenant_id, id, "cancel", "cancelled: " + reason);
+    points::debit(tx, tenant_id, before.customer_id, held, points::Shortfall::partial,
+                  points::Lots::held, cause, actor);
   }
   tx.exec(kReturnStock, tenant_id, before.reward_id);
   Issuance after = load_in(tx, tenant_id, id);
@@ -581,13 +523,13 @@ ExpiryReport expire_due(db::Database& database, const std::string& tenant_id, bo
   if (dry_run) {
     return db::with_tenant(database, tenant_id, [&](db::Tx& tx) {
       report.issuances_expired = tx.exec1(kCountDue, tenant_id)[0].as<long long>();
-      auto p = tx.exec1(kCountPointsDue, tenant_id);
-      report.points_entries = p[0].as<long long>();
-      report.points_expired = p[1].as<long long>();
+      auto due = points::count_due(tx, tenant_id);
+      report.points_entries = due.lots;
+      report.points_expired = due.points;
       if (warn_days > 0) {
         report.rewards_warned =
             tx.exec1(kCountWarnRewards, tenant_id, warn_days)[0].as<long long>();
-        report.points_warned = tx.exec1(kCountWarnPoints, tenant_id, warn_days)[0].as<long long>();
+        report.points_warned = points::count_warn(tx, tenant_id, warn_days);
       }
       return report;
     });
@@ -610,22 +552,11 @@ ExpiryReport expire_due(db::Database& database, const std::string& tenant_id, bo
     report.issuances_expired += n;
     if (n == 0) break;
   }
-  for (;;) {
-    long long n = db::with_tenant(database, tenant_id, [&](db::Tx& tx) {
-      auto rows = tx.exec(kPointsDue, tenant_id);
-      for (const auto& r : rows) {
-        if (r[2].as<long long>() <= 0) continue;
-        auto debited =
-            tx.exec(kDebitPoints, tenant_id, r[1].as<std::string>(), r[2].as<long long>(), "expire",
-                    std::optional<std::string>(), r[0].as<long long>());
-        if (!debited.empty()) {
-          report.points_expired = checked_add(report.points_expired, debited[0][0].as<long long>());
-        }
-      }
-      return static_cast<long long>(rows.size());
-    });
-    report.points_entries += n;
-    if (n == 0) break;
+  for (bool more = true; more;) {
+    auto expired = db::with_tenant(
+        database, tenant_id, [&](db::Tx& tx) { return points::expire_batch(tx, tenant_id, more); });
+    report.points_entries += expired.lots;
+    report.points_expired = checked_add(report.points_expired, expired.points);
   }
   // The warnings last: what expired above is not warned about. Batches until none is marked.
   auto warn = [&](const Query& q, long long& notices) {
@@ -638,10 +569,63 @@ ExpiryReport expire_due(db::Database& database, const std::string& tenant_id, bo
   };
   if (warn_days > 0) {
     warn(kWarnRewards, report.rewards_warned);
-    warn(kWarnPoints, report.points_warned);
+    for (long long marked = 1; marked > 0;) {
+      auto [lots, notices] = db::with_tenant(database, tenant_id, [&](db::Tx& tx) {
+        return points::warn_batch(tx, tenant_id, warn_days);
+      });
+      marked = lots;
+      report.points_warned += notices;
+    }
   }
   return report;
 }
+
+namespace {
+
+/// What follows reserved -> issued for the issuances of `rows` (kIssue's columns), `issued` as
+/// they are now: points credited, `reward.issued` outbox rows and the customers' notifications
+/// (with their codes and fresh PINs), budgets charged last.
+void settle_issued(db::Tx& tx, const std::string& tenant_id, const pqxx::result& rows,
+                   const std::vector<Issuance>& issued) {
+  std::vector<budgets::Charge> charges;
+  std::vector<std::string> points_customers, points_issuances;
+  std::vector<std::int64_t> earned;
+  for (const auto& r : rows) {
+    std::string id = r[0].as<std::string>(), budget = r[2].as<std::string>();
+    if (!budget.empty()) charges.push_back({budget, r[3].as<long long>(), id});
+    if (r[4].as<long long>() > 0) {
+      points_customers.push_back(r[1].as<std::string>());
+      points_issuances.push_back(id);
+      earned.push_back(r[4].as<long long>());
+    }
+  }
+  points::credit_issued(tx, tenant_id, points_customers, earned, points_issuances);
+  nlohmann::json outbox = nlohmann::json::array(), messages = nlohmann::json::array();
+  for (const auto& issuance : issued) {
+    auto payload = event_payload(issuance);
+    outbox.push_back(payload);
+    // The code and the PIN travel only in the customer's own notification, never in webhooks
+    // or logs; the database keeps the PIN's hash.
+    nlohmann::json message = payload;
+    if (!issuance.code.empty()) message["code"] = issuance.code;
+    if (issuance.pin_required) {
+      std::string pin = crypto::random_string(6, "0123456789");
+      tx.exec(kSetPin, tenant_id, issuance.id, pin_hash(issuance.id, pin));
+      message["pin"] = pin;
+    }
+    messages.push_back(std::move(message));
+  }
+  tx.exec(kOutboxAll, tenant_id, "reward.issued", outbox.dump());
+  tx.exec(kNotify, tenant_id, "reward_issued", messages.dump());
+  // Budgets last and in id order, after the customer rows: the event pipeline's lock order,
+  // so the two never deadlock on a customer and a budget.
+  budgets::charge_all(tx, tenant_id, charges, Actor::system());
+  tx.after_commit([n = rows.size()] {
+    metrics::counters().issuances.add(metrics::IssuanceTransition::issued, n);
+  });
+}
+
+}  // namespace
 
 int issue_events(db::Tx& tx, const std::string& tenant_id,
                  const std::vector<std::string>& event_ids) {
@@ -652,51 +636,24 @@ int issue_events(db::Tx& tx, const std::string& tenant_id,
   tx.exec(kLockIssueCustomers, tenant_id, events);
   auto rows = tx.exec(kIssue, tenant_id, events);
   if (rows.empty()) return 0;
-  std::vector<budgets::Charge> charges;
-  std::vector<std::string> points_customers, points_issuances;
-  std::vector<long long> points;
   std::set<std::string> issued_ids;
-  for (const auto& r : rows) {
-    std::string id = r[0].as<std::string>(), budget = r[2].as<std::string>();
-    issued_ids.insert(id);
-    if (!budget.empty()) charges.push_back({budget, r[3].as<long long>(), id});
-    if (r[4].as<long long>() > 0) {
-      points_customers.push_back(r[1].as<std::string>());
-      points_issuances.push_back(id);
-      points.push_back(r[4].as<long long>());
+  for (const auto& r : rows) issued_ids.insert(r[0].as<std::string>());
+  std::vector<Issuance> issued;
+  for (const auto& [event, of_event] : load_for_events(tx, tenant_id, event_ids)) {
+    for (const auto& issuance : of_event) {
+      if (issued_ids.count(issuance.id)) issued.push_back(issuance);
     }
   }
-  if (!points.empty()) {
-    tx.exec(kCreditPoints, tenant_id, db::array_literal(points_customers),
-            db::array_literal(points), db::array_literal(points_issuances));
-  }
-  nlohmann::json outbox = nlohmann::json::array(), messages = nlohmann::json::array();
-  for (const auto& [event, issued] : load_for_events(tx, tenant_id, event_ids)) {
-    for (const auto& issuance : issued) {
-      if (!issued_ids.count(issuance.id)) continue;
-      auto payload = event_payload(issuance);
-      outbox.push_back(payload);
-      // The code and the PIN travel only in the customer's own notification, never in webhooks
-      // or logs; the database keeps the PIN's hash.
-      nlohmann::json message = payload;
-      if (!issuance.code.empty()) message["code"] = issuance.code;
-      if (issuance.pin_required) {
-        std::string pin = crypto::random_string(6, "0123456789");
-        tx.exec(kSetPin, tenant_id, issuance.id, pin_hash(issuance.id, pin));
-        message["pin"] = pin;
-      }
-      messages.push_back(std::move(message));
-    }
-  }
-  tx.exec(kOutboxAll, tenant_id, "reward.issued", outbox.dump());
-  tx.exec(kNotify, tenant_id, "reward_issued", messages.dump());
-  // Budgets last and in id order, after the customer rows: the event pipeline's lock order,
-  // so the two never deadlock on a customer and a budget.
-  budgets::charge_all(tx, tenant_id, charges, Actor::system());
-  tx.after_commit([n = rows.size()] {
-    metrics::counters().issuances.add(metrics::IssuanceTransition::issued, n);
-  });
+  settle_issued(tx, tenant_id, rows, issued);
   return static_cast<int>(rows.size());
+}
+
+Issuance issue_in(db::Tx& tx, const std::string& tenant_id, const std::string& id) {
+  auto rows = tx.exec(kIssueOne, tenant_id, id);
+  if (rows.empty()) throw invalid_transition("issue", load_in(tx, tenant_id, id).state);
+  Issuance issued = load_in(tx, tenant_id, id);
+  settle_issued(tx, tenant_id, rows, {issued});
+  return issued;
 }
 
 int issue_event(db::Database& database, const std::string& tenant_id, const std::string& event_id) {

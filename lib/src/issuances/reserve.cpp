@@ -3,6 +3,7 @@
 #include "issuances/reserve.hpp"
 
 #include "issuances/internal.hpp"
+#include "points/lots.hpp"
 
 namespace loyalty::issuances {
 
@@ -47,7 +48,8 @@ const std::string kCreateSql = std::string(R"sql(
   i AS (
     INSERT INTO issuances (tenant_id, customer_id, event_id, rule_id, reward_id, budget_id,
                            campaign_id, cost_minor, currency, points, expires_at, code)
-    SELECT $1::uuid, $2::uuid, $3::uuid, $4::uuid, r.id, $6::uuid, $7::uuid, r.cost_minor,
+    SELECT $1::uuid, $2::uuid, nullif($3, '')::uuid, nullif($4, '')::uuid, r.id, $6::uuid,
+           $7::uuid, r.cost_minor,
            r.currency, r.points,
            CASE WHEN r.validity_days IS NOT NULL
                 THEN app_now() + r.validity_days * interval '1 day' ELSE r.valid_until END,
@@ -68,22 +70,6 @@ const Query kRefundTargets{"iss_refund_targets", R"sql(
     FROM issuances i JOIN rewards r ON r.tenant_id = i.tenant_id AND r.id = i.reward_id
    WHERE i.tenant_id = $1::uuid AND i.event_id = $2::uuid
    ORDER BY i.created_at)sql"};
-const Query kTakeBackPoints{"iss_take_back_points", R"sql(
-  WITH c AS (
-    SELECT points_balance FROM customers
-     WHERE tenant_id = $1::uuid AND id = $2::uuid FOR UPDATE),
-  d AS (
-    UPDATE customers SET points_balance = customers.points_balance - least(c.points_balance, $3),
-           updated_at = now()
-      FROM c WHERE tenant_id = $1::uuid AND id = $2::uuid
-    RETURNING least(c.points_balance, $3) AS debited)
-  INSERT INTO points_ledger (tenant_id, customer_id, kind, points, issuance_id, event_id,
-                             reverses_id)
-  SELECT $1::uuid, $2::uuid, 'refund', -d.debited, $4::uuid, $5::uuid,
-         (SELECT id FROM points_ledger
-           WHERE tenant_id = $1::uuid AND issuance_id = $4::uuid AND kind = 'earn' LIMIT 1)
-    FROM d WHERE d.debited > 0
-  RETURNING -points)sql"};
 
 }  // namespace
 
@@ -132,9 +118,11 @@ std::vector<RefundTarget> refund_targets(db::Tx& tx, const std::string& tenant_i
 std::int64_t take_back_points(db::Tx& tx, const std::string& tenant_id,
                               const std::string& customer_id, const std::string& issuance_id,
                               const std::string& refund_event_id, std::int64_t points) {
-  auto rows =
-      tx.exec(kTakeBackPoints, tenant_id, customer_id, points, issuance_id, refund_event_id);
-  return rows.empty() ? 0 : rows[0][0].as<std::int64_t>();
+  points::lock_customers(tx, tenant_id, {customer_id});
+  auto cause = points::taking_back(tx, tenant_id, issuance_id, "refund", "refunded in part");
+  cause.event_id = refund_event_id;
+  return points::debit(tx, tenant_id, customer_id, points, points::Shortfall::partial,
+                       points::Lots::held, cause, Actor::system());
 }
 
 }  // namespace loyalty::issuances

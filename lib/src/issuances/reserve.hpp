@@ -35,7 +35,8 @@ std::int64_t count_rule_issuances(db::Tx& tx, const std::string& tenant_id,
                                   const std::string& rule_id, const std::string& period,
                                   const std::string& timezone);
 
-/// A reserved issuance to create for an event.
+/// A reserved issuance to create for an event (or for a claim with points: no event nor rule,
+/// both empty).
 struct NewReserved {
   std::string customer_id, event_id, rule_id, reward_id;
   std::optional<std::string> budget_id, campaign_id;

@@ -18,7 +18,10 @@ const db::Query kIssuingTerms{"reward_issuing_terms", R"sql(
          r.type = 'voucher' AND coalesce(r.config->>'source', 'pool') = 'pool'
            AND EXISTS (SELECT 1 FROM reward_codes c
                         WHERE c.tenant_id = r.tenant_id AND c.reward_id = r.id
-                          AND c.status = 'available') AS code_available
+                          AND c.status = 'available') AS code_available,
+         r.name, r.budget_id::text AS budget_id, r.points_price,
+         r.active AND (r.valid_from IS NULL OR r.valid_from <= app_now())
+           AND (r.valid_until IS NULL OR r.valid_until > app_now()) AS issuable_now
     FROM rewards r
    WHERE r.tenant_id = $1::uuid AND r.id = ANY ($2::uuid[]))sql"};
 
@@ -38,6 +41,10 @@ std::map<std::string, IssuingTerms> read_issuing_terms(db::Tx& tx, const std::st
     t.generated = t.type == "voucher" && !t.pooled;
     if (!r["stock"].is_null()) t.stock = r["stock"].as<std::int64_t>();
     t.code_available = r["code_available"].as<bool>();
+    t.name = r["name"].as<std::string>();
+    if (!r["budget_id"].is_null()) t.budget_id = r["budget_id"].as<std::string>();
+    if (!r["points_price"].is_null()) t.points_price = r["points_price"].as<std::int64_t>();
+    t.issuable_now = r["issuable_now"].as<bool>();
     out.emplace(r["id"].as<std::string>(), std::move(t));
   }
   return out;

@@ -26,6 +26,10 @@ struct IssuingTerms {
   bool generated = false;             ///< a voucher whose code is generated at issue
   std::optional<std::int64_t> stock;  ///< a physical reward's items left (none: unlimited)
   bool code_available = false;        ///< a pooled voucher: an available code remains
+  std::string name;
+  std::optional<std::string> budget_id;      ///< the reward's default budget
+  std::optional<std::int64_t> points_price;  ///< claimable with this many points
+  bool issuable_now = false;                 ///< active, and within its valid_from..valid_until
 };
 
 /// The terms of some rewards, by id (an unknown id is left out).

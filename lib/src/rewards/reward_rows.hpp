@@ -16,7 +16,8 @@ inline constexpr const char* kRewardColumns =
     "r.validity_days, r.budget_id::text, r.active, "
     "to_char(r.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), "
     "to_char(r.updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), "
-    "coalesce(p.available, 0), coalesce(p.assigned, 0), coalesce(p.redeemed, 0)";
+    "coalesce(p.available, 0), coalesce(p.assigned, 0), coalesce(p.redeemed, 0), "
+    "r.points_price";
 
 /// Pool counts of voucher rewards (an index-only scan of reward_codes_pool).
 inline constexpr const char* kRewardPoolJoin =

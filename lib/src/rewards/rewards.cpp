@@ -29,7 +29,8 @@ struct RewardInput {
   json config = json::object();  ///< as stored: without stock and points
   MinorUnits cost = 0;
   std::string currency;
-  std::string points;  ///< "" for NULL
+  std::string points;        ///< "" for NULL
+  std::string points_price;  ///< "" for NULL: not claimable with points
   std::string stock;
   bool requires_pin = false;
   std::string valid_from;
@@ -111,7 +112,7 @@ void check_config(catalog::FieldReader& in, const std::string& type, const json&
 RewardInput check_reward(const json& fields) {
   catalog::FieldReader in(fields);
   in.only({"name", "description", "type", "cost", "currency", "config", "valid_from", "valid_until",
-           "validity_days", "budget", "requires_pin", "active"});
+           "validity_days", "budget", "requires_pin", "active", "points_price"});
   RewardInput out;
   out.name = in.text("name", true).value_or("");
   out.description = in.description("description");
@@ -136,6 +137,13 @@ RewardInput check_reward(const json& fields) {
   out.budget = in.text("budget", false).value_or("");
   out.requires_pin = in.boolean("requires_pin").value_or(false);
   out.active = in.boolean("active").value_or(true);
+  if (auto price = in.integer("points_price", 1, kMaxPoints)) {
+    if (out.type == "points") {
+      in.error("/points_price", "a points reward cannot be claimed with points");
+    } else {
+      out.points_price = std::to_string(*price);
+    }
+  }
   in.throw_if_errors("the reward is not valid");
   return out;
 }
@@ -170,10 +178,11 @@ const db::Query kNameTaken{
 const db::Query kInsert{
     "reward_insert",
     "INSERT INTO rewards (tenant_id, name, description, type, config, cost_minor, currency, "
-    "points, stock, requires_pin, valid_from, valid_until, validity_days, budget_id, active) "
+    "points, stock, requires_pin, valid_from, valid_until, validity_days, budget_id, active, "
+    "points_price) "
     "VALUES ($1, $2, $3, $4, $5::jsonb, $6, $7, nullif($8, '')::bigint, nullif($9, '')::bigint, "
     "$10, nullif($11, '')::timestamptz, nullif($12, '')::timestamptz, nullif($13, '')::int, "
-    "nullif($14, '')::uuid, $15) RETURNING id::text"};
+    "nullif($14, '')::uuid, $15, nullif($16, '')::bigint) RETURNING id::text"};
 const db::Query kUpdate{
     "reward_update",
     "UPDATE rewards SET name = $3, description = $4, type = $5, config = $6::jsonb, "
@@ -181,7 +190,8 @@ const db::Query kUpdate{
     "stock = nullif($10, '')::bigint, requires_pin = $11, "
     "valid_from = nullif($12, '')::timestamptz, valid_until = nullif($13, '')::timestamptz, "
     "validity_days = nullif($14, '')::int, budget_id = nullif($15, '')::uuid, active = $16, "
-    "updated_at = now() WHERE tenant_id = $1 AND id = $2::uuid"};
+    "points_price = nullif($17, '')::bigint, updated_at = now() WHERE tenant_id = $1 AND id = "
+    "$2::uuid"};
 const std::string kListSql =
     std::string("SELECT ") + kRewardColumns + " FROM rewards r " + kRewardPoolJoin +
     " WHERE r.tenant_id = $1 AND ($2 = '' OR r.type = $2) "
@@ -204,6 +214,7 @@ json to_input(const Reward& r) {
   if (r.valid_until) out["valid_until"] = *r.valid_until;
   if (r.validity_days) out["validity_days"] = *r.validity_days;
   if (r.budget_id) out["budget"] = *r.budget_id;
+  if (r.points_price) out["points_price"] = *r.points_price;
   return out;
 }
 
@@ -239,6 +250,7 @@ Reward row_to_reward(const pqxx::row& r) {
     w.pool =
         PoolStatus{r[17].as<std::int64_t>(), r[18].as<std::int64_t>(), r[19].as<std::int64_t>()};
   }
+  if (!r[20].is_null()) w.points_price = r[20].as<std::int64_t>();
   // Counters live in columns; the config shows their current value.
   if (w.type == "points" && w.points) w.config["points"] = *w.points;
   if (w.type == "physical" && w.stock) w.config["stock"] = *w.stock;
@@ -265,6 +277,7 @@ nlohmann::json to_json(const Reward& r) {
               {"valid_until", opt(r.valid_until)},
               {"validity_days", opt(r.validity_days)},
               {"budget_id", opt(r.budget_id)},
+              {"points_price", opt(r.points_price)},
               {"active", r.active},
               {"created_at", r.created_at},
               {"updated_at", r.updated_at}};
@@ -284,7 +297,7 @@ Reward create_reward(db::Database& database, const std::string& tenant_id, const
     ensure_name_free(tx, tenant_id, in.name, "");
     auto id = tx.exec1(kInsert, tenant_id, in.name, in.description, in.type, in.config.dump(),
                        in.cost, in.currency, in.points, in.stock, in.requires_pin, in.valid_from,
-                       in.valid_until, in.validity_days, budget_id, in.active)[0]
+                       in.valid_until, in.validity_days, budget_id, in.active, in.points_price)[0]
                   .as<std::string>();
     Reward r = load_reward(tx, tenant_id, id);
     audit::record(tx, tenant_id, actor, "reward.create", "reward", id, nullptr, to_json(r));
@@ -305,7 +318,7 @@ Reward update_reward(db::Database& database, const std::string& tenant_id, const
     ensure_name_free(tx, tenant_id, in.name, id);
     tx.exec(kUpdate, tenant_id, id, in.name, in.description, in.type, in.config.dump(), in.cost,
             in.currency, in.points, in.stock, in.requires_pin, in.valid_from, in.valid_until,
-            in.validity_days, budget_id, in.active);
+            in.validity_days, budget_id, in.active, in.points_price);
     Reward after = load_reward(tx, tenant_id, id);
     // Whether a rule fires depends on its reward being active and within its dates.
     catalog::bump_rules_version(tx, tenant_id);

@@ -32,16 +32,17 @@ const db::Query kLanguage{"ss_language",
 // The earliest expiry among the points still to expire within 30 days, and how many then.
 const db::Query kPoints{"ss_points", R"sql(
 SELECT c.points_balance,
-       coalesce((SELECT sum(p.points) FROM points_ledger p
-                  WHERE p.tenant_id = c.tenant_id AND p.customer_id = c.id AND p.points > 0
-                    AND NOT p.expired AND p.expires_at IS NOT NULL
-                    AND p.expires_at::date = e.first::date), 0)::bigint,
+       coalesce((SELECT sum(l.remaining) FROM points_lots l
+                  WHERE l.tenant_id = c.tenant_id AND l.customer_id = c.id AND l.remaining > 0
+                    AND l.expired_at IS NULL AND l.expires_at IS NOT NULL
+                    AND l.expires_at::date = e.first::date), 0)::bigint,
        coalesce(to_char(e.first AT TIME ZONE t.timezone, 'YYYY-MM-DD'), '')
   FROM customers c JOIN tenants t ON t.id = c.tenant_id
   LEFT JOIN LATERAL (
-    SELECT min(p.expires_at) AS first FROM points_ledger p
-     WHERE p.tenant_id = c.tenant_id AND p.customer_id = c.id AND p.points > 0 AND NOT p.expired
-       AND p.expires_at > now() AND p.expires_at < now() + interval '30 days') e ON true
+    SELECT min(l.expires_at) AS first FROM points_lots l
+     WHERE l.tenant_id = c.tenant_id AND l.customer_id = c.id AND l.remaining > 0
+       AND l.expired_at IS NULL
+       AND l.expires_at > now() AND l.expires_at < now() + interval '30 days') e ON true
  WHERE c.tenant_id = $1::uuid AND c.id = $2::uuid)sql"};
 const db::Query kRewards{"ss_rewards", R"sql(
 SELECT i.id::text, r.name, coalesce(i.code, ''),

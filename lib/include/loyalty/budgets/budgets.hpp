@@ -138,6 +138,7 @@ struct VerifyReport {
   std::int64_t movements = 0;
   std::int64_t customers = 0;         ///< customers whose points balance was checked
   std::int64_t points_movements = 0;  ///< entries of the points ledger
+  std::int64_t points_lots = 0;       ///< lots of points (one per credit)
   std::vector<LedgerProblem> problems;
   bool ok() const { return problems.empty(); }
 };
@@ -147,7 +148,8 @@ struct VerifyReport {
 /// currency); each budget's counters equal its ledger (reserved = balance of 'reserved', and so
 /// for utilized and spent; available = total - reserved - utilized - spent; total = what the
 /// funding account gave minus what past periods closed); hard caps hold; each top-up record
-/// matches its movement; every customer's points balance equals the sum of their points ledger.
+/// matches its movement; every customer's points balance equals the sum of their points ledger
+/// and the sum of what their points lots hold, and each lot holds what its movements sum to.
 VerifyReport verify_ledger(db::Database& db, const std::string& tenant_id);
 
 /// A budget's share of its total reserved, utilized or spent (0.25 = a quarter), for /metrics.

@@ -52,6 +52,7 @@ struct Reward {
   std::optional<std::string> valid_until;
   std::optional<std::int64_t> validity_days;
   std::optional<std::string> budget_id;
+  std::optional<std::int64_t> points_price;  ///< claimable with this many points (not points)
   bool active = true;
   std::optional<PoolStatus> pool;  ///< voucher rewards
   std::string created_at;
@@ -63,7 +64,9 @@ nlohmann::json to_json(const Reward& reward);
 
 /// Creates a reward from its fields: name (required, unique in the tenant), type (required),
 /// cost (decimal string, default "0"), currency (required), config (see above), description,
-/// valid_from, valid_until, validity_days, budget (id or name), requires_pin, active.
+/// valid_from, valid_until, validity_days, budget (id or name), requires_pin, active, and
+/// points_price (1 to kMaxPoints: customers may claim it with that many points; not for a
+/// points reward).
 /// Throws Error(invalid) listing every bad field by JSON pointer (e.g. /config/percent),
 /// Error(conflict) for a name already used. Audited.
 Reward create_reward(db::Database& db, const std::string& tenant_id, const Actor& actor,

@@ -1,0 +1,127 @@
+#pragma once
+// A customer's points: the lots their credits opened and every movement, with why it happened.
+// Every credit (points earned by a reward, an adjustment, a bulk grant) is a lot with its own
+// expiry; spending, refunds, cancels and negative adjustments take from the lots that expire
+// first; the expiry run (loyaltyctl expire) takes only what is left of a lot. The balance never
+// goes below zero, nor a lot's remaining below zero or above its amount (CHECKs in the schema).
+
+#include <loyalty/core/actor.hpp>
+#include <loyalty/core/page.hpp>
+#include <loyalty/issuances/issuances.hpp>
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <string>
+
+namespace loyalty::db {
+class Database;
+}
+
+namespace loyalty::points {
+
+/// One movement of a customer's points: a credit that opened a lot, or a debit from one.
+struct Movement {
+  std::int64_t id = 0;
+  std::string kind;         ///< earn, grant, adjustment, spend, refund, cancel, expire
+  std::int64_t points = 0;  ///< signed: credits positive, debits negative
+  std::string reason;
+  std::string rule_id, event_id, issuance_id;  ///< empty when none
+  std::string reference;                       ///< a bulk grant's line reference, or empty
+  std::string actor;                           ///< operator, system, user:<id>, api_key:<prefix>
+  std::int64_t lot_id = 0;
+  std::string lot_expires_at;  ///< RFC 3339, empty: the lot never expires
+  std::string created_at;      ///< RFC 3339 with microseconds
+};
+
+nlohmann::json to_json(const Movement& m);
+
+/// A customer's balance and a page of their movements, newest first.
+struct History {
+  std::int64_t balance = 0;    ///< customers.points_balance
+  std::int64_t spendable = 0;  ///< what the lots not yet past their expiry hold
+  Page<Movement> movements;
+};
+
+nlohmann::json to_json(const History& h);
+
+/// Error(not_found) for an unknown customer; Error(invalid) with "/cursor" for a bad cursor.
+History history(db::Database& db, const std::string& tenant_id, const std::string& customer_id,
+                const PageRequest& page);
+
+/// What an adjustment did.
+struct Adjustment {
+  std::int64_t points = 0;   ///< signed, as asked
+  std::int64_t balance = 0;  ///< the customer's balance after it
+  std::int64_t lot_id = 0;   ///< a credit's new lot; 0 for a debit (it may take from several)
+};
+
+nlohmann::json to_json(const Adjustment& a);
+
+/// Adjusts a customer's points by `points` (non-zero, at most kMaxPoints either way) with a
+/// reason (1 to 500 characters), in one transaction, audited: a credit opens a lot that never
+/// expires; a debit takes from the lots that expire first and cannot take the balance below
+/// zero. Throws Error(not_found) for an unknown customer; Error(invalid) with "/points" or
+/// "/reason"; Error(invalid, "insufficient-points") for a debit larger than the balance
+/// (extension: balance).
+Adjustment adjust(db::Database& db, const std::string& tenant_id, const std::string& customer_id,
+                  std::int64_t points, const std::string& reason, const Actor& actor);
+
+/// A bulk grant's outcome, line by line (line numbers count from 1, the header included).
+struct GrantReport {
+  struct Applied {
+    std::int64_t line = 0;
+    std::string customer_id, reference;
+    std::int64_t points = 0;
+  };
+  struct Refused {
+    std::int64_t line = 0;
+    std::string reason;  ///< never echoes a phone number
+  };
+  bool dry_run = false;
+  bool applied_all = false;           ///< the grant was applied (nothing refused, not a dry run)
+  std::int64_t lines = 0;             ///< grant lines read (the header and blank lines left out)
+  std::vector<Applied> applied;       ///< applied (to be, on a dry run); empty when any is refused
+  std::vector<std::int64_t> already;  ///< lines whose reference was granted before: skipped
+  std::vector<Refused> refused;
+  std::int64_t points = 0;  ///< the points applied (or to be)
+};
+
+nlohmann::json to_json(const GrantReport& r);
+
+/// Grants points in bulk from CSV text (RFC 4180: quoted fields, "" inside quotes, CRLF or LF),
+/// one line per grant: customer (phone number or id), points (1 to kMaxPoints), reason (1 to
+/// 500 characters), reference (1 to 200 characters, unique in the file). An optional first line
+/// `customer,points,reason,reference` is a header. All or nothing, in one transaction: when any
+/// line is refused (malformed, unknown customer, bad points or reason, a reference twice), none
+/// is applied. Idempotent by reference: a line whose reference was granted before is skipped.
+/// Each grant is a lot that never expires with a `grant` movement (its reason and reference).
+/// With dry_run, reports what would happen and changes nothing. Error(invalid) when the text
+/// has no grant line or more than 100,000.
+GrantReport grant(db::Database& db, const std::string& tenant_id, const std::string& csv,
+                  bool dry_run, const Actor& actor);
+
+/// What a claim gave: the reward issued, and the points it spent.
+struct Claim {
+  issuances::Issuance issuance;
+  std::int64_t points_spent = 0;
+  std::int64_t balance = 0;  ///< the customer's balance after it
+};
+
+nlohmann::json to_json(const Claim& c);
+
+/// A customer claims a reward (id or name) with its points price, in one transaction: the
+/// points spent from their lots that expire first (a `spend` movement per lot), the issuance
+/// created and issued at once with its code or one-time PIN (notified as any issued reward),
+/// its cost reserved and charged in the reward's budget as for any issuance, a physical
+/// reward's stock taken. Concurrent claims of one customer serialize on the customer's row: the
+/// balance never pays for more than it holds.
+/// Throws Error(not_found) for an unknown customer or reward;
+/// Error(invalid, "insufficient-points") when the lots not past their expiry hold less than the
+/// price (extensions: points_price, spendable);
+/// Error(invalid, "not-claimable-with-points") for a reward without a points price;
+/// Error(conflict): "customer-not-active", "reward-not-available" (inactive or outside its
+/// dates), "out-of-stock", "pool-empty", "budget-exhausted".
+Claim claim_reward(db::Database& db, const std::string& tenant_id, const std::string& customer_id,
+                   const std::string& reward, const Actor& actor);
+
+}  // namespace loyalty::points
