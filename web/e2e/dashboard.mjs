@@ -421,6 +421,24 @@ try {
         "the audit log shows the top-up and the key's changes, newest first", actions);
   await review(page, "audit");
 
+  // The access token expires (and is no longer valid): the app refreshes it with the refresh
+  // token, which rotates, and the page loads as before.
+  const stale = await page.evaluate(() => JSON.parse(sessionStorage.getItem("loyalty.session")));
+  await page.evaluate(() => {
+    const s = JSON.parse(sessionStorage.getItem("loyalty.session"));
+    s.expiresAt = Date.now() - 1000;
+    s.access = "expired.access.token";
+    sessionStorage.setItem("loyalty.session", JSON.stringify(s));
+  });
+  await page.reload();
+  await page.getByRole("heading", { name: "Audit log" }).waitFor();
+  await page.getByTestId("audit-row").first().waitFor();
+  const fresh = await page.evaluate(() => JSON.parse(sessionStorage.getItem("loyalty.session")));
+  check(fresh.refresh !== stale.refresh && fresh.access !== "expired.access.token" &&
+          fresh.expiresAt > Date.now() + 60_000,
+        "the session survives an expired access token: refreshed, the refresh token rotated",
+        { refreshed: fresh.access !== "expired.access.token", rotated: fresh.refresh !== stale.refresh });
+
   // The session ends (the refresh token no longer works): a clear message on the login page.
   await page.evaluate(() => {
     const s = JSON.parse(sessionStorage.getItem("loyalty.session"));

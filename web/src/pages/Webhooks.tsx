@@ -202,7 +202,7 @@ function Deliveries({ subscription }: { subscription: string }) {
                     Replay
                   </button>
                 </div>
-                {open === d.id && <AttemptLog id={d.id} attempts={d.attempts} />}
+                {open === d.id && <AttemptLog id={d.id} attempts={d.attempts} status={d.status} />}
               </td>
             </tr>
           ))}
@@ -213,9 +213,11 @@ function Deliveries({ subscription }: { subscription: string }) {
   );
 }
 
-function AttemptLog({ id, attempts }: { id: string; attempts: number }) {
+// Fetched again whenever the list shows the delivery changed: its attempts are counted before
+// the attempt is recorded, so the count alone can change before the log has the new attempt.
+function AttemptLog({ id, attempts, status }: { id: string; attempts: number; status: string }) {
   const delivery = useQuery({
-    queryKey: ["delivery", id, attempts],
+    queryKey: ["delivery", id, attempts, status],
     queryFn: () => api<Delivery>("GET", `webhook-deliveries/${id}`),
   });
   if (delivery.error) return <Alert>{describe(delivery.error)}</Alert>;
