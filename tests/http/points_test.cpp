@@ -375,4 +375,19 @@ TEST_CASE(
   CHECK(std::count(statuses.begin(), statuses.end(), 422) == 17);
   CHECK(shop.points(customer).body["balance"] == 0);
   CHECK(sql_value(db.owner(), "SELECT sum(remaining) FROM points_lots") == "0");
+
+  // Each movement went to the outbox as a webhook event, in order: the earning, the goodwill
+  // credit and the three debits (one event each, however many lots it took from), all the
+  // customer's.
+  CHECK(sql_value(db.owner(),
+                  "SELECT string_agg(event_type || ' ' || (payload->>'points') || ' ' || "
+                  "(payload->>'reason'), ', ' ORDER BY id) FROM outbox "
+                  "WHERE event_type LIKE 'points.%'") ==
+        "points.earned 10 earned: 10 points, points.adjusted 20 goodwill, points.adjusted -10 "
+        "correction, "
+        "points.adjusted -10 correction, points.adjusted -10 correction");
+  CHECK(sql_value(db.owner(),
+                  "SELECT count(DISTINCT payload->>'customer_id') FROM outbox "
+                  "WHERE event_type LIKE 'points.%' AND payload->>'customer_id' = '" +
+                      customer + "'") == "1");
 }

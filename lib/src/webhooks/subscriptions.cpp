@@ -150,9 +150,10 @@ json to_input(const Subscription& s) {
 }  // namespace
 
 const std::vector<std::string>& event_types() {
-  static const std::vector<std::string> types = {"customer.enrolled", "reward.issued",
-                                                 "reward.redeemed",   "reward.cancelled",
-                                                 "reward.expired",    "budget.threshold"};
+  static const std::vector<std::string> types = {
+      "customer.enrolled", "reward.issued",    "reward.redeemed", "reward.cancelled",
+      "reward.expired",    "budget.threshold", "points.earned",   "points.spent",
+      "points.reversed",   "points.expired",   "points.adjusted"};
   return types;
 }
 

@@ -44,7 +44,10 @@ interface Delivery {
   attempt_log: Attempt[];
 }
 
-const EVENT_TYPES = ["customer.enrolled", "reward.issued", "reward.redeemed", "reward.expired", "reward.cancelled", "budget.threshold"];
+const EVENT_TYPES = [
+  "customer.enrolled", "reward.issued", "reward.redeemed", "reward.expired", "reward.cancelled", "budget.threshold",
+  "points.earned", "points.spent", "points.reversed", "points.expired", "points.adjusted",
+];
 
 function outcome(d: { last_status_code: number | null; last_error: string | null }) {
   return d.last_status_code ? `HTTP ${d.last_status_code}` : (d.last_error ?? "—");
