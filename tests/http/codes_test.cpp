@@ -111,3 +111,62 @@ TEST_CASE("codes: viewers and POS keys see voucher codes masked, admins and mana
   CHECK(redeemed.body["code"] == masked);
   CHECK(api.get(base + "/issuances/" + issuance, c.manager_token).body["code"] == code);
 }
+
+TEST_CASE("codes: a till's expired code is refused 409 code-expired and the reward stays issued",
+          "[http]") {
+  TestDatabase db;
+  auto daemon = Daemon::over(db, {"--rate-limit", "0", "--rate-limit-ip", "0"});
+  Api api(daemon.port());
+  auto c = loyalty::test::seed_tenant(db, api, "expiry-shop");
+  const std::string base = "/v1/tenants/" + c.tenant_id;
+  REQUIRE(api.post(base + "/budgets", {{"name", "Launch"}, {"currency", "USD"}, {"total", "50.00"}},
+                   c.admin_token)
+              .status == 201);
+  REQUIRE(api.post(base + "/reward-catalog",
+                   {{"name", "$5 off"},
+                    {"type", "voucher"},
+                    {"cost", "5.00"},
+                    {"currency", "USD"},
+                    {"validity_days", 30},
+                    {"budget", "Launch"},
+                    {"config", {{"source", "generated"}, {"length", 8}}}},
+                   c.manager_token)
+              .status == 201);
+  REQUIRE(api.post(base + "/rules",
+                   {{"name", "Spend 50, get 5"},
+                    {"event_type", "purchase"},
+                    {"conditions", {{">=", {{{"var", "event.amount"}}, 50}}}},
+                    {"reward", "$5 off"},
+                    {"budget", "Launch"}},
+                   c.manager_token)
+              .status == 201);
+  auto posted = api.send("POST", base + "/events",
+                         json{{"customer", {{"phone", "0771 234 567"}}},
+                              {"type", "purchase"},
+                              {"data", {{"amount", "62.50"}, {"currency", "USD"}}}}
+                             .dump(),
+                         "application/json", c.pos_key, {{"Idempotency-Key", "till-1-0001"}});
+  INFO(posted.raw);
+  REQUIRE(posted.status == 201);
+  REQUIRE(posted.body["issuances"].size() == 1);
+  const std::string code = posted.body["issuances"][0]["code"];
+  const std::string issuance = posted.body["issuances"][0]["id"];
+  REQUIRE(loyalty::test::wait_for_value(db.owner(), "SELECT state FROM issuances", "issued") ==
+          "issued");
+  // Thirty days on, before the expiry sweep has marked it: its expiry is past, its state issued.
+  loyalty::test::sql_value(
+      db.owner(), "UPDATE issuances SET expires_at = now() - interval '1 minute' RETURNING 1");
+
+  auto refused = api.post(base + "/redemptions", {{"code", code}}, c.pos_key);
+  INFO(refused.raw);
+  CHECK(refused.status == 409);
+  CHECK(refused.content_type == "application/problem+json");
+  CHECK(refused.body["type"] == "https://loyalty.example/problems/code-expired");
+  CHECK(refused.raw.find(code) == std::string::npos);
+  auto shown = api.get(base + "/issuances/" + issuance, c.manager_token);
+  CHECK(shown.body["state"] == "issued");
+  CHECK(loyalty::test::sql_value(db.owner(), "SELECT redeemed_at IS NULL FROM issuances") == "t");
+  CHECK(loyalty::test::sql_value(db.owner(), "SELECT spent_minor FROM budgets") == "0");
+  CHECK(loyalty::test::sql_value(
+            db.owner(), "SELECT count(*) FROM outbox WHERE event_type = 'reward.redeemed'") == "0");
+}

@@ -733,3 +733,139 @@ TEST_CASE(
   CHECK(group_count < 200);
   require_ledger_ok(db);
 }
+
+TEST_CASE("events: a global cap of 5 a day holds under 40 concurrent events of different customers",
+          "[pg]") {
+  TestDatabase db;
+  auto shop = make_shop(db, dollar_off(), "100.00",
+                        rule("dollar-off", {{"global", {{"max", 5}, {"period", "day"}}}}));
+  std::atomic<int> issued{0}, capped{0};
+  concurrently(40, 16, [&](int i) {
+    auto r = process(*shop, purchase(phone(i), "g" + std::to_string(i)));
+    auto body = nlohmann::json::parse(r.body);
+    issued += static_cast<int>(body["issuances"].size());
+    capped += count_not_issued(body, "global_cap");
+  });
+  CHECK(issued == 5);
+  CHECK(capped == 35);
+  CHECK(sql_value(db.owner(), "SELECT count(*) FROM issuances") == "5");
+  CHECK(sql_value(db.owner(), "SELECT count(DISTINCT customer_id) FROM issuances") == "5");
+  CHECK(sql_value(db.owner(), "SELECT count(*) FROM events") == "40");
+  CHECK(sql_value(db.owner(), "SELECT reserved_minor FROM budgets") == "500");
+  require_ledger_ok(db);
+}
+
+TEST_CASE("events: a cooldown of an hour holds under 20 concurrent events of one customer",
+          "[pg]") {
+  TestDatabase db;
+  auto shop = make_shop(db, dollar_off(), "100.00", rule("dollar-off", {{"cooldown", 3600}}));
+  std::atomic<int> issued{0}, cooling{0};
+  concurrently(20, 20, [&](int i) {
+    auto r = process(*shop, purchase("0771 234 567", "w" + std::to_string(i)));
+    auto body = nlohmann::json::parse(r.body);
+    issued += static_cast<int>(body["issuances"].size());
+    cooling += count_not_issued(body, "cooldown");
+  });
+  CHECK(issued == 1);
+  CHECK(cooling == 19);
+  CHECK(sql_value(db.owner(), "SELECT count(*) FROM issuances") == "1");
+  CHECK(sql_value(db.owner(), "SELECT count(*) FROM customers") == "1");
+  CHECK(sql_value(db.owner(), "SELECT count(*) FROM events") == "20");
+  require_ledger_ok(db);
+}
+
+TEST_CASE(
+    "events: enrolling a customer on the fly writes one customer.enrolled outbox row, and "
+    "redeeming an issuance one reward.redeemed row",
+    "[pg]") {
+  TestDatabase db;
+  auto shop = make_shop(db,
+                        {{"name", "voucher"},
+                         {"type", "voucher"},
+                         {"cost", "5.00"},
+                         {"currency", "USD"},
+                         {"config", {{"source", "generated"}, {"length", 8}}}},
+                        "100.00", rule("voucher"));
+  auto first = nlohmann::json::parse(process(*shop, purchase("0771 234 567", "one")).body);
+  INFO(first.dump());
+  REQUIRE(first["customer"]["enrolled"] == true);
+  const std::string customer = first["customer"]["id"];
+  CHECK(sql_value(db.owner(),
+                  "SELECT count(*) FROM outbox WHERE event_type = 'customer.enrolled'") == "1");
+  CHECK(sql_value(db.owner(),
+                  "SELECT payload->>'customer_id' FROM outbox WHERE event_type = "
+                  "'customer.enrolled'") == customer);
+  CHECK(sql_value(db.owner(),
+                  "SELECT tenant_id::text FROM outbox WHERE event_type = 'customer.enrolled'") ==
+        shop->tenant_id);
+  // A second event of the same customer enrols nobody.
+  auto second = nlohmann::json::parse(process(*shop, purchase("0771 234 567", "two")).body);
+  CHECK(second["customer"]["enrolled"] == false);
+  CHECK(sql_value(db.owner(),
+                  "SELECT count(*) FROM outbox WHERE event_type = 'customer.enrolled'") == "1");
+
+  auto iss = first["issuances"][0];
+  const std::string id = iss["id"];
+  REQUIRE(loyalty::issuances::issue_event(*shop->app, shop->tenant_id,
+                                          iss["event_id"].get<std::string>()) == 1);
+  CHECK(sql_value(db.owner(), "SELECT count(*) FROM outbox WHERE event_type = 'reward.redeemed'") ==
+        "0");
+  auto done = loyalty::issuances::redeem(*shop->app, shop->tenant_id, id, std::nullopt,
+                                         std::nullopt, loyalty::Actor::system());
+  CHECK(done.state == "redeemed");
+  CHECK(sql_value(db.owner(), "SELECT count(*) FROM outbox WHERE event_type = 'reward.redeemed'") ==
+        "1");
+  auto payload = nlohmann::json::parse(sql_value(
+      db.owner(), "SELECT payload::text FROM outbox WHERE event_type = 'reward.redeemed'"));
+  INFO(payload.dump());
+  CHECK(payload["issuance_id"] == id);
+  CHECK(payload["customer_id"] == customer);
+  CHECK(payload["reward_name"] == "voucher");
+  CHECK(payload["state"] == "redeemed");
+  CHECK(payload["event_id"] == iss["event_id"]);
+  // The payload carries no voucher code.
+  CHECK_FALSE(payload.contains("code"));
+  CHECK(payload.dump().find(iss["code"].get<std::string>()) == std::string::npos);
+  require_ledger_ok(db);
+}
+
+TEST_CASE("issuances: a voucher past its expiry is refused code-expired and stays issued", "[pg]") {
+  TestDatabase db;
+  auto shop = make_shop(db,
+                        {{"name", "voucher"},
+                         {"type", "voucher"},
+                         {"cost", "5.00"},
+                         {"currency", "USD"},
+                         {"config", {{"source", "generated"}, {"length", 8}}}},
+                        "100.00", rule("voucher"));
+  auto iss =
+      nlohmann::json::parse(process(*shop, purchase("0771 234 567", "one")).body)["issuances"][0];
+  const std::string id = iss["id"], code = iss["code"];
+  REQUIRE(loyalty::issuances::issue_event(*shop->app, shop->tenant_id,
+                                          iss["event_id"].get<std::string>()) == 1);
+  // The expiry sweep has not run yet: the issuance is still 'issued', its expiry past.
+  sql_value(db.owner(),
+            "UPDATE issuances SET expires_at = now() - interval '1 minute' WHERE id = '" + id +
+                "' RETURNING 1");
+  try {
+    loyalty::issuances::redeem_by_code(*shop->app, shop->tenant_id, code, std::nullopt,
+                                       loyalty::Actor::system());
+    FAIL("an expired code was redeemed");
+  } catch (const loyalty::Error& e) {
+    CHECK(e.type() == "code-expired");
+    CHECK(e.code() == loyalty::ErrorCode::conflict);
+  }
+  // By id it is the issuance that has expired.
+  try {
+    loyalty::issuances::redeem(*shop->app, shop->tenant_id, id, std::nullopt, std::nullopt,
+                               loyalty::Actor::system());
+    FAIL("an expired issuance was redeemed");
+  } catch (const loyalty::Error& e) {
+    CHECK(e.type() == "issuance-expired");
+  }
+  CHECK(loyalty::issuances::get_issuance(*shop->app, shop->tenant_id, id).state == "issued");
+  CHECK(sql_value(db.owner(), "SELECT count(*) FROM outbox WHERE event_type = 'reward.redeemed'") ==
+        "0");
+  CHECK(sql_value(db.owner(), "SELECT spent_minor FROM budgets") == "0");
+  require_ledger_ok(db);
+}
