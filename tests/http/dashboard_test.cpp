@@ -151,9 +151,10 @@ TEST_CASE(
   // The purchase's 10 points and the admin's credit of 25; the refused debit took nothing.
   CHECK(sql_value(db.owner(),
                   "SELECT points_balance FROM customers WHERE phone = '+263772222222'") == "35");
-  CHECK(sql_value(db.owner(),
-                  "SELECT string_agg(kind || ' ' || points, ',' ORDER BY id) FROM points_ledger m "
-                  "JOIN customers c ON c.id = m.customer_id WHERE c.phone = '+263772222222'") ==
+  CHECK(sql_value(
+            db.owner(),
+            "SELECT string_agg(m.kind || ' ' || m.points, ',' ORDER BY m.id) FROM points_ledger m "
+            "JOIN customers c ON c.id = m.customer_id WHERE c.phone = '+263772222222'") ==
         "earn 10,adjustment 25");
   CHECK(sql_value(db.owner(),
                   "SELECT i.state FROM issuances i JOIN rewards r ON r.id = i.reward_id "

@@ -331,9 +331,9 @@ try {
           (await page.getByTestId("points-balance").textContent()) === "10" &&
           (await page.getByTestId("points-spendable").textContent()) === "10",
         "the points the purchase earned are in the history and the balance", await page.getByTestId("profile").textContent());
-  const voucherRow = page.getByTestId("reward-issuance-row").filter({ hasText: "Weekend voucher" });
-  await voucherRow.waitFor();
-  check((await voucherRow.getByTestId("issuance-state").textContent()) === "redeemed" &&
+  const boughtVoucher = page.getByTestId("reward-issuance-row").filter({ hasText: "Weekend voucher" });
+  await boughtVoucher.waitFor();
+  check((await boughtVoucher.getByTestId("issuance-state").textContent()) === "redeemed" &&
           (await page.getByTestId("reward-issuance-row").filter({ hasText: "10 points" }).count()) === 1,
         "the customer's rewards show the redeemed voucher and the points reward",
         await page.getByTestId("reward-issuance-row").allTextContents());
