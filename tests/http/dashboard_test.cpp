@@ -73,7 +73,8 @@ TEST_CASE(
 TEST_CASE(
     "dashboard: staff sign in, suspend a customer, read the notices, create a reward and upload "
     "its codes, build a rule (a problem shown at its node, fixed, simulated, saved), redeem the "
-    "voucher it gives, a viewer sees no edit controls, every page passes axe (headless Chromium)",
+    "voucher it gives, read a customer's page and adjust their points, a viewer sees no edit "
+    "controls, every page passes axe (headless Chromium)",
     "[http]") {
   REQUIRE(std::filesystem::exists(kWebDir + "/index.html"));
   TestDatabase db;
@@ -84,6 +85,22 @@ TEST_CASE(
   auto shop = loyalty::test::seed_tenant(db, api, "shop");
   loyalty::test::free_coffee_on_every_visit(api, shop);
   const std::string base = "/v1/tenants/" + shop.tenant_id;
+  // Every purchase earns 10 points (the customer's page shows the movement).
+  REQUIRE(api.post(base + "/reward-catalog",
+                   {{"name", "10 points"},
+                    {"type", "points"},
+                    {"currency", "USD"},
+                    {"validity_days", 90},
+                    {"config", {{"points", 10}}}},
+                   shop.manager_token)
+              .status == 201);
+  REQUIRE(api.post(base + "/rules",
+                   {{"name", "Points per purchase"},
+                    {"event_type", "purchase"},
+                    {"conditions", true},
+                    {"reward", "10 points"}},
+                   shop.manager_token)
+              .status == 201);
   REQUIRE(api.post(base + "/budgets",
                    {{"name", "Launch"}, {"currency", "USD"}, {"total", "100.00"}}, shop.admin_token)
               .status == 201);
@@ -115,7 +132,7 @@ TEST_CASE(
        at = run.out.find("ok   ", at + 1)) {
     ++passed;
   }
-  CHECK(passed == 77);
+  CHECK(passed == 88);
   CHECK(run.out.find("ok   no script errors and no Content-Security-Policy violations") !=
         std::string::npos);
   // What the browser did is in the database.
@@ -131,12 +148,20 @@ TEST_CASE(
             "SELECT priority || ' ' || conditions::text FROM rules WHERE name = 'Harare visits'") ==
         R"(5 {"and": [{"==": [{"var": "event.store"}, "harare"]}]})");
   CHECK(sql_value(db.owner(), "SELECT total_minor FROM budgets WHERE name = 'Launch'") == "12500");
+  // The purchase's 10 points and the admin's credit of 25; the refused debit took nothing.
+  CHECK(sql_value(db.owner(),
+                  "SELECT points_balance FROM customers WHERE phone = '+263772222222'") == "35");
+  CHECK(sql_value(
+            db.owner(),
+            "SELECT string_agg(m.kind || ' ' || m.points, ',' ORDER BY m.id) FROM points_ledger m "
+            "JOIN customers c ON c.id = m.customer_id WHERE c.phone = '+263772222222'") ==
+        "earn 10,adjustment 25");
   CHECK(sql_value(db.owner(),
                   "SELECT i.state FROM issuances i JOIN rewards r ON r.id = i.reward_id "
                   "WHERE r.name = 'Weekend voucher'") == "redeemed");
   for (const char* page : {"login", "customers", "notifications", "rewards", "upload-codes",
                            "rules", "rule-builder-error", "rule-builder", "issuances", "overview",
-                           "analytics", "rule-viewer"}) {
+                           "analytics", "customer", "customer-viewer", "rule-viewer"}) {
     INFO(page);
     CHECK(std::filesystem::exists(std::string(LOYALTY_BINARY_DIR) + "/dashboard/" + page + ".png"));
   }

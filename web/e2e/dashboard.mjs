@@ -302,6 +302,74 @@ try {
   await page.getByTestId("series-row").filter({ hasText: "Weekend voucher" }).waitFor();
   check(true, "the redemption shows under its reward");
 
+  // The customer who bought in Bulawayo: their page shows the purchase, the voucher and the
+  // points it earned; an admin's debit beyond the balance is refused, a credit is made.
+  await page.getByRole("link", { name: "Customers" }).click();
+  await page.getByRole("heading", { name: "Customers" }).waitFor();
+  await page.getByLabel("Phone or reference").fill("+263772222222");
+  await page.getByRole("button", { name: "Search" }).click();
+  await page.waitForFunction(() => document.querySelectorAll('[data-testid="customer-row"]').length === 1 &&
+    document.querySelector('[data-testid="customer-row"]').textContent.includes("+263772222222"));
+  await page.getByTestId("customer-row").getByRole("link", { name: "+263772222222" }).click();
+  await page.getByRole("heading", { name: "Customer +263772222222" }).waitFor();
+  const customerPath = new URL(page.url()).pathname;
+  check(/^\/customers\/[0-9a-f-]{36}$/.test(customerPath), "a customer in the list opens their page", customerPath);
+  const bought = page.getByTestId("event-row").filter({ hasText: "purchase" });
+  await bought.waitFor();
+  check((await bought.textContent()).includes("store: bulawayo") &&
+          (await page.getByTestId("event-row").count()) === 2,
+        "the customer's page lists their purchase in Bulawayo and their visit", await page.getByTestId("event-row").allTextContents());
+  const earned = page.getByTestId("movement-row").filter({ hasText: "earn" });
+  // The worker issues the points reward in the background: reload until it has.
+  for (let i = 0; i < 50 && (await earned.count()) === 0; ++i) {
+    await page.waitForTimeout(200);
+    await page.reload();
+    await page.getByRole("heading", { name: "Customer +263772222222" }).waitFor();
+    await page.getByTestId("movement-row").or(page.getByText("No points movements yet.")).first().waitFor();
+  }
+  check((await earned.count()) === 1 && (await earned.getByTestId("movement-points").textContent()) === "+10" &&
+          (await page.getByTestId("points-balance").textContent()) === "10" &&
+          (await page.getByTestId("points-spendable").textContent()) === "10",
+        "the points the purchase earned are in the history and the balance", await page.getByTestId("profile").textContent());
+  const boughtVoucher = page.getByTestId("reward-issuance-row").filter({ hasText: "Weekend voucher" });
+  await boughtVoucher.waitFor();
+  check((await boughtVoucher.getByTestId("issuance-state").textContent()) === "redeemed" &&
+          (await page.getByTestId("reward-issuance-row").filter({ hasText: "10 points" }).count()) === 1,
+        "the customer's rewards show the redeemed voucher and the points reward",
+        await page.getByTestId("reward-issuance-row").allTextContents());
+  const adjustForm = page.getByRole("form", { name: "Adjust points" });
+  await adjustForm.getByLabel("Points").fill("-100");
+  await adjustForm.getByLabel("Reason").fill("correction");
+  await adjustForm.getByRole("button", { name: "Adjust points" }).click();
+  const shortError = await adjustForm.getByTestId("field-error").first().textContent();
+  check(/not enough points/i.test(shortError) && /balance is 10/.test(shortError) &&
+          (await adjustForm.getByLabel("Points").getAttribute("aria-invalid")) === "true" &&
+          (await page.getByTestId("points-balance").textContent()) === "10",
+        "a debit beyond the balance is refused beside the Points field, the balance unchanged", shortError);
+  await adjustForm.getByLabel("Points").fill("25");
+  await adjustForm.getByLabel("Reason").fill("");
+  await adjustForm.getByRole("button", { name: "Adjust points" }).click();
+  await adjustForm.getByTestId("field-error").filter({ hasNotText: /not enough/i }).first().waitFor();
+  check((await adjustForm.getByLabel("Reason").getAttribute("aria-invalid")) === "true",
+        "an adjustment without a reason is refused beside the Reason field",
+        await adjustForm.getByTestId("field-error").allTextContents());
+  await adjustForm.getByLabel("Reason").fill("goodwill: late delivery");
+  await adjustForm.getByRole("button", { name: "Adjust points" }).click();
+  await page.getByRole("status").filter({ hasText: "balance is now 35" }).waitFor();
+  await page.getByTestId("points-balance").filter({ hasText: "35" }).waitFor();
+  const latest = page.getByTestId("movement-row").first();
+  await latest.filter({ hasText: "goodwill: late delivery" }).waitFor();
+  check((await latest.getByTestId("movement-kind").textContent()) === "adjustment" &&
+          (await latest.getByTestId("movement-points").textContent()) === "+25" &&
+          (await latest.textContent()).includes("never"),
+        "the credit is made: the new balance, and the movement first in the history", await latest.textContent());
+  await review(page, "customer");
+  await page.getByRole("button", { name: "Suspend" }).click();
+  await page.getByTestId("customer-status").filter({ hasText: "suspended" }).waitFor();
+  await page.getByRole("button", { name: "Reactivate" }).click();
+  await page.getByTestId("customer-status").filter({ hasText: "active" }).waitFor();
+  check(true, "the customer is suspended and reactivated from their page");
+
   // Budgets: the utilisation, a top-up refused beside its field then made, the ledger filtered
   // and downloaded as CSV.
   await page.getByRole("link", { name: "Budgets" }).click();
@@ -461,6 +529,14 @@ try {
         "a viewer sees no edit buttons");
   check((await viewer.getByRole("link", { name: /Webhooks|Users and keys|Audit log/ }).count()) === 0,
         "a viewer has no Webhooks, Users and keys or Audit log page");
+  await viewer.goto(`${base}${customerPath}`);
+  await viewer.getByRole("heading", { name: "Customer +263772222222" }).waitFor();
+  await viewer.getByTestId("movement-row").first().waitFor();
+  check((await viewer.getByTestId("points-balance").textContent()) === "35" &&
+          (await viewer.getByRole("form", { name: "Adjust points" }).count()) === 0 &&
+          (await viewer.getByRole("button", { name: /Adjust points|Suspend|Reactivate/ }).count()) === 0,
+        "a viewer reads the customer's page without the adjust form or a status change");
+  await review(viewer, "customer-viewer");
   const editControls = /New rule|New reward|Edit|Upload codes|Redeem|Cancel|Save rule/;
   for (const [link, heading, row] of [
     ["Campaigns and rules", "Campaigns and rules", "rule-row"],

@@ -3,6 +3,7 @@ import { logout } from "./lib/api";
 import { useUser } from "./lib/useSession";
 import { LoginPage } from "./pages/Login";
 import { CustomersPage } from "./pages/Customers";
+import { CustomerPage } from "./pages/Customer";
 import { NotificationsPage } from "./pages/Notifications";
 import { RulesPage } from "./pages/Rules";
 import { RuleEditorPage } from "./pages/RuleEditor";
@@ -83,6 +84,7 @@ export function App() {
       <main className="mx-auto max-w-6xl p-6">
         <Routes>
           <Route path="/customers" element={<CustomersPage />} />
+          <Route path="/customers/:id" element={<CustomerPage />} />
           <Route path="/rules" element={<RulesPage />} />
           <Route path="/rules/:id" element={<RuleEditorPage />} />
           <Route path="/rewards" element={<RewardsPage />} />

@@ -1,4 +1,5 @@
 import { useState, type FormEvent } from "react";
+import { Link } from "react-router";
 import { useMutation, useQueryClient } from "@tanstack/react-query";
 import { api, ApiError } from "../lib/api";
 import { formatCount, formatDateTime } from "../lib/format";
@@ -6,7 +7,7 @@ import { canEdit, useUser } from "../lib/useSession";
 import { usePaged } from "../lib/usePaged";
 import { Pager } from "./Pager";
 
-interface Customer {
+export interface Customer {
   id: string;
   phone: string | null;
   external_ref: string | null;
@@ -83,7 +84,11 @@ export function CustomersPage() {
           <tbody>
             {list.data?.items.map((c) => (
               <tr key={c.id} className="border-b border-slate-100" data-testid="customer-row">
-                <td className="p-2">{c.phone ?? "—"}</td>
+                <td className="p-2">
+                  <Link to={`/customers/${c.id}`} className="text-indigo-800 underline">
+                    {c.phone ?? "(no phone)"}
+                  </Link>
+                </td>
                 <td className="p-2">{c.external_ref ?? "—"}</td>
                 <td className="p-2" data-testid="status">
                   {c.status}
