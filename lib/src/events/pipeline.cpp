@@ -256,12 +256,9 @@ Processed answer(const EventContext& ctx, RulesOutcome rules, std::optional<nloh
 /// `writes`.
 Processed process_one(db::Tx& tx, EventContext& ctx, const Actor& actor, EventWrites& writes) {
   Processed out;
-  out.type = ctx.request.type;
   if (auto replayed = claim_key_and_lock_customer(tx, ctx)) {  // 2, 3
     out.response = std::move(*replayed);
-    return out;
-  }
-  if (ctx.request.type == "refund") {
+  } else if (ctx.request.type == "refund") {
     out = answer(ctx, {}, refund_event(tx, ctx, actor), writes);  // instead of 4 to 7
   } else {
     PipelineWriter writer(writes);

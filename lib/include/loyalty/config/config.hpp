@@ -23,22 +23,22 @@ struct Settings {
   int max_connections = 0;     ///< --max-connections / LOYALTY_MAX_CONNECTIONS
   int max_connections_per_ip = 0;  ///< --max-connections-per-ip / LOYALTY_MAX_CONNECTIONS_PER_IP
   int pool_size = 0;               ///< --pool-size / LOYALTY_POOL_SIZE
-  int event_group_max = 0;  ///< --event-group-max / LOYALTY_EVENT_GROUP_MAX: events per COMMIT
-  int event_lanes = 0;      ///< --event-lanes / LOYALTY_EVENT_LANES: a tenant's groups at once
-  std::string log_level;           ///< --log-level / LOYALTY_LOG_LEVEL
-  std::string jwt_secrets;         ///< --jwt-secrets / LOYALTY_JWT_SECRETS: JSON {"kid":"secret"}
-  std::string jwt_active_kid;      ///< --jwt-kid / LOYALTY_JWT_KID: the key id that signs
-  std::string hmac_keys_json;      ///< --hmac-keys / HMAC_KEYS_JSON
-  int rate_limit_per_key = 0;      ///< --rate-limit / LOYALTY_RATE_LIMIT: requests/s per credential
-  int rate_limit_per_ip = 0;       ///< --rate-limit-ip / LOYALTY_RATE_LIMIT_IP: requests/s per IP
-  std::string trusted_proxies;     ///< --trusted-proxies / LOYALTY_TRUSTED_PROXIES: CIDR list
-  std::string web_dir;             ///< --web-dir / LOYALTY_WEB_DIR: built dashboard
-  std::string whatsapp_api_base;   ///< --whatsapp-api-base / LOYALTY_WHATSAPP_API_BASE
-  std::string whatsapp_app_secret;    ///< --whatsapp-app-secret / LOYALTY_WHATSAPP_APP_SECRET
-  std::string whatsapp_verify_token;  ///< --whatsapp-verify-token / LOYALTY_WHATSAPP_VERIFY_TOKEN
-  std::string whatsapp_access_token;  ///< --whatsapp-access-token / LOYALTY_WHATSAPP_ACCESS_TOKEN
-  std::string notice_retry_schedule;  ///< --notice-retry-schedule / LOYALTY_NOTICE_RETRY_SCHEDULE
-  std::string ussd_secret;            ///< --ussd-secret / LOYALTY_USSD_SECRET
+  int event_group_max = 0;      ///< --event-group-max / LOYALTY_EVENT_GROUP_MAX: events per COMMIT
+  int event_lanes = 0;          ///< --event-lanes / LOYALTY_EVENT_LANES: a tenant's groups at once
+  std::string log_level;        ///< --log-level / LOYALTY_LOG_LEVEL
+  std::string jwt_secrets;      ///< --jwt-secrets / LOYALTY_JWT_SECRETS: JSON {"kid":"secret"}
+  std::string jwt_active_kid;   ///< --jwt-kid / LOYALTY_JWT_KID: the key id that signs
+  std::string hmac_keys_json;   ///< --hmac-keys / HMAC_KEYS_JSON
+  int rate_limit_per_key = 0;   ///< --rate-limit / LOYALTY_RATE_LIMIT: requests/s per credential
+  int rate_limit_per_ip = 0;    ///< --rate-limit-ip / LOYALTY_RATE_LIMIT_IP: requests/s per IP
+  std::string trusted_proxies;  ///< --trusted-proxies / LOYALTY_TRUSTED_PROXIES: CIDR list
+  std::string web_dir;          ///< --web-dir / LOYALTY_WEB_DIR: built dashboard
+  std::string whatsapp_api_base;       ///< --whatsapp-api-base / LOYALTY_WHATSAPP_API_BASE
+  std::string whatsapp_app_secret;     ///< --whatsapp-app-secret / LOYALTY_WHATSAPP_APP_SECRET
+  std::string whatsapp_verify_token;   ///< --whatsapp-verify-token / LOYALTY_WHATSAPP_VERIFY_TOKEN
+  std::string whatsapp_access_token;   ///< --whatsapp-access-token / LOYALTY_WHATSAPP_ACCESS_TOKEN
+  std::string notice_retry_schedule;   ///< --notice-retry-schedule / LOYALTY_NOTICE_RETRY_SCHEDULE
+  std::string ussd_secret;             ///< --ussd-secret / LOYALTY_USSD_SECRET
   std::string ussd_allowed_addresses;  ///< --ussd-allowed-addresses: CIDR list
   bool allow_private_webhooks =
       false;                         ///< --allow-private-webhooks / LOYALTY_ALLOW_PRIVATE_WEBHOOKS
