@@ -132,7 +132,7 @@ TEST_CASE(
        at = run.out.find("ok   ", at + 1)) {
     ++passed;
   }
-  CHECK(passed == 88);
+  CHECK(passed == 97);
   CHECK(run.out.find("ok   no script errors and no Content-Security-Policy violations") !=
         std::string::npos);
   // What the browser did is in the database.
@@ -159,9 +159,19 @@ TEST_CASE(
   CHECK(sql_value(db.owner(),
                   "SELECT i.state FROM issuances i JOIN rewards r ON r.id = i.reward_id "
                   "WHERE r.name = 'Weekend voucher'") == "redeemed");
+  // The admin's channels: the code stays, the number was added and removed.
+  CHECK(sql_value(db.owner(),
+                  "SELECT string_agg(channel || ' ' || address, ',') FROM channel_routes") ==
+        "ussd *123*4#");
+  CHECK(sql_value(db.owner(),
+                  "SELECT string_agg(action || ' ' || entity_id, ',' ORDER BY id) FROM audit_log "
+                  "WHERE entity_type = 'channel'") ==
+        "channel.add ussd:*123*4#,channel.add whatsapp:106540352242922,channel.remove "
+        "whatsapp:106540352242922");
   for (const char* page : {"login", "customers", "notifications", "rewards", "upload-codes",
                            "rules", "rule-builder-error", "rule-builder", "issuances", "overview",
-                           "analytics", "customer", "customer-viewer", "rule-viewer"}) {
+                           "analytics", "customer", "customer-viewer", "rule-viewer", "budgets",
+                           "budgets-over-time", "channels", "channels-viewer"}) {
     INFO(page);
     CHECK(std::filesystem::exists(std::string(LOYALTY_BINARY_DIR) + "/dashboard/" + page + ".png"));
   }

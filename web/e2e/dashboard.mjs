@@ -409,6 +409,58 @@ try {
           csvLines.length === 3 && csvLines[2].includes("INV-7") && csvLines[2].includes(",25.00,USD,"),
         "the filtered ledger downloads as CSV", csvLines);
 
+  // The budget's utilisation over time: today's top-ups (the initial 100.00 and the 25.00) and
+  // where it stands, as a chart and a table with every number.
+  await page.getByRole("img", { name: "Launch: utilisation per day, chart" }).waitFor();
+  await page.getByText("Every number").click();
+  const today = page.getByTestId("budget-series-row").last();
+  await today.filter({ hasText: "$125.00" }).waitFor();
+  const todayCells = await today.locator("td").allTextContents();
+  check(JSON.stringify(todayCells.slice(1)) ===
+          JSON.stringify(["$125.00", "$0.00", "$0.00", "$0.00", "$0.00", "$0.00", "$125.00", "0.0 %"]) &&
+          (await page.getByTestId("budget-series-row").count()) === 30,
+        "the utilisation over time shows 30 days, today's top-ups and the total", todayCells);
+  await review(page, "budgets-over-time");
+
+  // Channels (admins add and remove): a bad code refused beside its field, a code and a WhatsApp
+  // number with a template added, a code another tenant could not take again, a number removed.
+  await page.getByRole("link", { name: "Channels" }).click();
+  await page.getByRole("heading", { name: "Channels" }).waitFor();
+  await page.getByText("No WhatsApp number or USSD code yet.").waitFor();
+  const addChannel = page.getByRole("form", { name: "Add a channel" });
+  await addChannel.getByLabel("Channel").selectOption("ussd");
+  await addChannel.getByLabel("Service code").fill("123");
+  await addChannel.getByRole("button", { name: "Add channel" }).click();
+  const codeError = await addChannel.getByTestId("field-error").first().textContent();
+  check(/dialled form/.test(codeError ?? "") &&
+          (await addChannel.getByLabel("Service code").getAttribute("aria-invalid")) === "true",
+        "a bad USSD code is refused beside its field", codeError);
+  await addChannel.getByLabel("Service code").fill("*123*4#");
+  await addChannel.getByRole("button", { name: "Add channel" }).click();
+  await page.getByRole("status").filter({ hasText: "Added USSD code *123*4#." }).waitFor();
+  await addChannel.getByLabel("Channel").selectOption("whatsapp");
+  await addChannel.getByLabel("Phone number id").fill("106540352242922");
+  await addChannel.getByLabel("Reward issued: template").fill("reward_ready");
+  await addChannel.getByRole("button", { name: "Add channel" }).click();
+  await page.getByRole("status").filter({ hasText: "Added WhatsApp number 106540352242922." }).waitFor();
+  const channelRows = await page.getByTestId("channel-row").allTextContents();
+  check(channelRows.length === 2 && /USSD code\*123\*4#/.test(channelRows[0]) &&
+          /WhatsApp number106540352242922reward_issued: reward_ready \(en\)the daemon's token/.test(channelRows[1]),
+        "the code and the number are listed, the number with its template", channelRows);
+  await addChannel.getByLabel("Channel").selectOption("ussd");
+  await addChannel.getByLabel("Service code").fill("*123*4#");
+  await addChannel.getByRole("button", { name: "Add channel" }).click();
+  const taken = await addChannel.getByRole("alert").textContent();
+  check(/already belongs to a tenant/.test(taken ?? ""), "a code already routed is refused with the API's reason", taken);
+  await review(page, "channels");
+  await page.getByTestId("channel-row").filter({ hasText: "106540352242922" }).getByRole("button", { name: "Remove" }).click();
+  const removeDialog = page.getByRole("dialog", { name: "Remove 106540352242922?" });
+  await removeDialog.getByRole("button", { name: "Remove 106540352242922" }).click();
+  await removeDialog.waitFor({ state: "detached" });
+  await page.getByRole("status").filter({ hasText: "Removed WhatsApp number 106540352242922." }).waitFor();
+  const left = await page.getByTestId("channel-address").allTextContents();
+  check(left.length === 1 && left[0] === "*123*4#", "the removed number is gone, the code stays", left);
+
   // Webhooks (admins): a subscription, a bad URL refused beside its field; a test send, its
   // attempt, and a replay with the same webhook-id.
   await page.getByRole("link", { name: "Webhooks" }).click();
@@ -559,6 +611,14 @@ try {
     const topups = await viewer.getByRole("button", { name: "Top up" }).count();
     check(controls + topups === 0, `a viewer reads ${link} without edit controls`, controls + topups);
   }
+  await viewer.getByRole("link", { name: "Channels" }).click();
+  await viewer.getByRole("heading", { name: "Channels" }).waitFor();
+  await viewer.getByTestId("channel-row").first().waitFor();
+  check((await viewer.getByTestId("channel-address").allTextContents()).join() === "*123*4#" &&
+          (await viewer.getByRole("form", { name: "Add a channel" }).count()) === 0 &&
+          (await viewer.getByRole("button", { name: /Remove|Add channel/ }).count()) === 0,
+        "a viewer reads the channels without the add form or a remove button");
+  await review(viewer, "channels-viewer");
   await viewer.getByRole("link", { name: "Campaigns and rules" }).click();
   await viewer.getByRole("link", { name: "Harare visits" }).click();
   await viewer.getByRole("heading", { name: "Rule: Harare visits" }).waitFor();

@@ -12,6 +12,7 @@ import { IssuancesPage } from "./pages/Issuances";
 import { OverviewPage } from "./pages/Overview";
 import { AnalyticsPage } from "./pages/Analytics";
 import { BudgetsPage } from "./pages/Budgets";
+import { ChannelsPage } from "./pages/Channels";
 import { WebhooksPage } from "./pages/Webhooks";
 import { AccessPage } from "./pages/Access";
 import { AuditPage } from "./pages/Audit";
@@ -56,6 +57,9 @@ export function App() {
           <NavLink to="/analytics" className={link}>
             Analytics
           </NavLink>
+          <NavLink to="/channels" className={link}>
+            Channels
+          </NavLink>
           {user.role === "admin" && (
             <>
               <NavLink to="/webhooks" className={link}>
@@ -93,6 +97,7 @@ export function App() {
           <Route path="/overview" element={<OverviewPage />} />
           <Route path="/analytics" element={<AnalyticsPage />} />
           <Route path="/budgets" element={<BudgetsPage />} />
+          <Route path="/channels" element={<ChannelsPage />} />
           {user.role === "admin" && <Route path="/webhooks" element={<WebhooksPage />} />}
           {user.role === "admin" && <Route path="/access" element={<AccessPage />} />}
           {user.role === "admin" && <Route path="/audit" element={<AuditPage />} />}

@@ -36,6 +36,14 @@ void add_budget_routes(Server& server, App& app) {
                                             *app.db, req.tenant_id, req.params["id"])));
               },
               "show a budget's counters"});
+  server.add({"GET", "/v1/tenants/{tid}/budgets/{id}/series", kAnyUser,
+              [&app](Request& req) {
+                return Reply::json(
+                    200, loyalty::budgets::to_json(loyalty::budgets::budget_series(
+                             *app.db, req.tenant_id, req.params["id"],
+                             {req.query("interval"), req.query("from"), req.query("to")})));
+              },
+              "a budget's movements and utilisation per local day, week or month"});
   server.add({"POST", "/v1/tenants/{tid}/budgets/{id}/topup", kAdmin,
               [&app](Request& req) {
                 auto body = req.json_body({"amount", "reference"});

@@ -1,12 +1,17 @@
-import { useState } from "react";
+import { lazy, Suspense, useState } from "react";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { api, download, type Page } from "../lib/api";
-import { formatDateTime, formatMoney, formatRate } from "../lib/format";
+import { formatDateTime, formatDay, formatMoney, formatRate } from "../lib/format";
 import { describe, errorsUnder, fieldErrors } from "../lib/problems";
 import { useUser } from "../lib/useSession";
 import { usePaged } from "../lib/usePaged";
 import { Alert, Field, Modal, Notice, buttonClass, inputClass, primaryClass } from "../components/ui";
 import { Pager } from "./Pager";
+import { PRESETS, presetPeriod } from "../analytics/PeriodPicker";
+import { useTenantCalendar } from "../analytics/useTenantCalendar";
+import type { BudgetSeries } from "../budgets/types";
+
+const BudgetChart = lazy(() => import("../budgets/BudgetChart"));
 
 interface Budget {
   id: string;
@@ -150,6 +155,8 @@ export function BudgetsPage() {
         </tbody>
       </table>
 
+      {budgets.data && budgets.data.items.length > 0 && <UtilisationOverTime budgets={budgets.data.items} />}
+
       <h2 className="mb-2 text-xl font-semibold">Ledger</h2>
       <form className="mb-3 flex flex-wrap items-end gap-3" aria-label="Ledger filters" onSubmit={(e) => e.preventDefault()}>
         <Field label="Budget" errors={errorsUnder(errors, "/budget")}>
@@ -240,6 +247,7 @@ function TopupDialog({ budget, onClose, onDone }: { budget: Budget; onClose: () 
     onSuccess: (r) => {
       void queries.invalidateQueries({ queryKey: ["budgets"] });
       void queries.invalidateQueries({ queryKey: ["ledger"] });
+      void queries.invalidateQueries({ queryKey: ["budget-series"] });
       const added = formatMoney({ amount: r.amount, currency: budget.currency });
       onDone(
         r.replayed
@@ -281,5 +289,121 @@ function TopupDialog({ budget, onClose, onDone }: { budget: Budget; onClose: () 
         </div>
       </form>
     </Modal>
+  );
+}
+
+/** A budget's movements per local day, week or month, and its utilisation at each end. */
+function UtilisationOverTime({ budgets }: { budgets: Budget[] }) {
+  const calendar = useTenantCalendar();
+  const [budgetId, setBudgetId] = useState(budgets[0].id);
+  const [preset, setPreset] = useState("30");
+  const [interval, setBucket] = useState<"day" | "week" | "month">("day");
+  const period = calendar.today ? presetPeriod(preset === "custom" ? "30" : preset, calendar.today) : null;
+  const series = useQuery({
+    queryKey: ["budget-series", budgetId, interval, period?.from, period?.to],
+    queryFn: () =>
+      api<BudgetSeries>("GET", `budgets/${budgetId}/series?interval=${interval}&from=${period!.from}&to=${period!.to}`),
+    enabled: period !== null,
+  });
+  const errors = fieldErrors(series.error);
+  const s = series.data;
+  const m = (amount: string) => formatMoney({ amount, currency: s?.budget.currency ?? "USD" });
+  return (
+    <section aria-labelledby="utilisation-heading" className="mb-8">
+      <h2 id="utilisation-heading" className="mb-2 text-xl font-semibold">
+        Utilisation over time
+      </h2>
+      <form className="mb-3 flex flex-wrap items-end gap-3" aria-label="Utilisation over time" onSubmit={(e) => e.preventDefault()}>
+        <Field label="Chart">
+          {(p) => (
+            <select {...p} className={inputClass} value={budgetId} onChange={(e) => setBudgetId(e.target.value)}>
+              {budgets.map((b) => (
+                <option key={b.id} value={b.id}>
+                  {b.name}
+                </option>
+              ))}
+            </select>
+          )}
+        </Field>
+        <Field label="Over">
+          {(p) => (
+            <select {...p} className={inputClass} value={preset} onChange={(e) => setPreset(e.target.value)}>
+              {PRESETS.filter((x) => x.value !== "custom").map((x) => (
+                <option key={x.value} value={x.value}>
+                  {x.label}
+                </option>
+              ))}
+            </select>
+          )}
+        </Field>
+        <Field label="Per" errors={errorsUnder(errors, "/interval")}>
+          {(p) => (
+            <select
+              {...p}
+              className={inputClass}
+              value={interval}
+              onChange={(e) => setBucket(e.target.value as "day" | "week" | "month")}
+            >
+              <option value="day">day</option>
+              <option value="week">week</option>
+              <option value="month">month</option>
+            </select>
+          )}
+        </Field>
+      </form>
+      {calendar.error && <Alert>{describe(calendar.error)}</Alert>}
+      {series.error && !errorsUnder(errors, "/interval").length && <Alert>{describe(series.error)}</Alert>}
+      {s && (
+        <>
+          <Suspense fallback={<p className="text-sm text-slate-600">Loading the chart…</p>}>
+            <BudgetChart series={s} />
+          </Suspense>
+          <details className="mt-2">
+            <summary className="cursor-pointer text-sm text-slate-700">Every number ({s.timezone} days)</summary>
+            <table className="mt-2 w-full border-collapse bg-white text-sm" data-testid="budget-series-table">
+              <thead>
+                <tr className="border-b border-slate-200 text-left text-slate-700">
+                  <th className="p-2">{s.interval === "day" ? "Day" : s.interval === "week" ? "Week of" : "Month"}</th>
+                  <th className="p-2 text-right">Topped up</th>
+                  <th className="p-2 text-right">Reserved</th>
+                  <th className="p-2 text-right">Committed</th>
+                  <th className="p-2 text-right">Spent</th>
+                  <th className="p-2 text-right">Released</th>
+                  <th className="p-2 text-right">Used at the end</th>
+                  <th className="p-2 text-right">Total</th>
+                  <th className="p-2 text-right">Utilisation</th>
+                </tr>
+              </thead>
+              <tbody>
+                {s.buckets.map((b) => (
+                  <tr key={b.start} className="border-b border-slate-100" data-testid="budget-series-row">
+                    <td className="p-2 whitespace-nowrap">{formatDay(b.start, s.interval)}</td>
+                    <td className="p-2 text-right">{m(b.topped_up)}</td>
+                    <td className="p-2 text-right">{m(b.reserved)}</td>
+                    <td className="p-2 text-right">{m(b.committed)}</td>
+                    <td className="p-2 text-right">{m(b.spent)}</td>
+                    <td className="p-2 text-right">{m(b.released)}</td>
+                    <td className="p-2 text-right">{m(b.used)}</td>
+                    <td className="p-2 text-right">{m(b.total)}</td>
+                    <td className="p-2 text-right">{formatRate(b.utilisation)}</td>
+                  </tr>
+                ))}
+              </tbody>
+              <tfoot>
+                <tr className="font-medium" data-testid="budget-series-totals">
+                  <td className="p-2">In all</td>
+                  <td className="p-2 text-right">{m(s.totals.topped_up)}</td>
+                  <td className="p-2 text-right">{m(s.totals.reserved)}</td>
+                  <td className="p-2 text-right">{m(s.totals.committed)}</td>
+                  <td className="p-2 text-right">{m(s.totals.spent)}</td>
+                  <td className="p-2 text-right">{m(s.totals.released)}</td>
+                  <td className="p-2" colSpan={3} />
+                </tr>
+              </tfoot>
+            </table>
+          </details>
+        </>
+      )}
+    </section>
   );
 }

@@ -123,6 +123,48 @@ enum class ExportFormat { csv, jsonl };
 std::int64_t export_ledger(db::Database& db, const std::string& tenant_id,
                            const LedgerFilter& filter, ExportFormat format, std::ostream& out);
 
+/// A budget's utilisation over time: what moved in each bucket of the tenant's local calendar,
+/// and where the budget stood at the bucket's end.
+struct SeriesRequest {
+  std::string interval;  ///< day | week (from Monday) | month; empty: day
+  std::string from;      ///< YYYY-MM-DD, tenant-local, inclusive; empty: 29 days before `to`
+  std::string to;        ///< YYYY-MM-DD, inclusive; empty: today in the tenant's time zone
+};
+
+struct SeriesBucket {
+  std::string start;         ///< the bucket's first local day, YYYY-MM-DD
+  MinorUnits topped_up = 0;  ///< topup movements (the initial total included)
+  MinorUnits reserved = 0;   ///< reserve: promised to issuances
+  MinorUnits committed = 0;  ///< charge: reserved -> utilized, when an issuance is issued
+  MinorUnits spent = 0;      ///< spend: utilized -> spent, when it is redeemed
+  MinorUnits released = 0;   ///< release: back to available (cancelled, failed, expired)
+  /// At the bucket's end (or now, for a bucket not over yet): reserved + utilized + spent of the
+  /// period then current (a periodic budget's counters start each period at zero), and the total.
+  MinorUnits used = 0;
+  MinorUnits total = 0;
+};
+
+struct BudgetSeries {
+  Budget budget;
+  std::string interval;
+  std::string timezone;
+  std::string from;
+  std::string to;
+  std::vector<SeriesBucket> buckets;  ///< every bucket of the period, zeros included
+};
+
+/// The series of one budget (id or name), computed in SQL from its ledger in one statement.
+/// Movements are counted from `from` to `to`; a week or month bucket starts on its first day even
+/// when that is before `from`. Throws Error(not_found) for an unknown budget, Error(invalid) for
+/// a bad interval (/interval), date (/from, /to), from after to, a period over 1,096 days, or day
+/// buckets over more than 400 days.
+BudgetSeries budget_series(db::Database& db, const std::string& tenant_id,
+                           const std::string& budget_id_or_name, const SeriesRequest& request);
+
+/// JSON of a series: amounts as decimal strings, utilisation (used ÷ total) as a fraction to 4
+/// decimals (null when the total is 0).
+nlohmann::json to_json(const BudgetSeries& series);
+
 /// One broken invariant.
 struct LedgerProblem {
   std::string tenant_id;

@@ -1,7 +1,9 @@
 #pragma once
 // Which tenant a channel address belongs to: a WhatsApp phone number id or a USSD service code
 // (with its extension, e.g. *123*4#) routes to exactly one tenant. Operators manage routes with
-// loyaltyctl; the daemon only looks them up (channel_find_tenant, before any tenant is known).
+// loyaltyctl (secret files included); a tenant's admins add and remove theirs through the API
+// (the dashboard's Channels page: templates, never secret files); the daemon looks them up
+// (channel_find_tenant, before any tenant is known).
 
 #include <loyalty/core/actor.hpp>
 #include <nlohmann/json.hpp>
@@ -18,6 +20,7 @@ class Database;
 namespace loyalty::channels {
 
 struct Route {
+  std::string id;  ///< a uuid, the route's name in the API's paths
   std::string tenant_id;
   std::string channel;  ///< whatsapp | ussd
   std::string address;  ///< phone number id, or service code
@@ -52,5 +55,24 @@ void remove_route(db::Database& owner, const std::string& tenant_id, const std::
                   const std::string& address, const Actor& actor);
 
 nlohmann::json to_json(const Route& route);
+
+// ---- the tenant's own (loyalty_app, in the tenant's transaction: the HTTP API) ----
+
+/// Adds a route from the API's fields: `channel` (whatsapp | ussd), `address` (the phone number
+/// id, or the service code) and, for WhatsApp, `config` holding only `templates` (as
+/// loyaltyctl's --template; the secret files stay the operator's). Throws Error(invalid) with
+/// pointers (/channel, /address, /config/...), Error(conflict, "channel-taken") when the address
+/// belongs to a tenant already (this one or another). Audited.
+Route add_tenant_route(db::Database& app, const std::string& tenant_id, const Actor& actor,
+                       const nlohmann::json& fields);
+/// The tenant's routes, by channel and address.
+std::vector<Route> tenant_routes(db::Database& app, const std::string& tenant_id);
+/// Removes the route with this id; Error(not_found) unless the tenant has it. Audited.
+void remove_tenant_route(db::Database& app, const std::string& tenant_id, const Actor& actor,
+                         const std::string& id);
+
+/// JSON of a route for the API: id, channel, address, templates, created_at, and whether the
+/// operator gave the number an access token or app secret of its own (never the files' paths).
+nlohmann::json to_api_json(const Route& route);
 
 }  // namespace loyalty::channels
