@@ -71,8 +71,8 @@ SELECT a.active_members,
                  WHERE e.tenant_id = $1::uuid AND e.occurred_at >= least($2::timestamptz, $4::timestamptz)
                    AND e.occurred_at < $3::timestamptz
                  GROUP BY e.customer_id) w) a,
-       (SELECT count(*) FILTER (WHERE x.state <> 'cancelled') AS issuances,
-               count(*) FILTER (WHERE x.state <> 'cancelled' AND x.points IS NULL) AS redeemable,
+       (SELECT count(*) FILTER (WHERE x.cancelled_at IS NULL) AS issuances,
+               count(*) FILTER (WHERE x.cancelled_at IS NULL AND x.points IS NULL) AS redeemable,
                count(*) FILTER (WHERE x.redeemed_at IS NOT NULL AND x.points IS NULL) AS redeemed
           FROM issuances x
          WHERE x.tenant_id = $1::uuid AND x.created_at >= $2::timestamptz
@@ -248,7 +248,7 @@ SeriesSource source_of(const std::string& metric, const std::string& by) {
   } else if (metric == "redemptions") {
     s = {"issuances i", "i.redeemed_at", "", "count(*)"};
   } else {
-    s = {"issuances i", "i.created_at", " AND i.state <> 'cancelled'", "count(*)"};
+    s = {"issuances i", "i.created_at", " AND i.cancelled_at IS NULL", "count(*)"};
   }
   if (by.empty()) return s;
   const bool points = metric == "points";
