@@ -438,11 +438,14 @@ try {
   await addChannel.getByLabel("Service code").fill("*123*4#");
   await addChannel.getByRole("button", { name: "Add channel" }).click();
   await page.getByRole("status").filter({ hasText: "Added USSD code *123*4#." }).waitFor();
+  await page.getByTestId("channel-row").filter({ hasText: "*123*4#" }).waitFor();
   await addChannel.getByLabel("Channel").selectOption("whatsapp");
   await addChannel.getByLabel("Phone number id").fill("106540352242922");
   await addChannel.getByLabel("Reward issued: template").fill("reward_ready");
   await addChannel.getByRole("button", { name: "Add channel" }).click();
   await page.getByRole("status").filter({ hasText: "Added WhatsApp number 106540352242922." }).waitFor();
+  // The list refetches after the answer: wait for the new row.
+  await page.getByTestId("channel-row").filter({ hasText: "106540352242922" }).waitFor();
   const channelRows = await page.getByTestId("channel-row").allTextContents();
   check(channelRows.length === 2 && /USSD code\*123\*4#/.test(channelRows[0]) &&
           /WhatsApp number106540352242922reward_issued: reward_ready \(en\)the daemon's token/.test(channelRows[1]),
@@ -458,6 +461,7 @@ try {
   await removeDialog.getByRole("button", { name: "Remove 106540352242922" }).click();
   await removeDialog.waitFor({ state: "detached" });
   await page.getByRole("status").filter({ hasText: "Removed WhatsApp number 106540352242922." }).waitFor();
+  await page.getByTestId("channel-row").filter({ hasText: "106540352242922" }).waitFor({ state: "detached" });
   const left = await page.getByTestId("channel-address").allTextContents();
   check(left.length === 1 && left[0] === "*123*4#", "the removed number is gone, the code stays", left);
 
