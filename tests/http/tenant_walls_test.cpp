@@ -48,7 +48,8 @@ const std::map<std::string, std::string> kIdTables = {{"reward-catalog", "reward
                                                       {"events", "events"},
                                                       {"issuances", "issuances"},
                                                       {"webhooks", "webhook_subscriptions"},
-                                                      {"webhook-deliveries", "webhook_deliveries"}};
+                                                      {"webhook-deliveries", "webhook_deliveries"},
+                                                      {"channels", "channel_routes"}};
 
 /// The collection an {id} belongs to: the path segment before it.
 std::string collection_of(const std::string& path) {
@@ -126,6 +127,11 @@ void seed_objects(Api& api, const TenantCredentials& c) {
                     {"budget", "Launch"}},
                    c.manager_token));
   created(api.post(base + "/customers", {{"phone", "0771 111 222"}, {"consent", true}}, c.pos_key));
+  // A service code of each tenant's own (an address routes to one tenant only).
+  static int codes = 0;
+  created(api.post(base + "/channels",
+                   {{"channel", "ussd"}, {"address", "*14" + std::to_string(++codes) + "#"}},
+                   c.admin_token));
   auto event = api.send("POST", base + "/events",
                         json{{"customer", {{"phone", "0771 111 222"}}},
                              {"type", "purchase"},
