@@ -404,8 +404,8 @@ WHERE t.relnamespace = 'public'::regnamespace)sql")) {
   //    expired reward), a cancel, a status change, an enrolment.
   namespace customers = loyalty::customers;
   namespace issuances = loyalty::issuances;
-  customers::list_customers(*app, tenant, {"+263780000004", "", ""}, {10, ""});
-  customers::list_customers(*app, tenant, {"", "ref-41", ""}, {10, ""});
+  customers::list_customers(*app, tenant, {"+263780000004", "", "", ""}, {10, ""});
+  customers::list_customers(*app, tenant, {"", "ref-41", "", ""}, {10, ""});
   customers::get_customer(*app, tenant, known);
   auto of_second = issuances::list_issuances(
       *app, tenant, {"", "", second["event"]["id"].get<std::string>(), ""}, {50, ""});
@@ -464,7 +464,7 @@ WHERE t.relnamespace = 'public'::regnamespace)sql")) {
   auto page2 = [](const auto& page) { return loyalty::PageRequest{10, page.next_cursor}; };
   auto all = customers::list_customers(*app, tenant, {}, {10, ""});
   customers::list_customers(*app, tenant, {}, page2(all));
-  customers::list_customers(*app, tenant, {"", "", "suspended"}, {10, ""});
+  customers::list_customers(*app, tenant, {"", "", "suspended", ""}, {10, ""});
   auto events = loyalty::events::list_events(*app, tenant, {}, {10, ""});
   loyalty::events::list_events(*app, tenant, {}, page2(events));
   loyalty::events::list_events(*app, tenant, {known, "", "", ""}, {10, ""});
