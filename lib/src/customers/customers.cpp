@@ -235,6 +235,12 @@ Customer create_customer(db::Database& database, const std::string& tenant_id, c
     if (c.consent) record_consent(tx, tenant_id, created.id, true, c.channel, actor);
     audit::record(tx, tenant_id, actor, "customer.create", "customer", created.id, nullptr,
                   {{"id", created.id}, {"channel", c.channel}});
+    // Enrolled with attributes and tags, the customer is in the segments they meet at once.
+    auto compiled = segments::load_compiled(tx, tenant_id);
+    if (!compiled.names.empty() &&
+        segments::recompute_customers(tx, tenant_id, {created.id}, compiled) > 0) {
+      created = row_to_customer(tx.exec1(kGet, tenant_id, created.id));
+    }
     return created;
   });
 }
