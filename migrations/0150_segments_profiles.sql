@@ -10,7 +10,7 @@
 --
 -- A customer's membership is recomputed by a job after each of their events (kind
 -- segments.customer, payload {"customer_id"}); one pending job per customer is enough, so a
--- second is not queued while one waits (jobs_segments_pending).
+-- second is not queued while one waits (found through jobs_segments_pending).
 
 CREATE TABLE customer_consents (
   id bigserial PRIMARY KEY,
@@ -63,5 +63,9 @@ GRANT UPDATE (name, description, conditions, updated_at) ON segments TO loyalty_
 -- list pages).
 CREATE INDEX customers_segments ON customers USING gin (segments);
 
-CREATE UNIQUE INDEX jobs_segments_pending ON jobs (tenant_id, (payload->>'customer_id'))
+-- Not unique: a job the worker gives back (a failed attempt, a release at shutdown) turns
+-- pending again beside one queued meanwhile, and a recompute twice is harmless. One customer's
+-- events queue theirs one after the other (each holds the customer's row), so each sees the
+-- one pending before it.
+CREATE INDEX jobs_segments_pending ON jobs (tenant_id, (payload->>'customer_id'))
   WHERE kind = 'segments.customer' AND status = 'pending';

@@ -33,9 +33,16 @@ const db::Query kWrite{"segments_write", R"sql(
    WHERE c.tenant_id = $1::uuid AND c.id = u.id)sql"};
 const db::Query kQueue{"segments_queue_customer", R"sql(
   INSERT INTO jobs (tenant_id, kind, payload)
-  VALUES ($1::uuid, 'segments.customer', jsonb_build_object('customer_id', $2::text))
-  ON CONFLICT (tenant_id, (payload->>'customer_id'))
-    WHERE kind = 'segments.customer' AND status = 'pending' DO NOTHING)sql"};
+  SELECT $1::uuid, 'segments.customer', jsonb_build_object('customer_id', $2::text)
+   WHERE NOT EXISTS (SELECT FROM jobs
+                      WHERE tenant_id = $1::uuid AND kind = 'segments.customer'
+                        AND status = 'pending' AND payload->>'customer_id' = $2::text))sql"};
+const db::Query kQueueTenant{"segments_queue_tenant", R"sql(
+  INSERT INTO jobs (tenant_id, kind, payload)
+  SELECT $1::uuid, 'segments.tenant', '{}'::jsonb
+   WHERE NOT EXISTS (SELECT FROM jobs
+                      WHERE tenant_id = $1::uuid AND kind = 'segments.tenant'
+                        AND status = 'pending'))sql"};
 
 }  // namespace
 
@@ -93,5 +100,7 @@ std::size_t recompute_customers(db::Tx& tx, const std::string& tenant_id,
 void queue_customer(db::Tx& tx, const std::string& tenant_id, const std::string& customer_id) {
   tx.exec(kQueue, tenant_id, customer_id);
 }
+
+void queue_tenant(db::Tx& tx, const std::string& tenant_id) { tx.exec(kQueueTenant, tenant_id); }
 
 }  // namespace loyalty::segments

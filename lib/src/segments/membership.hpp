@@ -11,8 +11,8 @@
 
 namespace loyalty::segments {
 
-/// Kind of the job that recomputes one customer's segments (payload {"customer_id": ...}); at
-/// most one is pending per customer (migration 0150).
+/// Kind of the job that recomputes one customer's segments (payload {"customer_id": ...}); one
+/// pending per customer is enough (queue_customer queues no second).
 inline constexpr const char* kCustomerJob = "segments.customer";
 /// Kind of the job that recomputes every customer of a tenant after a segment changed.
 inline constexpr const char* kTenantJob = "segments.tenant";
@@ -37,5 +37,8 @@ std::size_t recompute_customers(db::Tx& tx, const std::string& tenant_id,
 /// Queues the job that recomputes a customer's segments once the caller's transaction commits
 /// (nothing when one is pending already). For the event pipeline, for tenants with segments.
 void queue_customer(db::Tx& tx, const std::string& tenant_id, const std::string& customer_id);
+
+/// Queues the job that recomputes every customer of the tenant (nothing when one is pending).
+void queue_tenant(db::Tx& tx, const std::string& tenant_id);
 
 }  // namespace loyalty::segments

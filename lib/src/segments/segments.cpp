@@ -1,7 +1,6 @@
 // Segments: definitions (validated by the rules engine), their members, and recomputes.
 #include "audit/audit.hpp"
 #include "db/tx.hpp"
-#include "jobs/queue.hpp"
 #include "segments/membership.hpp"
 
 #include <spdlog/spdlog.h>
@@ -143,7 +142,7 @@ Segment create_segment(db::Database& database, const std::string& tenant_id,
       throw_conflict("segment-exists", "a segment named '" + d.name + "' exists already");
     auto s = read_segment(rows[0]);
     audit::record(tx, tenant_id, actor, "segment.create", "segment", s.id, nullptr, audit_json(s));
-    jobs::enqueue(tx, tenant_id, kTenantJob, {{"segment_id", s.id}});
+    queue_tenant(tx, tenant_id);
     return s;
   });
 }
@@ -179,7 +178,7 @@ Segment update_segment(db::Database& database, const std::string& tenant_id,
     if (s.name != was.name) tx.exec(kRename, tenant_id, was.name, s.name);
     audit::record(tx, tenant_id, actor, "segment.update", "segment", s.id, audit_json(was),
                   audit_json(s));
-    jobs::enqueue(tx, tenant_id, kTenantJob, {{"segment_id", s.id}});
+    queue_tenant(tx, tenant_id);
     return s;
   });
 }
