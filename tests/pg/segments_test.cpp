@@ -11,6 +11,7 @@
 #include <loyalty/rewards/rewards.hpp>
 #include <loyalty/rulesets/rulesets.hpp>
 #include <loyalty/segments/segments.hpp>
+#include <loyalty/selfservice/members.hpp>
 #include <loyalty/tenants/tenants.hpp>
 
 #include <set>
@@ -392,4 +393,24 @@ TEST_CASE("profiles: 20 concurrent patches each adding a tag to one customer los
   CHECK(tags.size() == 20);
   CHECK(c.segments == std::vector<std::string>{"tagged 20"});
   CHECK(p.q("SELECT count(*) FROM audit_log WHERE action = 'customer.update'") == "20");
+}
+
+TEST_CASE(
+    "profiles: the channels' JOIN, STOP and JOIN again give, withdraw and give consent in the "
+    "history",
+    "[pg]") {
+  TestDatabase db;
+  Profiles p(db);
+  auto merchant = loyalty::selfservice::merchant(*p.app, p.tenant_id);
+  auto joined = loyalty::selfservice::join(*p.app, merchant, "+263771234567", "ussd");
+  loyalty::selfservice::opt_out(*p.app, merchant, joined.customer_id, "ussd");
+  loyalty::selfservice::join(*p.app, merchant, "+263771234567", "whatsapp");
+  const std::string by_customer = ":" + joined.customer_id;
+  CHECK(p.consents(joined.customer_id) ==
+        json::array({{true, "ussd", "system:ussd"},
+                     {false, "ussd", "system:ussd" + by_customer},
+                     {true, "whatsapp", "system:whatsapp" + by_customer}}));
+  auto c = customers::get_customer(*p.app, p.tenant_id, joined.customer_id);
+  CHECK(c.status == "active");
+  CHECK(c.consent_channel == "whatsapp");
 }
