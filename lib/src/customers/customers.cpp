@@ -21,7 +21,9 @@ constexpr const char* kColumns =
     "coalesce(consent_channel, ''), attributes::text, array_to_json(tags)::text, "
     "array_to_json(segments)::text, coalesce(birthday::text, ''), points_balance, "
     "to_char(enrolled_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), "
-    "to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')";
+    "to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), "
+    "(SELECT t.name FROM tiers t WHERE t.tenant_id = customers.tenant_id "
+    "AND t.id = customers.tier_id)";
 
 std::string select_sql(const std::string& rest) {
   return std::string("SELECT ") + kColumns + " FROM customers " + rest;
@@ -85,6 +87,7 @@ Customer row_to_customer(const pqxx::row& r) {
   c.points_balance = r[10].as<long long>();
   c.enrolled_at = r[11].as<std::string>();
   c.created_at = r[12].as<std::string>();
+  if (!r[13].is_null()) c.tier = r[13].as<std::string>();
   return c;
 }
 
@@ -105,6 +108,7 @@ nlohmann::json to_json(const Customer& c) {
           {"segments", c.segments},
           {"birthday", opt(c.birthday)},
           {"points_balance", c.points_balance},
+          {"tier", c.tier ? nlohmann::json(*c.tier) : nlohmann::json()},
           {"enrolled_at", c.enrolled_at}};
 }
 

@@ -28,6 +28,7 @@ struct Customer {
   std::vector<std::string> segments;
   std::string birthday;  ///< YYYY-MM-DD or empty
   long long points_balance = 0;
+  std::optional<std::string> tier;  ///< the name of their tier (tiers.hpp), none without one
   std::string enrolled_at;
   std::string created_at;
 };
