@@ -116,43 +116,46 @@ Ladder parse_ladder(const nlohmann::json& body) {
   out.defined = true;
   static const std::set<std::string> kKeys = {"measure", "window", "window_days", "grace_days",
                                               "tiers"};
+  nlohmann::json given = nlohmann::json::object();  // null stands for absent
   for (const auto& [key, value] : body.items()) {
     if (!kKeys.count(key)) errors.push_back({"/" + key, "unknown field"});
+    if (!value.is_null()) given[key] = value;
   }
-  if (!body.contains("tiers") || !body["tiers"].is_array()) {
+  if (!given.contains("tiers") || !given["tiers"].is_array()) {
     errors.push_back({"/tiers", "required: the tiers, lowest first ([] removes them all)"});
     throw_invalid("the ladder is not valid", errors);
   }
-  const auto& tiers = body["tiers"];
+  const auto& tiers = given["tiers"];
   if (tiers.empty()) {
     if (!errors.empty()) throw_invalid("the ladder is not valid", errors);
     out.defined = false;
     return out;
   }
-  const std::string measure =
-      body.value("measure", nlohmann::json()).is_string() ? body["measure"].get<std::string>() : "";
+  const std::string measure = given.value("measure", nlohmann::json()).is_string()
+                                  ? given["measure"].get<std::string>()
+                                  : "";
   if (measure != "points_earned" && measure != "amount_spent") {
     errors.push_back({"/measure", "must be points_earned or amount_spent"});
   }
   out.measure = measure;
   const std::string window =
-      body.value("window", nlohmann::json()).is_string() ? body["window"].get<std::string>() : "";
+      given.value("window", nlohmann::json()).is_string() ? given["window"].get<std::string>() : "";
   if (window != "rolling" && window != "calendar_year") {
     errors.push_back({"/window", "must be rolling or calendar_year"});
   }
   out.window = window;
   if (window == "rolling") {
-    if (!body.contains("window_days")) {
+    if (!given.contains("window_days")) {
       errors.push_back({"/window_days", "required for a rolling window: 1 to 3660 days"});
-    } else if (auto d = whole(body, "window_days", 1, kMaxDays, "/window_days",
+    } else if (auto d = whole(given, "window_days", 1, kMaxDays, "/window_days",
                               "must be a whole number of days, 1 to 3660", errors)) {
       out.window_days = static_cast<int>(*d);
     }
-  } else if (window == "calendar_year" && body.contains("window_days")) {
+  } else if (window == "calendar_year" && given.contains("window_days")) {
     errors.push_back({"/window_days", "only for a rolling window"});
   }
-  if (body.contains("grace_days")) {
-    if (auto g = whole(body, "grace_days", 0, kMaxDays, "/grace_days",
+  if (given.contains("grace_days")) {
+    if (auto g = whole(given, "grace_days", 0, kMaxDays, "/grace_days",
                        "must be a whole number of days, 0 to 3660", errors)) {
       out.grace_days = static_cast<int>(*g);
     }
