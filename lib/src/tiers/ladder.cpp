@@ -21,7 +21,7 @@ const Query kPolicy{"tiers_policy", R"sql(
   SELECT measure, window_kind, window_days, grace_days,
          to_char(updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') AS updated_at
     FROM tier_policies WHERE tenant_id = $1::uuid)sql"};
-const Query kTiers{"tiers_list", R"sql(
+const Query kTiers{"tiers_ladder", R"sql(
   SELECT id::text, name, rank, threshold, multiplier_bp
     FROM tiers WHERE tenant_id = $1::uuid ORDER BY rank)sql"};
 
