@@ -61,6 +61,7 @@ ALTER TABLE customers
   ADD COLUMN tier_below_since timestamptz,
   ADD CONSTRAINT customers_tier_fk FOREIGN KEY (tenant_id, tier_id)
     REFERENCES tiers(tenant_id, id) ON DELETE SET NULL (tier_id);
+-- A tier's customers: what removing the tier updates (without it, a scan of every customer).
 CREATE INDEX customers_by_tier ON customers (tenant_id, tier_id) WHERE tier_id IS NOT NULL;
 
 -- Names are kept as they were: a tier may be renamed or removed later.

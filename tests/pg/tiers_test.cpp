@@ -376,7 +376,10 @@ TEST_CASE("tiers: a bad ladder is refused with an error for each bad field, and 
                                              "/tiers/2/name", "/tiers/2/threshold"});
   CHECK(loyalty::tiers::to_json(loyalty::tiers::ladder(*shop.app, shop.tenant_id)) == before);
 
-  // A ladder renamed and reordered keeps its tiers by name; [] removes them all.
+  // A ladder renamed and reordered keeps its tiers by name; the customers of a tier no longer
+  // in it hold none; [] removes them all.
+  std::string silver = shop.purchase("0771 234 567", "120.00", "p-1")["customer"]["id"];
+  REQUIRE(shop.tier(silver) == "Silver");
   auto replaced = loyalty::tiers::set_ladder(*shop.app, shop.tenant_id,
                                              {{"measure", "amount_spent"},
                                               {"window", "rolling"},
@@ -390,6 +393,8 @@ TEST_CASE("tiers: a bad ladder is refused with an error for each bad field, and 
   CHECK(replaced.tiers[1].id == before["tiers"][1]["id"]);
   CHECK(replaced.tiers[1].rank == 2);
   CHECK(replaced.tiers[1].multiplier_bp == 10000);
+  CHECK(shop.tier(silver) == "none");
+  CHECK(shop.moves(silver) == "none>Silver:upgrade:12000");
   auto removed = loyalty::tiers::set_ladder(*shop.app, shop.tenant_id, {{"tiers", json::array()}},
                                             loyalty::Actor::operator_cli());
   CHECK_FALSE(removed.defined);
