@@ -9,8 +9,8 @@ const char* const kCustomerColumns =
     "'YYYY-MM-DD HH24:MI:SS'), to_char(coalesce($4::timestamptz, now()) AT TIME ZONE 'UTC', "
     "'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), "
     // The tier (migration 0130) as "multiplier_bp name": one index probe, none without a tier.
-    "(SELECT t.multiplier_bp || ' ' || t.name FROM tiers t "
-    "WHERE t.tenant_id = customers.tenant_id AND t.id = customers.tier_id)";
+    "CASE WHEN customers.tier_id IS NOT NULL THEN (SELECT t.multiplier_bp || ' ' || t.name "
+    "FROM tiers t WHERE t.tenant_id = customers.tenant_id AND t.id = customers.tier_id) END";
 
 CustomerView read_customer_view(const pqxx::row& r) {
   CustomerView c;
