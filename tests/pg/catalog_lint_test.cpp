@@ -156,6 +156,7 @@ TEST_CASE("catalog lint: loyalty_app may update exactly the columns its code pat
         "event_type", "global_max", "global_period", "name", "per_customer_max",
         "per_customer_period", "priority", "reward_id", "stop_processing", "updated_at",
         "valid_from", "valid_until"}},
+      {"segments", {"conditions", "description", "name", "updated_at"}},
       {"tenants", {"rules_version", "updated_at"}},
       {"tier_policies", {"grace_days", "measure", "updated_at", "window_days", "window_kind"}},
       {"tiers", {"multiplier_bp", "rank", "threshold", "updated_at"}},

@@ -47,6 +47,7 @@
 #include "db/tx.hpp"
 #include "issuances/reserve.hpp"
 #include "rewards/issuing.hpp"
+#include "segments/membership.hpp"
 #include "tiers/evaluate.hpp"
 
 #include <spdlog/spdlog.h>
@@ -269,6 +270,9 @@ Processed process_one(db::Tx& tx, EventContext& ctx, const Actor& actor, EventWr
                        ctx.request.type);                       // the tier, when the event moved it
     out = answer(ctx, std::move(rules), std::nullopt, writes);  // 8
   }
+  // The customer's segments, for a tenant that has any, recomputed by the worker after the commit.
+  if (ctx.tenant->segments && !out.response.replayed)
+    segments::queue_customer(tx, ctx.tenant_id, ctx.customer.id);
   out.type = ctx.request.type;
   return out;
 }
