@@ -24,7 +24,9 @@ constexpr const char* kColumns =
     "array_to_json(segments)::text, coalesce(birthday::text, ''), points_balance, "
     "to_char(enrolled_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), "
     "to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), "
-    "coalesce(language, '')";
+    "coalesce(language, ''), "
+    "(SELECT t.name FROM tiers t WHERE t.tenant_id = customers.tenant_id "
+    "AND t.id = customers.tier_id)";
 
 std::string select_sql(const std::string& rest) {
   return std::string("SELECT ") + kColumns + " FROM customers " + rest;
@@ -109,6 +111,7 @@ Customer row_to_customer(const pqxx::row& r) {
   c.enrolled_at = r[11].as<std::string>();
   c.created_at = r[12].as<std::string>();
   c.language = r[13].as<std::string>();
+  if (!r[14].is_null()) c.tier = r[14].as<std::string>();
   return c;
 }
 
@@ -130,6 +133,7 @@ nlohmann::json to_json(const Customer& c) {
           {"birthday", opt(c.birthday)},
           {"language", opt(c.language)},
           {"points_balance", c.points_balance},
+          {"tier", c.tier ? nlohmann::json(*c.tier) : nlohmann::json()},
           {"enrolled_at", c.enrolled_at}};
 }
 

@@ -29,6 +29,7 @@ struct Customer {
   std::string birthday;  ///< YYYY-MM-DD or empty
   std::string language;  ///< preferred language (en, sn, nd) or empty: the tenant's
   long long points_balance = 0;
+  std::optional<std::string> tier;  ///< the name of their tier (tiers.hpp), none without one
   std::string enrolled_at;
   std::string created_at;
 };
