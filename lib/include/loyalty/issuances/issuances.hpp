@@ -108,6 +108,7 @@ struct ExpiryReport {
   long long points_entries = 0;  ///< points ledger entries that expired
   long long rewards_warned = 0;  ///< "expires soon" notices queued for rewards
   long long points_warned = 0;   ///< "points expire soon" notices queued (one a customer)
+  long long points_released = 0;  ///< pending points whose returns window ended, now spendable
   bool dry_run = false;
 };
 
