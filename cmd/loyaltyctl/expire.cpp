@@ -15,12 +15,9 @@ namespace loyaltyctl {
 namespace {
 
 nlohmann::json report_json(const loyalty::issuances::ExpiryReport& r) {
-  return {{"issuances_expired", r.issuances_expired},
-          {"points_entries", r.points_entries},
-          {"points_expired", r.points_expired},
-          {"rewards_warned", r.rewards_warned},
-          {"points_warned", r.points_warned},
-          {"points_released", r.points_released}};
+  return {{"issuances_expired", r.issuances_expired}, {"points_entries", r.points_entries},
+          {"points_expired", r.points_expired},       {"rewards_warned", r.rewards_warned},
+          {"points_warned", r.points_warned},         {"points_released", r.points_released}};
 }
 
 void print_row(const std::string& label, const loyalty::issuances::ExpiryReport& r) {
@@ -36,7 +33,8 @@ void add_expire_commands(CLI::App& app, Context& ctx) {
   auto* expire = app.add_subcommand(
       "expire",
       "expire issuances past their expiry (budget released, reward.expired queued), release "
-      "pending points whose returns window is over and debit expired points, then warn customers of what expires soon, for one tenant or every active "
+      "pending points whose returns window is over and debit expired points, then warn customers "
+      "of what expires soon, for one tenant or every active "
       "tenant; idempotent, safe to run from cron while the daemon runs");
   expire->add_option("--tenant", *tenant, "tenant id or slug (default: every active tenant)");
   expire->add_flag("--dry-run", *dry_run, "count what is due, change nothing");
@@ -88,8 +86,8 @@ void add_expire_commands(CLI::App& app, Context& ctx) {
       print_json({{"dry_run", *dry_run}, {"tenants", rows}, {"total", report_json(total)}});
     } else {
       if (*dry_run) std::cout << "dry run: nothing was changed; counts are what is due\n";
-      std::printf("%-24s %10s %15s %14s %15s %14s %15s\n", "tenant", "issuances",
-                  "points_entries", "points", "rewards_warned", "points_warned", "points_released");
+      std::printf("%-24s %10s %15s %14s %15s %14s %15s\n", "tenant", "issuances", "points_entries",
+                  "points", "rewards_warned", "points_warned", "points_released");
       for (const auto& [slug, r] : reports) print_row(slug, r);
       print_row("total", total);
     }

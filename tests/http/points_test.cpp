@@ -419,9 +419,10 @@ TEST_CASE(
   auto old = api.post(shop.base + "/events",
                       {{"customer", {{"phone", "0771 234 567"}}},
                        {"type", "purchase"},
-                       {"occurred_at", sql_value(db.owner(), "SELECT to_char((now() - interval "
-                                                             "'20 days') AT TIME ZONE 'UTC', "
-                                                             "'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')")},
+                       {"occurred_at", sql_value(db.owner(),
+                                                 "SELECT to_char((now() - interval "
+                                                 "'20 days') AT TIME ZONE 'UTC', "
+                                                 "'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')")},
                        {"data", {{"amount", "10.00"}, {"currency", "USD"}}},
                        {"idempotency_key", "old"}},
                       shop.c.pos_key);
@@ -440,10 +441,11 @@ TEST_CASE(
   CHECK(history["pending"] == 10);
   REQUIRE(history["pending_lots"].size() == 1);
   CHECK(history["pending_lots"][0]["points"] == 10);
-  std::string until = sql_value(db.owner(),
-                                "SELECT to_char((occurred_at + interval '14 days') AT TIME ZONE "
-                                "'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') FROM events WHERE id = '" +
-                                    today.body["event"]["id"].get<std::string>() + "'");
+  std::string until =
+      sql_value(db.owner(),
+                "SELECT to_char((occurred_at + interval '14 days') AT TIME ZONE "
+                "'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') FROM events WHERE id = '" +
+                    today.body["event"]["id"].get<std::string>() + "'");
   CHECK(history["pending_lots"][0]["until"] == until);
   CHECK(history["items"][0]["kind"] == "earn");
   CHECK(history["items"][0]["pending"] == 10);
@@ -507,8 +509,9 @@ TEST_CASE(
 
   // The window passes (the lot's due time moved into the past, as time would): the next answer
   // releases the 8 points, spendable now, and the ledger agrees.
-  sql_value(db.owner(), "UPDATE points_lots SET pending_until = now() - interval '1 second' "
-                        "WHERE pending_until IS NOT NULL RETURNING 1");
+  sql_value(db.owner(),
+            "UPDATE points_lots SET pending_until = now() - interval '1 second' "
+            "WHERE pending_until IS NOT NULL RETURNING 1");
   auto released = shop.points(customer).body;
   INFO(released.dump());
   CHECK(released["balance"] == 8);
@@ -518,8 +521,8 @@ TEST_CASE(
   CHECK(released["items"][0]["kind"] == "release");
   CHECK(released["items"][0]["points"] == 0);
   CHECK(released["items"][0]["pending"] == -8);
-  auto short_of = api.post(shop.base + "/customers/" + customer + "/claims",
-                           {{"reward", "$1 off"}}, shop.c.pos_key);
+  auto short_of = api.post(shop.base + "/customers/" + customer + "/claims", {{"reward", "$1 off"}},
+                           shop.c.pos_key);
   CHECK(short_of.status == 422);
   CHECK(short_of.body["spendable"] == "8");
   auto verify = loyalty::budgets::verify_ledger(db.owner(), shop.c.tenant_id);

@@ -556,8 +556,9 @@ ExpiryReport expire_due(db::Database& database, const std::string& tenant_id, bo
   // Pending points whose returns window is over become spendable (before the expiry below, which
   // takes what is left of a lot past its expiry, pending or not).
   for (bool more = true; more;) {
-    auto released = db::with_tenant(
-        database, tenant_id, [&](db::Tx& tx) { return points::release_batch(tx, tenant_id, more); });
+    auto released = db::with_tenant(database, tenant_id, [&](db::Tx& tx) {
+      return points::release_batch(tx, tenant_id, more);
+    });
     report.points_released = checked_add(report.points_released, released.points);
   }
   for (bool more = true; more;) {

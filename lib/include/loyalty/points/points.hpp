@@ -22,7 +22,7 @@ namespace loyalty::points {
 /// One movement of a customer's points: a credit that opened a lot, or a debit from one.
 struct Movement {
   std::int64_t id = 0;
-  std::string kind;  ///< earn, grant, adjustment, spend, refund, cancel, expire, release
+  std::string kind;          ///< earn, grant, adjustment, spend, refund, cancel, expire, release
   std::int64_t points = 0;   ///< signed: credits positive, debits negative (a release: 0)
   std::int64_t pending = 0;  ///< the part of it that moved pending points: 0, or all of
                              ///< `points` for a pending lot's earn and debits; a release: minus
