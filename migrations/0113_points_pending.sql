@@ -33,6 +33,9 @@ GRANT UPDATE (released_at) ON points_lots TO loyalty_app;
 
 ALTER TABLE points_ledger ADD COLUMN pending bigint NOT NULL DEFAULT 0;
 ALTER TABLE points_ledger
+  -- Every movement moves points but a release, which moves them from pending to spendable.
+  DROP CONSTRAINT points_ledger_points_check,
+  ADD CONSTRAINT points_ledger_points CHECK (points <> 0 OR kind = 'release'),
   DROP CONSTRAINT points_ledger_kind,
   ADD CONSTRAINT points_ledger_kind CHECK (
     kind IN ('earn', 'spend', 'refund', 'cancel', 'expire', 'adjustment', 'grant', 'redeem',
