@@ -97,11 +97,11 @@ void add_tenant_commands(CLI::App& app, Context& ctx) {
   auto pending_days = std::make_shared<int>(0);
   auto* update = tenant->add_subcommand("update", "change a tenant's settings");
   update->add_option("--tenant", *tenant_ref, "tenant id or slug")->required();
-  auto* pending = update
-                      ->add_option("--points-pending-days", *pending_days,
-                                   "hold points earned by events as pending (not spendable) for N "
-                                   "days after the event, in UTC: the returns window (0: none)")
-                      ->check(CLI::Range(0, loyalty::tenants::kMaxPointsPendingDays));
+  auto* pending = update->add_option(
+      "--points-pending-days", *pending_days,
+      "hold points earned by events as pending (not spendable) for N "
+      "days after the event, in UTC: the returns window (0 to " +
+          std::to_string(loyalty::tenants::kMaxPointsPendingDays) + "; 0: none)");
   add_json_flag(update, ctx);
   update->callback([&ctx, tenant_ref, pending_days, pending] {
     nlohmann::json change = nlohmann::json::object();
