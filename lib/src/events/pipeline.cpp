@@ -47,6 +47,7 @@
 #include "db/tx.hpp"
 #include "issuances/reserve.hpp"
 #include "rewards/issuing.hpp"
+#include "segments/membership.hpp"
 
 #include <spdlog/spdlog.h>
 #include <loyalty/core/error.hpp>
@@ -265,6 +266,9 @@ Processed process_one(db::Tx& tx, EventContext& ctx, const Actor& actor, EventWr
     auto rules = decide_rewards(tx, ctx, writer);               // 4 to 7
     out = answer(ctx, std::move(rules), std::nullopt, writes);  // 8
   }
+  // The customer's segments, for a tenant that has any, recomputed by the worker after the commit.
+  if (ctx.tenant->segments && !out.response.replayed)
+    segments::queue_customer(tx, ctx.tenant_id, ctx.customer.id);
   out.type = ctx.request.type;
   return out;
 }

@@ -1,4 +1,5 @@
 #include "audit/audit.hpp"
+#include "customers/consent.hpp"
 #include "db/tx.hpp"
 #include "points/lots.hpp"
 #include "selfservice/internal.hpp"
@@ -6,6 +7,7 @@
 #include <loyalty/core/error.hpp>
 #include <loyalty/customers/customers.hpp>
 #include <loyalty/issuances/issuances.hpp>
+#include <loyalty/points/points.hpp>
 #include <loyalty/selfservice/catalogue.hpp>
 #include <loyalty/selfservice/members.hpp>
 
@@ -56,6 +58,21 @@ SELECT i.id::text, r.name, coalesce(i.code, ''),
  ORDER BY i.expires_at NULLS LAST, i.created_at, i.id
  LIMIT 100)sql"};
 
+// What the customer can claim with points: the conditions points::claim_reward checks, read
+// without a lock (the claim checks them again in its own transaction).
+const db::Query kOffers{"ss_offers", R"sql(
+SELECT r.id::text, r.name, r.points_price
+  FROM rewards r
+ WHERE r.tenant_id = $1::uuid AND r.points_price IS NOT NULL AND r.type <> 'points' AND r.active
+   AND (r.valid_from IS NULL OR r.valid_from <= app_now())
+   AND (r.valid_until IS NULL OR r.valid_until > app_now())
+   AND (r.type <> 'physical' OR r.stock IS NULL OR r.stock > 0)
+   AND (r.type <> 'voucher' OR coalesce(r.config->>'source', 'pool') <> 'pool'
+        OR EXISTS (SELECT 1 FROM reward_codes c WHERE c.tenant_id = r.tenant_id
+                      AND c.reward_id = r.id AND c.status = 'available'))
+ ORDER BY r.points_price, r.name, r.id
+ LIMIT 20)sql"};
+
 Actor customer_actor(const std::string& customer_id, const std::string& channel) {
   return Actor{"system", channel + ":" + customer_id};
 }
@@ -97,6 +114,14 @@ std::vector<Reward> rewards_in(db::Tx& tx, const Merchant& m, const std::string&
   return out;
 }
 
+std::vector<Offer> offers_in(db::Tx& tx, const Merchant& m) {
+  std::vector<Offer> out;
+  for (const auto& r : tx.exec(kOffers, m.tenant_id)) {
+    out.push_back(Offer{r[0].as<std::string>(), r[1].as<std::string>(), r[2].as<long long>()});
+  }
+  return out;
+}
+
 Merchant merchant(db::Database& database, const std::string& tenant_id) {
   return db::with_tenant(database, tenant_id,
                          [&](db::Tx& tx) { return merchant_in(tx, tenant_id); });
@@ -114,6 +139,8 @@ Member join(db::Database& database, const Merchant& m, const std::string& phone,
     if (existing->status == "opted_out") {
       db::with_tenant(database, m.tenant_id, [&](db::Tx& tx) {
         if (tx.exec(kRejoin, m.tenant_id, existing->customer_id, channel).affected_rows() > 0) {
+          customers::record_consent(tx, m.tenant_id, existing->customer_id, true, channel,
+                                    customer_actor(existing->customer_id, channel));
           audit::record(tx, m.tenant_id, customer_actor(existing->customer_id, channel),
                         "customer.rejoin", "customer", existing->customer_id,
                         {{"status", "opted_out"}}, {{"status", "active"}, {"channel", channel}});
@@ -142,6 +169,8 @@ void opt_out(db::Database& database, const Merchant& m, const std::string& custo
              const std::string& channel) {
   db::with_tenant(database, m.tenant_id, [&](db::Tx& tx) {
     if (tx.exec(kOptOut, m.tenant_id, customer_id, channel).affected_rows() > 0) {
+      customers::record_consent(tx, m.tenant_id, customer_id, false, channel,
+                                customer_actor(customer_id, channel));
       audit::record(tx, m.tenant_id, customer_actor(customer_id, channel), "customer.opt_out",
                     "customer", customer_id, nullptr,
                     {{"status", "opted_out"}, {"channel", channel}});
@@ -166,6 +195,38 @@ std::vector<Reward> rewards(db::Database& database, const Merchant& m,
                             const std::string& customer_id) {
   return db::with_tenant(database, m.tenant_id,
                          [&](db::Tx& tx) { return rewards_in(tx, m, customer_id); });
+}
+
+std::vector<Offer> offers(db::Database& database, const Merchant& m) {
+  return db::with_tenant(database, m.tenant_id, [&](db::Tx& tx) { return offers_in(tx, m); });
+}
+
+Claimed claim(db::Database& database, const Merchant& m, const std::string& customer_id,
+              const std::string& reward_id, const std::string& channel) {
+  Claimed out;
+  try {
+    auto c = points::claim_reward(database, m.tenant_id, customer_id, reward_id,
+                                  customer_actor(customer_id, channel));
+    out.points_spent = c.points_spent;
+    out.balance = c.balance;
+    for (auto& r : rewards(database, m, customer_id)) {
+      if (r.issuance_id == c.issuance.id) out.reward = std::move(r);
+    }
+    if (!out.reward) {  // a reward for now only (no code, no expiry), listed as it was issued
+      out.reward = Reward{c.issuance.id, c.issuance.reward_name, c.issuance.code, "",
+                          c.issuance.pin_required};
+    }
+  } catch (const Error& e) {
+    if (e.code() == ErrorCode::not_found) {
+      out.refused = "reward-not-available";  // removed from the catalogue since it was offered
+    } else if (e.code() == ErrorCode::invalid || e.code() == ErrorCode::conflict) {
+      out.refused = e.type();
+    } else {
+      throw;
+    }
+    out.balance = points(database, m, customer_id).balance;
+  }
+  return out;
 }
 
 std::string fresh_pin(db::Database& database, const Merchant& m, const std::string& customer_id,
