@@ -72,9 +72,9 @@ nlohmann::json to_json(const Adjustment& a);
 
 /// Adjusts a customer's points by `points` (non-zero, at most kMaxPoints either way) with a
 /// reason (1 to 500 characters), in one transaction, audited: a credit opens a lot that never
-/// expires; a debit takes from the lots that expire first and cannot take the balance below
-/// zero. Throws Error(not_found) for an unknown customer; Error(invalid) with "/points" or
-/// "/reason"; Error(invalid, "insufficient-points") for a debit larger than the balance
+/// expires; a debit takes from the lots that expire first, never pending ones, and cannot take
+/// the balance below 0. Throws Error(not_found) for an unknown customer; Error(invalid) with
+/// "/points" or "/reason"; Error(invalid, "insufficient-points") for a debit over the balance
 /// (extension: balance).
 Adjustment adjust(db::Database& db, const std::string& tenant_id, const std::string& customer_id,
                   std::int64_t points, const std::string& reason, const Actor& actor);
@@ -129,8 +129,8 @@ nlohmann::json to_json(const Claim& c);
 /// reward's stock taken. Concurrent claims of one customer serialize on the customer's row: the
 /// balance never pays for more than it holds.
 /// Throws Error(not_found) for an unknown customer or reward;
-/// Error(invalid, "insufficient-points") when the lots not past their expiry hold less than the
-/// price (extensions: points_price, spendable);
+/// Error(invalid, "insufficient-points") when the lots not past their expiry and not pending
+/// hold less than the price (extensions: points_price, spendable);
 /// Error(invalid, "not-claimable-with-points") for a reward without a points price;
 /// Error(conflict): "customer-not-active", "reward-not-available" (inactive or outside its
 /// dates), "out-of-stock", "pool-empty", "budget-exhausted".
