@@ -460,21 +460,29 @@ Customer update_customer(db::Database& database, const std::string& tenant_id,
       errors.push_back({"/tags", "at most " + std::to_string(kMaxTags) + " tags"});
     if (!errors.empty()) throw_invalid("the customer patch is not valid", errors);
 
+    // The audit log is append-only and outlives an erasure: what it keeps of a profile's
+    // personal fields (attributes, tags, birthday) is which changed, never their values.
     nlohmann::json before = nlohmann::json::object(), after = nlohmann::json::object();
     auto opt = [](const std::string& s) {
       return s.empty() ? nlohmann::json() : nlohmann::json(s);
     };
     if (next.attributes != was.attributes) {
-      before["attributes"] = was.attributes;
-      after["attributes"] = next.attributes;
+      std::vector<std::string> keys;
+      for (const auto& [key, value] : next.attributes.items())
+        if (!was.attributes.contains(key) || was.attributes[key] != value) keys.push_back(key);
+      for (const auto& [key, value] : was.attributes.items())
+        if (!next.attributes.contains(key)) keys.push_back(key);
+      std::sort(keys.begin(), keys.end());
+      after["attributes"] = {{"changed", keys}};
     }
     if (next.tags != was.tags) {
-      before["tags"] = was.tags;
-      after["tags"] = next.tags;
+      std::size_t added = 0, removed = 0;
+      for (const auto& t : next.tags) added += one_of(was.tags, t) ? 0 : 1;
+      for (const auto& t : was.tags) removed += one_of(next.tags, t) ? 0 : 1;
+      after["tags"] = {{"added", added}, {"removed", removed}};
     }
     if (next.birthday != was.birthday) {
-      before["birthday"] = opt(was.birthday);
-      after["birthday"] = opt(next.birthday);
+      after["birthday"] = {{"changed", true}, {"set", !next.birthday.empty()}};
     }
     if (next.language != was.language) {
       before["language"] = opt(was.language);

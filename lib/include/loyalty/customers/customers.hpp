@@ -93,7 +93,8 @@ CustomerPatch customer_patch_from_json(const nlohmann::json& body);
 
 /// Applies a patch in one transaction, the customer row locked, so concurrent patches of one
 /// customer each see the last one's result (tags added by each are all kept). Writes an audit
-/// row (action customer.update) with the old and new value of each field that changed, an entry
+/// row (action customer.update) of what changed — the language and consent with their old and
+/// new values, the personal fields (attributes, tags, birthday) by name only — an entry
 /// of the consent history when consent changes, and recomputes the customer's segments. A patch
 /// that changes nothing writes nothing. Error(invalid) listing every bad field (nothing is
 /// written); Error(not_found); Error(conflict, "customer-erased") for an erased customer.
