@@ -26,6 +26,8 @@ constexpr const char* kColumns =
     "to_char(enrolled_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), "
     "to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), "
     "coalesce(language, ''), "
+    "(SELECT t.name FROM tiers t WHERE t.tenant_id = customers.tenant_id "
+    "AND t.id = customers.tier_id), "
     // Pending points (migration 0113) and when the first of their lots comes due.
     "points_pending, CASE WHEN points_pending > 0 THEN (SELECT to_char(min(l.pending_until) AT "
     "TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') FROM points_lots l WHERE l.tenant_id = "
@@ -115,8 +117,9 @@ Customer row_to_customer(const pqxx::row& r) {
   c.enrolled_at = r[11].as<std::string>();
   c.created_at = r[12].as<std::string>();
   c.language = r[13].as<std::string>();
-  c.points_pending = r[14].as<long long>();
-  c.points_pending_until = r[15].is_null() ? "" : r[15].as<std::string>();
+  if (!r[14].is_null()) c.tier = r[14].as<std::string>();
+  c.points_pending = r[15].as<long long>();
+  c.points_pending_until = r[16].is_null() ? "" : r[16].as<std::string>();
   return c;
 }
 
@@ -140,6 +143,7 @@ nlohmann::json to_json(const Customer& c) {
           {"points_balance", c.points_balance},
           {"points_pending", c.points_pending},
           {"points_pending_until", opt(c.points_pending_until)},
+          {"tier", c.tier ? nlohmann::json(*c.tier) : nlohmann::json()},
           {"enrolled_at", c.enrolled_at}};
 }
 

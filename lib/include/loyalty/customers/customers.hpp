@@ -31,6 +31,7 @@ struct Customer {
   long long points_balance = 0;      ///< spendable: held outside pending lots
   long long points_pending = 0;      ///< held in pending lots (the tenant's returns window)
   std::string points_pending_until;  ///< RFC 3339 (UTC): the first pending lot's due time, or empty
+  std::optional<std::string> tier;  ///< the name of their tier (tiers.hpp), none without one
   std::string enrolled_at;
   std::string created_at;
 };
