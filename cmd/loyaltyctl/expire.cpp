@@ -15,16 +15,15 @@ namespace loyaltyctl {
 namespace {
 
 nlohmann::json report_json(const loyalty::issuances::ExpiryReport& r) {
-  return {{"issuances_expired", r.issuances_expired},
-          {"points_entries", r.points_entries},
-          {"points_expired", r.points_expired},
-          {"rewards_warned", r.rewards_warned},
-          {"points_warned", r.points_warned}};
+  return {{"issuances_expired", r.issuances_expired}, {"points_entries", r.points_entries},
+          {"points_expired", r.points_expired},       {"rewards_warned", r.rewards_warned},
+          {"points_warned", r.points_warned},         {"points_released", r.points_released}};
 }
 
 void print_row(const std::string& label, const loyalty::issuances::ExpiryReport& r) {
-  std::printf("%-24s %10lld %15lld %14lld %15lld %14lld\n", label.c_str(), r.issuances_expired,
-              r.points_entries, r.points_expired, r.rewards_warned, r.points_warned);
+  std::printf("%-24s %10lld %15lld %14lld %15lld %14lld %15lld\n", label.c_str(),
+              r.issuances_expired, r.points_entries, r.points_expired, r.rewards_warned,
+              r.points_warned, r.points_released);
 }
 
 void add_expire_commands(CLI::App& app, Context& ctx) {
@@ -33,8 +32,9 @@ void add_expire_commands(CLI::App& app, Context& ctx) {
   auto warn_days = std::make_shared<int>(3);
   auto* expire = app.add_subcommand(
       "expire",
-      "expire issuances past their expiry (budget released, reward.expired queued) and debit "
-      "expired points, then warn customers of what expires soon, for one tenant or every active "
+      "expire issuances past their expiry (budget released, reward.expired queued), release "
+      "pending points whose returns window is over and debit expired points, then warn customers "
+      "of what expires soon, for one tenant or every active "
       "tenant; idempotent, safe to run from cron while the daemon runs");
   expire->add_option("--tenant", *tenant, "tenant id or slug (default: every active tenant)");
   expire->add_flag("--dry-run", *dry_run, "count what is due, change nothing");
@@ -70,6 +70,7 @@ void add_expire_commands(CLI::App& app, Context& ctx) {
         total.points_warned += r.points_warned;
         total.points_entries += r.points_entries;
         total.points_expired = loyalty::checked_add(total.points_expired, r.points_expired);
+        total.points_released = loyalty::checked_add(total.points_released, r.points_released);
         auto row = report_json(r);
         row["tenant_id"] = t.id;
         row["slug"] = t.slug;
@@ -85,8 +86,8 @@ void add_expire_commands(CLI::App& app, Context& ctx) {
       print_json({{"dry_run", *dry_run}, {"tenants", rows}, {"total", report_json(total)}});
     } else {
       if (*dry_run) std::cout << "dry run: nothing was changed; counts are what is due\n";
-      std::printf("%-24s %10s %15s %14s %15s %14s\n", "tenant", "issuances", "points_entries",
-                  "points", "rewards_warned", "points_warned");
+      std::printf("%-24s %10s %15s %14s %15s %14s %15s\n", "tenant", "issuances", "points_entries",
+                  "points", "rewards_warned", "points_warned", "points_released");
       for (const auto& [slug, r] : reports) print_row(slug, r);
       print_row("total", total);
     }

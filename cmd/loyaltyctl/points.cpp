@@ -48,11 +48,23 @@ void add_points_commands(CLI::App& app, Context& ctx) {
     }
     std::printf("balance %lld (spendable %lld)\n", static_cast<long long>(h.balance),
                 static_cast<long long>(h.spendable));
+    // Pending points (the tenant's returns window): the total, then each lot and when it comes
+    // due (UTC).
+    if (h.pending > 0) std::printf("pending %lld\n", static_cast<long long>(h.pending));
+    for (const auto& l : h.pending_lots) {
+      std::printf("  lot %lld: %lld pending until %s\n", static_cast<long long>(l.lot_id),
+                  static_cast<long long>(l.points), l.until.c_str());
+    }
     for (const auto& m : h.movements.items) {
-      std::printf("%s  %-10s %+8lld  lot %lld%s%s  %s  %s\n", m.created_at.c_str(), m.kind.c_str(),
-                  static_cast<long long>(m.points), static_cast<long long>(m.lot_id),
-                  m.lot_expires_at.empty() ? "" : " expires ", m.lot_expires_at.c_str(),
-                  m.actor.c_str(), m.reason.c_str());
+      std::string pending;
+      if (m.pending != 0) {
+        pending = std::string(" (pending ") + (m.pending > 0 ? "+" : "") +
+                  std::to_string(m.pending) + ")";
+      }
+      std::printf("%s  %-10s %+8lld%s  lot %lld%s%s  %s  %s\n", m.created_at.c_str(),
+                  m.kind.c_str(), static_cast<long long>(m.points), pending.c_str(),
+                  static_cast<long long>(m.lot_id), m.lot_expires_at.empty() ? "" : " expires ",
+                  m.lot_expires_at.c_str(), m.actor.c_str(), m.reason.c_str());
     }
   });
 

@@ -1,6 +1,7 @@
-// loyaltyctl tenant create|list|show|suspend
+// loyaltyctl tenant create|list|show|suspend|update
 #include "commands.hpp"
 
+#include <loyalty/core/error.hpp>
 #include <loyalty/tenants/tenants.hpp>
 
 #include <iostream>
@@ -16,6 +17,7 @@ void print_tenant(const loyalty::tenants::Tenant& t) {
             << "timezone:  " << t.timezone << "\n"
             << "currency:  " << t.currency << "\n"
             << "status:    " << t.status << "\n"
+            << "settings:  " << t.settings.dump() << "\n"
             << "created:   " << t.created_at << "\n";
 }
 
@@ -88,6 +90,27 @@ void add_tenant_commands(CLI::App& app, Context& ctx) {
   add_json_flag(suspend, ctx);
   suspend->callback([&ctx, ref] {
     auto t = loyalty::tenants::suspend_tenant(ctx.database(), *ref);
+    ctx.json ? print_json(loyalty::tenants::to_json(t)) : print_tenant(t);
+  });
+
+  auto tenant_ref = std::make_shared<std::string>();
+  auto pending_days = std::make_shared<int>(0);
+  auto* update = tenant->add_subcommand("update", "change a tenant's settings");
+  update->add_option("--tenant", *tenant_ref, "tenant id or slug")->required();
+  auto* pending = update->add_option(
+      "--points-pending-days", *pending_days,
+      "hold points earned by events as pending (not spendable) for N "
+      "days after the event, in UTC: the returns window (0 to " +
+          std::to_string(loyalty::tenants::kMaxPointsPendingDays) + "; 0: none)");
+  add_json_flag(update, ctx);
+  update->callback([&ctx, tenant_ref, pending_days, pending] {
+    nlohmann::json change = nlohmann::json::object();
+    if (pending->count() > 0) change["points_pending_days"] = *pending_days;
+    if (change.empty()) {
+      loyalty::throw_invalid("name a setting to change (--points-pending-days)");
+    }
+    auto t = loyalty::tenants::update_settings(ctx.database(), *tenant_ref, change,
+                                               loyalty::Actor::operator_cli());
     ctx.json ? print_json(loyalty::tenants::to_json(t)) : print_tenant(t);
   });
 }

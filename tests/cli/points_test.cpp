@@ -4,6 +4,10 @@
 
 #include <catch2/catch.hpp>
 #include <loyalty/customers/customers.hpp>
+#include <loyalty/events/events.hpp>
+#include <loyalty/issuances/issuances.hpp>
+#include <loyalty/rewards/rewards.hpp>
+#include <loyalty/rulesets/rulesets.hpp>
 #include <loyalty/tenants/tenants.hpp>
 #include <nlohmann/json.hpp>
 
@@ -161,4 +165,76 @@ TEST_CASE(
   CHECK(sql_value(db.owner(), "SELECT sum(points_balance) FROM customers") == "150");
   CHECK(sql_value(db.owner(), "SELECT count(*) FROM points_ledger") == "2");
   std::filesystem::remove_all(dir);
+}
+
+TEST_CASE(
+    "points cli: with a returns window, history shows the pending points, each pending lot with "
+    "when it comes due, and the pending part of each movement",
+    "[cli]") {
+  TestDatabase db;
+  loyalty::tenants::CreateTenantRequest req;
+  req.name = "Pending Shop";
+  req.slug = "pending-shop";
+  auto tenant = loyalty::tenants::create_tenant(db.owner(), req).tenant.id;
+  REQUIRE(loyaltyctl(db.owner_url(), {"tenant", "update", "--tenant", "pending-shop",
+                                      "--points-pending-days", "14"})
+              .exit_code == 0);
+  auto actor = Actor::operator_cli();
+  loyalty::rewards::create_reward(db.owner(), tenant, actor,
+                                  {{"name", "ten points"},
+                                   {"type", "points"},
+                                   {"currency", "USD"},
+                                   {"config", {{"points", 10}}}});
+  loyalty::rulesets::import_rules(db.owner(), tenant, actor,
+                                  {{"rules",
+                                    {{{"name", "points per purchase"},
+                                      {"event_type", "purchase"},
+                                      {"conditions", {{">=", {{{"var", "event.amount"}}, 1}}}},
+                                      {"reward", "ten points"}}}}},
+                                  {});
+  loyalty::events::RulesCache cache;
+  // A purchase two days ago: pending for 12 days more.
+  const char* kUtc = "'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'";
+  std::string occurred = sql_value(
+      db.owner(), std::string("SELECT to_char(date_trunc('second', now()) AT TIME ZONE 'UTC' - "
+                              "interval '2 days', ") +
+                      kUtc + ")");
+  std::string until = sql_value(db.owner(), "SELECT to_char('" + occurred +
+                                                "'::timestamptz AT TIME ZONE 'UTC' + interval "
+                                                "'14 days', " +
+                                                kUtc + ")");
+  auto answer = json::parse(
+      loyalty::events::process_event(db.app(), cache, tenant,
+                                     {{"customer", {{"phone", "0771 234 567"}}},
+                                      {"type", "purchase"},
+                                      {"occurred_at", occurred},
+                                      {"data", {{"amount", "5.00"}, {"currency", "USD"}}},
+                                      {"idempotency_key", "buy"}},
+                                     "", Actor::system())
+          .body);
+  REQUIRE(loyalty::issuances::issue_event(db.app(), tenant, answer["event"]["id"]) == 1);
+  REQUIRE(loyaltyctl(db.owner_url(), {"points", "adjust", "--tenant", "pending-shop", "--customer",
+                                      "0771 234 567", "--points", "5", "--reason", "welcome"})
+              .exit_code == 0);
+  std::string lot =
+      sql_value(db.owner(), "SELECT id FROM points_lots WHERE issuance_id IS NOT NULL");
+
+  auto text = loyaltyctl(db.owner_url(), {"points", "history", "--tenant", "pending-shop",
+                                          "--customer", "0771 234 567"});
+  INFO(text.err);
+  REQUIRE(text.exit_code == 0);
+  // Due 14 days after the purchase occurred, in UTC.
+  CHECK(text.out.rfind("balance 5 (spendable 5)\npending 10\n  lot " + lot + ": 10 pending until " +
+                           until + "\n",
+                       0) == 0);
+  CHECK(text.out.find("earn            +10 (pending +10)  lot " + lot) != std::string::npos);
+  CHECK(text.out.find("adjustment       +5  lot") != std::string::npos);
+  auto h = json::parse(loyaltyctl(db.owner_url(), {"points", "history", "--tenant", "pending-shop",
+                                                   "--customer", "0771 234 567", "--json"})
+                           .out);
+  CHECK(h["pending"] == 10);
+  CHECK(h["pending_lots"] ==
+        json::array({{{"lot_id", std::stoll(lot)}, {"points", 10}, {"until", until}}}));
+  CHECK(loyaltyctl(db.owner_url(), {"ledger", "verify", "--tenant", "pending-shop"}).exit_code ==
+        0);
 }

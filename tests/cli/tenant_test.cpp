@@ -113,3 +113,43 @@ TEST_CASE("cli: migrate --status lists every migration as applied", "[cli]") {
   CHECK(again.exit_code == 0);
   CHECK(again.out == "schema is up to date\n");
 }
+
+TEST_CASE(
+    "cli: tenant update sets the returns window of pending points, audited, and refuses a "
+    "window out of range naming the setting, with a non-zero exit",
+    "[cli]") {
+  TestDatabase db;
+  REQUIRE(loyaltyctl(db.owner_url(), {"tenant", "create", "--name", "Shop", "--slug", "shop"})
+              .exit_code == 0);
+  auto set = loyaltyctl(db.owner_url(),
+                        {"tenant", "update", "--tenant", "shop", "--points-pending-days", "14"});
+  INFO(set.err);
+  REQUIRE(set.exit_code == 0);
+  CHECK(set.out.find("settings:  {\"auto_enrol\":true,\"points_pending_days\":14}\n") !=
+        std::string::npos);
+  CHECK(sql_value(db.owner(), "SELECT settings->>'points_pending_days' FROM tenants") == "14");
+  CHECK(sql_value(db.owner(),
+                  "SELECT actor_type || ' ' || before::text || ' ' || after::text "
+                  "FROM audit_log WHERE action = 'tenant.settings'") ==
+        "operator {\"points_pending_days\": null} {\"points_pending_days\": 14}");
+
+  auto json = loyaltyctl(db.owner_url(), {"tenant", "update", "--tenant", "shop",
+                                          "--points-pending-days", "0", "--json"});
+  REQUIRE(json.exit_code == 0);
+  CHECK(nlohmann::json::parse(json.out)["settings"]["points_pending_days"] == 0);
+
+  auto out_of_range = loyaltyctl(
+      db.owner_url(), {"tenant", "update", "--tenant", "shop", "--points-pending-days", "366"});
+  CHECK(out_of_range.exit_code != 0);
+  CHECK(out_of_range.err ==
+        "loyaltyctl: the settings are not valid\n  /points_pending_days: a whole number of days, "
+        "0 to 365 (0: points are spendable at once)\n");
+  auto nothing = loyaltyctl(db.owner_url(), {"tenant", "update", "--tenant", "shop"});
+  CHECK(nothing.exit_code != 0);
+  CHECK(nothing.err == "loyaltyctl: name a setting to change (--points-pending-days)\n");
+  auto unknown = loyaltyctl(
+      db.owner_url(), {"tenant", "update", "--tenant", "nowhere", "--points-pending-days", "3"});
+  CHECK(unknown.exit_code != 0);
+  CHECK(unknown.err.find("tenant 'nowhere'") != std::string::npos);
+  CHECK(sql_value(db.owner(), "SELECT settings->>'points_pending_days' FROM tenants") == "0");
+}

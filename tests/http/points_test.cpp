@@ -4,6 +4,7 @@
 #include "support/pg.hpp"
 
 #include <catch2/catch.hpp>
+#include <loyalty/budgets/budgets.hpp>
 
 #include <algorithm>
 #include <atomic>
@@ -390,4 +391,143 @@ TEST_CASE(
                   "SELECT count(DISTINCT payload->>'customer_id') FROM outbox "
                   "WHERE event_type LIKE 'points.%' AND payload->>'customer_id' = '" +
                       customer + "'") == "1");
+}
+
+TEST_CASE(
+    "points api: with a returns window, a refund inside it takes back only pending points, 50 "
+    "concurrent claims spend only the spendable ones, and past the window they are spendable",
+    "[http]") {
+  TestDatabase db;
+  auto daemon = Daemon::over(db, kDaemonArgs);
+  Api api(daemon.port());
+  PointsTenant shop(db, api, "points-pending");
+  voucher_for_ten_points(shop);
+
+  // The window is the admins' to set, 0 to 365 days.
+  auto settings = shop.base + "/settings";
+  CHECK(api.patch(settings, {{"points_pending_days", 14}}, shop.c.manager_token).status == 403);
+  auto bad = api.patch(settings, {{"points_pending_days", 366}}, shop.c.admin_token);
+  INFO(bad.raw);
+  CHECK(bad.status == 422);
+  CHECK(bad.body["errors"][0]["pointer"] == "/points_pending_days");
+  auto set = api.patch(settings, {{"points_pending_days", 14}}, shop.c.admin_token);
+  INFO(set.raw);
+  REQUIRE(set.status == 200);
+  CHECK(set.body["settings"]["points_pending_days"] == 14);
+
+  // A purchase 20 days ago is past its window: spendable at once. Today's is pending.
+  auto old = api.post(shop.base + "/events",
+                      {{"customer", {{"phone", "0771 234 567"}}},
+                       {"type", "purchase"},
+                       {"occurred_at", sql_value(db.owner(),
+                                                 "SELECT to_char((now() - interval "
+                                                 "'20 days') AT TIME ZONE 'UTC', "
+                                                 "'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')")},
+                       {"data", {{"amount", "10.00"}, {"currency", "USD"}}},
+                       {"idempotency_key", "old"}},
+                      shop.c.pos_key);
+  REQUIRE(old.status == 201);
+  std::string customer = old.body["customer"]["id"];
+  auto today = shop.purchase("0771 234 567", "40.00", "today");
+  json history;
+  for (int i = 0; i < 200; ++i) {
+    history = shop.points(customer).body;
+    if (history.value("pending", -1LL) == 10 && history.value("balance", -1LL) == 10) break;
+    std::this_thread::sleep_for(50ms);
+  }
+  INFO(history.dump());
+  REQUIRE(history["balance"] == 10);
+  CHECK(history["spendable"] == 10);
+  CHECK(history["pending"] == 10);
+  REQUIRE(history["pending_lots"].size() == 1);
+  CHECK(history["pending_lots"][0]["points"] == 10);
+  std::string until =
+      sql_value(db.owner(),
+                "SELECT to_char((occurred_at + interval '14 days') AT TIME ZONE "
+                "'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') FROM events WHERE id = '" +
+                    today.body["event"]["id"].get<std::string>() + "'");
+  CHECK(history["pending_lots"][0]["until"] == until);
+  // The worker may credit both purchases at once: each earn says whether it was pending.
+  for (const auto& item : history["items"]) {
+    CHECK(item["kind"] == "earn");
+    CHECK(item["pending"] == (item["event_id"] == today.body["event"]["id"] ? 10 : 0));
+  }
+  auto seen = api.get(shop.base + "/customers/" + customer, shop.c.token("viewer"));
+  CHECK(seen.body["points_balance"] == 10);
+  CHECK(seen.body["points_pending"] == 10);
+  CHECK(seen.body["points_pending_until"] == until);
+
+  // A quarter of today's purchase refunded inside the window: 2 of its pending 10 points back,
+  // the spendable 10 untouched.
+  auto refund = api.post(shop.base + "/events",
+                         {{"customer", {{"phone", "0771 234 567"}}},
+                          {"type", "refund"},
+                          {"data",
+                           {{"original_event_id", today.body["event"]["id"]},
+                            {"amount", "10.00"},
+                            {"currency", "USD"}}},
+                          {"idempotency_key", "refund"}},
+                         shop.c.pos_key);
+  INFO(refund.raw);
+  REQUIRE(refund.status == 201);
+  CHECK(refund.body["refund"]["points_debited"] == 2);
+  auto after_refund = shop.points(customer).body;
+  CHECK(after_refund["balance"] == 10);
+  CHECK(after_refund["pending"] == 8);
+  CHECK(after_refund["items"][0]["kind"] == "refund");
+  CHECK(after_refund["items"][0]["points"] == -2);
+  CHECK(after_refund["items"][0]["pending"] == -2);
+
+  // 50 concurrent claims of a 10-point reward: the 10 spendable points pay for one, the pending
+  // 8 for none.
+  constexpr int kClaims = 50;
+  std::vector<int> statuses(kClaims);
+  std::vector<std::string> types(kClaims);
+  std::vector<std::thread> threads;
+  std::atomic<bool> go{false};
+  for (int i = 0; i < kClaims; ++i) {
+    threads.emplace_back([&, i] {
+      Api client(daemon.port());
+      while (!go) std::this_thread::yield();
+      auto r = client.post(shop.base + "/customers/" + customer + "/claims", {{"reward", "$1 off"}},
+                           shop.c.pos_key);
+      statuses[i] = r.status;
+      if (r.body.is_object() && r.body.contains("type")) types[i] = r.body["type"];
+    });
+  }
+  go = true;
+  for (auto& t : threads) t.join();
+  int refused = 0;
+  for (int i = 0; i < kClaims; ++i) {
+    if (statuses[i] != 201 && statuses[i] == 422 &&
+        types[i].find("insufficient-points") != std::string::npos)
+      ++refused;
+  }
+  CHECK(std::count(statuses.begin(), statuses.end(), 201) == 1);
+  CHECK(refused == 49);
+  auto after_claims = shop.points(customer).body;
+  CHECK(after_claims["balance"] == 0);
+  CHECK(after_claims["pending"] == 8);
+  CHECK(sql_value(db.owner(), "SELECT count(*) FROM issuances WHERE event_id IS NULL") == "1");
+
+  // The window passes (the lot's due time moved into the past, as time would): the next answer
+  // releases the 8 points, spendable now, and the ledger agrees.
+  sql_value(db.owner(),
+            "UPDATE points_lots SET pending_until = now() - interval '1 second' "
+            "WHERE pending_until IS NOT NULL RETURNING 1");
+  auto released = shop.points(customer).body;
+  INFO(released.dump());
+  CHECK(released["balance"] == 8);
+  CHECK(released["spendable"] == 8);
+  CHECK(released["pending"] == 0);
+  CHECK(released["pending_lots"].empty());
+  CHECK(released["items"][0]["kind"] == "release");
+  CHECK(released["items"][0]["points"] == 0);
+  CHECK(released["items"][0]["pending"] == -8);
+  auto short_of = api.post(shop.base + "/customers/" + customer + "/claims", {{"reward", "$1 off"}},
+                           shop.c.pos_key);
+  CHECK(short_of.status == 422);
+  CHECK(short_of.body["spendable"] == "8");
+  auto verify = loyalty::budgets::verify_ledger(db.owner(), shop.c.tenant_id);
+  CHECK(verify.ok());
 }

@@ -37,9 +37,11 @@ SELECT ($2::date::timestamp AT TIME ZONE $1)::text AS lo,
        (($3::date + 1 - 90)::timestamp AT TIME ZONE $1)::text AS active_lo
 )sql"};
 
-// The customers' points now (the sum of their balances).
+// The customers' points now (the sum of their balances, pending points included: the ledger's
+// movements below move both).
 const db::Query kPointsNow{"analytics_points_now", R"sql(
-SELECT coalesce(sum(points_balance), 0)::bigint AS points FROM customers WHERE tenant_id = $1::uuid
+SELECT coalesce(sum(points_balance + points_pending), 0)::bigint AS points FROM customers
+ WHERE tenant_id = $1::uuid
 )sql"};
 
 // $2 = lo, $3 = hi, $4 = active_lo, $5 = the tenant's currency, $6 = the points now. Points

@@ -117,30 +117,47 @@ const db::Query kVerifyBudgets{
 // Each customer's points balance against the sum of their movements and the sum of what their
 // lots hold, and each lot's remaining against the movements that name it (migration 0110): the
 // customers where any of these disagree (a balance is never shown with the customer's phone).
+// With pending points (migration 0113) the balance held is points_balance + points_pending, and
+// points_pending is checked the same way: against the movements' pending parts and what the
+// pending lots hold; a pending lot's movements' pending parts sum to its remaining, a released
+// or never pending lot's to 0.
 const db::Query kVerifyPoints{"ledger_verify_points", R"sql(
 WITH p AS (
-  SELECT tenant_id, customer_id, sum(points) AS points FROM points_ledger
+  SELECT tenant_id, customer_id, sum(points) AS points, sum(pending) AS pending
+  FROM points_ledger
   WHERE nullif($1, '') IS NULL OR tenant_id = nullif($1, '')::uuid
   GROUP BY tenant_id, customer_id),
 by_lot AS (
-  SELECT lot_id, sum(points) AS points FROM points_ledger
+  SELECT lot_id, sum(points) AS points, sum(pending) AS pending FROM points_ledger
   WHERE nullif($1, '') IS NULL OR tenant_id = nullif($1, '')::uuid
   GROUP BY lot_id),
 l AS (
   SELECT l.tenant_id, l.customer_id, sum(l.remaining) AS remaining,
-         count(*) FILTER (WHERE l.remaining <> coalesce(b.points, 0)) AS bad_lots
+         coalesce(sum(l.remaining) FILTER (WHERE l.pending_until IS NOT NULL
+                                             AND l.released_at IS NULL), 0) AS pending,
+         count(*) FILTER (
+           WHERE l.remaining <> coalesce(b.points, 0)
+              OR coalesce(b.pending, 0) <> CASE WHEN l.pending_until IS NOT NULL
+                                                     AND l.released_at IS NULL
+                                                THEN l.remaining ELSE 0 END) AS bad_lots
   FROM points_lots l LEFT JOIN by_lot b ON b.lot_id = l.id
   WHERE nullif($1, '') IS NULL OR l.tenant_id = nullif($1, '')::uuid
   GROUP BY l.tenant_id, l.customer_id)
 SELECT c.tenant_id::text AS tenant_id, t.slug, c.id::text AS customer_id,
-  c.points_balance::text AS balance, coalesce(p.points, 0)::text AS ledger,
-  coalesce(l.remaining, 0)::text AS lots, coalesce(l.bad_lots, 0) AS bad_lots
+  -- The balance held: spendable and pending.
+  (c.points_balance + c.points_pending)::text AS balance, coalesce(p.points, 0)::text AS ledger,
+  coalesce(l.remaining, 0)::text AS lots, c.points_pending::text AS pending,
+  coalesce(p.pending, 0)::text AS ledger_pending, coalesce(l.pending, 0)::text AS lots_pending,
+  coalesce(l.bad_lots, 0) AS bad_lots
 FROM customers c
 JOIN tenants t ON t.id = c.tenant_id
 LEFT JOIN p ON p.tenant_id = c.tenant_id AND p.customer_id = c.id
 LEFT JOIN l ON l.tenant_id = c.tenant_id AND l.customer_id = c.id
 WHERE (nullif($1, '') IS NULL OR c.tenant_id = nullif($1, '')::uuid)
-  AND (c.points_balance <> coalesce(p.points, 0) OR c.points_balance <> coalesce(l.remaining, 0)
+  AND (c.points_balance + c.points_pending <> coalesce(p.points, 0)
+       OR c.points_balance + c.points_pending <> coalesce(l.remaining, 0)
+       OR c.points_pending <> coalesce(p.pending, 0)
+       OR c.points_pending <> coalesce(l.pending, 0)
        OR coalesce(l.bad_lots, 0) > 0)
 ORDER BY t.slug, c.id
 )sql"};
@@ -506,11 +523,18 @@ VerifyReport verify_ledger(db::Database& database, const std::string& tenant_id)
       p.tenant_slug = r["slug"].as<std::string>();
       p.customer_id = r["customer_id"].as<std::string>();
       auto balance = r["balance"].as<std::string>(), ledger = r["ledger"].as<std::string>(),
-           lots = r["lots"].as<std::string>();
+           lots = r["lots"].as<std::string>(), pending = r["pending"].as<std::string>(),
+           ledger_pending = r["ledger_pending"].as<std::string>(),
+           lots_pending = r["lots_pending"].as<std::string>();
       if (balance != ledger) {
         p.message = "points balance is " + balance + " but its points ledger sums to " + ledger;
       } else if (balance != lots) {
         p.message = "points balance is " + balance + " but its points lots hold " + lots;
+      } else if (pending != ledger_pending) {
+        p.message = "pending points are " + pending + " but its points ledger's pending sums to " +
+                    ledger_pending;
+      } else if (pending != lots_pending) {
+        p.message = "pending points are " + pending + " but its pending lots hold " + lots_pending;
       } else {
         p.message = r["bad_lots"].as<std::string>() +
                     " points lot(s) hold other than their movements sum to";

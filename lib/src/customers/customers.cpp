@@ -2,6 +2,7 @@
 #include "customers/consent.hpp"
 #include "customers/enrol.hpp"
 #include "db/tx.hpp"
+#include "points/lots.hpp"
 #include "segments/membership.hpp"
 
 #include <loyalty/core/error.hpp>
@@ -26,7 +27,12 @@ constexpr const char* kColumns =
     "to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), "
     "coalesce(language, ''), "
     "(SELECT t.name FROM tiers t WHERE t.tenant_id = customers.tenant_id "
-    "AND t.id = customers.tier_id)";
+    "AND t.id = customers.tier_id), "
+    // Pending points (migration 0113) and when the first of their lots comes due.
+    "points_pending, CASE WHEN points_pending > 0 THEN (SELECT to_char(min(l.pending_until) AT "
+    "TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') FROM points_lots l WHERE l.tenant_id = "
+    "customers.tenant_id AND l.customer_id = customers.id AND l.pending_until IS NOT NULL AND "
+    "l.released_at IS NULL AND l.remaining > 0) END";
 
 std::string select_sql(const std::string& rest) {
   return std::string("SELECT ") + kColumns + " FROM customers " + rest;
@@ -112,6 +118,8 @@ Customer row_to_customer(const pqxx::row& r) {
   c.created_at = r[12].as<std::string>();
   c.language = r[13].as<std::string>();
   if (!r[14].is_null()) c.tier = r[14].as<std::string>();
+  c.points_pending = r[15].as<long long>();
+  c.points_pending_until = r[16].is_null() ? "" : r[16].as<std::string>();
   return c;
 }
 
@@ -133,6 +141,8 @@ nlohmann::json to_json(const Customer& c) {
           {"birthday", opt(c.birthday)},
           {"language", opt(c.language)},
           {"points_balance", c.points_balance},
+          {"points_pending", c.points_pending},
+          {"points_pending_until", opt(c.points_pending_until)},
           {"tier", c.tier ? nlohmann::json(*c.tier) : nlohmann::json()},
           {"enrolled_at", c.enrolled_at}};
 }
@@ -252,6 +262,9 @@ Customer create_customer(db::Database& database, const std::string& tenant_id, c
 Customer get_customer(db::Database& database, const std::string& tenant_id, const std::string& id) {
   if (!is_uuid(id)) throw_not_found("customer");
   return db::with_tenant(database, tenant_id, [&](db::Tx& tx) {
+    // Pending points whose returns window is over are released first: the answer shows them
+    // spendable without waiting for the expiry run.
+    points::release_due(tx, tenant_id, id);
     auto rows = tx.exec(kGet, tenant_id, id);
     if (rows.empty()) throw_not_found("customer");
     return row_to_customer(rows[0]);

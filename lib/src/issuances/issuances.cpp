@@ -527,6 +527,7 @@ ExpiryReport expire_due(db::Database& database, const std::string& tenant_id, bo
       auto due = points::count_due(tx, tenant_id);
       report.points_entries = due.lots;
       report.points_expired = due.points;
+      report.points_released = points::count_release(tx, tenant_id).points;
       if (warn_days > 0) {
         report.rewards_warned =
             tx.exec1(kCountWarnRewards, tenant_id, warn_days)[0].as<long long>();
@@ -552,6 +553,14 @@ ExpiryReport expire_due(db::Database& database, const std::string& tenant_id, bo
     });
     report.issuances_expired += n;
     if (n == 0) break;
+  }
+  // Pending points whose returns window is over become spendable (before the expiry below, which
+  // takes what is left of a lot past its expiry, pending or not).
+  for (bool more = true; more;) {
+    auto released = db::with_tenant(database, tenant_id, [&](db::Tx& tx) {
+      return points::release_batch(tx, tenant_id, more);
+    });
+    report.points_released = checked_add(report.points_released, released.points);
   }
   for (bool more = true; more;) {
     auto expired = db::with_tenant(

@@ -15,7 +15,7 @@ using db::Query;
 // Newest first through points_by_customer (migration 0001); $3 the id after which the page
 // starts (0: the first page).
 const Query kList{"points_movements_list", R"sql(
-  SELECT m.id, m.kind, m.points, m.reason, coalesce(m.rule_id::text, '') AS rule_id,
+  SELECT m.id, m.kind, m.points, m.pending, m.reason, coalesce(m.rule_id::text, '') AS rule_id,
          coalesce(m.event_id::text, '') AS event_id,
          coalesce(m.issuance_id::text, '') AS issuance_id,
          coalesce(m.reference, '') AS reference, m.actor, m.lot_id,
@@ -34,6 +34,7 @@ Movement row_to_movement(const pqxx::row& r) {
   m.id = r["id"].as<std::int64_t>();
   m.kind = r["kind"].as<std::string>();
   m.points = r["points"].as<std::int64_t>();
+  m.pending = r["pending"].as<std::int64_t>();
   m.reason = r["reason"].as<std::string>();
   m.rule_id = r["rule_id"].as<std::string>();
   m.event_id = r["event_id"].as<std::string>();
@@ -53,6 +54,7 @@ nlohmann::json to_json(const Movement& m) {
   return {{"id", m.id},
           {"kind", m.kind},
           {"points", m.points},
+          {"pending", m.pending},
           {"reason", m.reason},
           {"rule_id", opt(m.rule_id)},
           {"event_id", opt(m.event_id)},
@@ -66,9 +68,15 @@ nlohmann::json to_json(const Movement& m) {
 nlohmann::json to_json(const History& h) {
   auto items = nlohmann::json::array();
   for (const auto& m : h.movements.items) items.push_back(to_json(m));
+  auto pending_lots = nlohmann::json::array();
+  for (const auto& l : h.pending_lots) {
+    pending_lots.push_back({{"lot_id", l.lot_id}, {"points", l.points}, {"until", l.until}});
+  }
   return {
       {"balance", h.balance},
       {"spendable", h.spendable},
+      {"pending", h.pending},
+      {"pending_lots", pending_lots},
       {"items", items},
       {"next_cursor", h.movements.next_cursor.empty() ? nlohmann::json()
                                                       : nlohmann::json(h.movements.next_cursor)}};
@@ -79,11 +87,15 @@ History history(db::Database& database, const std::string& tenant_id,
   if (!is_uuid(customer_id)) throw_not_found("customer");
   const long long after = decode_numeric_cursor(page.cursor);
   return db::with_tenant(database, tenant_id, [&](db::Tx& tx) {
-    auto held = balance(tx, tenant_id, customer_id);
+    // Lots whose returns window is over are released first: the answer shows them spendable.
+    release_due(tx, tenant_id, customer_id);
+    auto held = balances(tx, tenant_id, customer_id);
     if (!held) throw_not_found("customer");
     History h;
-    h.balance = *held;
+    h.balance = held->balance;
+    h.pending = held->pending;
     h.spendable = spendable(tx, tenant_id, customer_id);
+    h.pending_lots = pending_lots(tx, tenant_id, customer_id);
     auto rows = tx.exec(kList, tenant_id, customer_id, after, page.limit + 1);
     h.movements = fill_page<Movement>(rows, page.limit, row_to_movement, [](const Movement& m) {
       return CursorPosition{std::to_string(m.id), ""};

@@ -43,61 +43,93 @@ const Query kCredit{"points_credit", R"sql(
   RETURNING lot_id)sql"};
 
 // What issued points rewards earn ($2 customers, $3 points, $4 issuances: parallel arrays): a
-// lot each, expiring with the issuance. Issuances and customers are reached by their ids.
+// lot each, expiring with the issuance. Issuances and customers are reached by their ids. With
+// the tenant's points_pending_days (w), a lot whose event occurred less than that many days ago
+// (counted in 24-hour days, in UTC) is pending until then: its points count in points_pending,
+// not in the spendable balance, and its movement says so (pending = points). The events are
+// read only when the tenant holds points.
 const Query kCreditIssued{"points_credit_issued", R"sql(
   WITH p AS (
     SELECT * FROM unnest($2::uuid[], $3::bigint[], $4::uuid[]) AS p(customer_id, points,
                                                                       issuance_id)),
+  w AS (
+    SELECT coalesce((settings->>'points_pending_days')::int, 0) AS days
+      FROM tenants WHERE id = $1::uuid),
   i AS (
-    SELECT i.id, i.customer_id, i.event_id, i.rule_id, i.expires_at, p.points, r.name
+    SELECT i.id, i.customer_id, i.event_id, i.rule_id, i.expires_at, p.points, r.name,
+           e.until AS pending_until
       FROM issuances i
       JOIN p ON p.issuance_id = i.id
       JOIN rewards r ON r.tenant_id = i.tenant_id AND r.id = i.reward_id
+      LEFT JOIN LATERAL (
+        SELECT e.occurred_at + make_interval(hours => 24 * w.days) AS until
+          FROM w JOIN events e ON e.tenant_id = $1::uuid AND e.id = i.event_id
+         WHERE w.days > 0
+           AND e.occurred_at + make_interval(hours => 24 * w.days) > app_now()) e ON true
      WHERE i.tenant_id = $1::uuid AND i.id = ANY ($4::uuid[])),
   lots AS (
-    INSERT INTO points_lots (tenant_id, customer_id, amount, remaining, expires_at, issuance_id)
-    SELECT $1::uuid, i.customer_id, i.points, i.points, i.expires_at, i.id FROM i
+    INSERT INTO points_lots (tenant_id, customer_id, amount, remaining, expires_at, issuance_id,
+                             pending_until)
+    SELECT $1::uuid, i.customer_id, i.points, i.points, i.expires_at, i.id, i.pending_until
+      FROM i
     RETURNING id, issuance_id),
   c AS (
-    UPDATE customers SET points_balance = points_balance + (
-             SELECT sum(p.points) FROM p WHERE p.customer_id = customers.id),
+    UPDATE customers
+       SET points_balance = points_balance + (
+             SELECT coalesce(sum(i.points) FILTER (WHERE i.pending_until IS NULL), 0)
+               FROM i WHERE i.customer_id = customers.id),
+           points_pending = points_pending + (
+             SELECT coalesce(sum(i.points) FILTER (WHERE i.pending_until IS NOT NULL), 0)
+               FROM i WHERE i.customer_id = customers.id),
            updated_at = now()
      WHERE tenant_id = $1::uuid AND id = ANY ($2::uuid[])
     RETURNING id)
-  INSERT INTO points_ledger (tenant_id, customer_id, kind, points, lot_id, expires_at, reason,
-                             issuance_id, event_id, rule_id, actor)
-  SELECT $1::uuid, i.customer_id, 'earn', i.points, lots.id, i.expires_at, 'earned: ' || i.name,
-         i.id, i.event_id, i.rule_id, 'system'
+  INSERT INTO points_ledger (tenant_id, customer_id, kind, points, pending, lot_id, expires_at,
+                             reason, issuance_id, event_id, rule_id, actor)
+  SELECT $1::uuid, i.customer_id, 'earn', i.points,
+         CASE WHEN i.pending_until IS NULL THEN 0 ELSE i.points END, lots.id, i.expires_at,
+         'earned: ' || i.name, i.id, i.event_id, i.rule_id, 'system'
     FROM i JOIN lots ON lots.issuance_id = i.id)sql"};
 
 // The lots a debit takes from, in the order it takes them (expiry first, never-expiring last),
-// each with what the lots before it hold: the live ones (points left, not past their expiry)
-// for a spend; for a reversal ($12) those past their expiry too, which the expiry run has not
-// emptied yet. The customer is locked, so the lots cannot change under this statement.
+// each with what the lots before it hold: the live ones (points left, not past their expiry,
+// not pending) for a spend; for a reversal ($12) those past their expiry too, which the expiry
+// run has not emptied yet, and the pending lot of the issuance it takes back ($7), first. Other
+// pending lots are never taken. The customer is locked, so the lots cannot change under this
+// statement. What it takes from a pending lot leaves the spendable balance as it was.
 const Query kDebit{"points_debit", R"sql(
   WITH live AS (
-    SELECT id, remaining,
-           sum(remaining) OVER (ORDER BY expires_at ASC NULLS LAST, id) - remaining AS before
-      FROM points_lots
-     WHERE tenant_id = $1::uuid AND customer_id = $2::uuid AND remaining > 0
-       AND ($12 OR expires_at IS NULL OR expires_at > app_now())),
+    SELECT id, remaining, pending,
+           sum(remaining) OVER (ORDER BY pending DESC, expires_at ASC NULLS LAST, id) - remaining
+             AS before
+      FROM (SELECT id, remaining, expires_at,
+                   (pending_until IS NOT NULL AND released_at IS NULL) AS pending
+              FROM points_lots
+             WHERE tenant_id = $1::uuid AND customer_id = $2::uuid AND remaining > 0
+               AND ($12 OR expires_at IS NULL OR expires_at > app_now())
+               AND (pending_until IS NULL OR released_at IS NOT NULL
+                    OR ($12 AND issuance_id = $7::uuid))) l),
   take AS (
-    SELECT id, least(remaining, $3 - before) AS points FROM live
+    SELECT id, pending, least(remaining, $3 - before) AS points FROM live
      WHERE before < $3 AND (NOT $4 OR (SELECT coalesce(sum(remaining), 0) FROM live) >= $3)),
   lots AS (
     UPDATE points_lots l SET remaining = l.remaining - t.points
       FROM take t WHERE l.tenant_id = $1::uuid AND l.id = t.id
     RETURNING l.id),
   c AS (
-    UPDATE customers SET points_balance = points_balance - (SELECT sum(points) FROM take),
+    UPDATE customers
+       SET points_balance = points_balance - (
+             SELECT coalesce(sum(points), 0) FROM take WHERE NOT pending),
+           points_pending = points_pending - (
+             SELECT coalesce(sum(points), 0) FROM take WHERE pending),
            updated_at = now()
      WHERE tenant_id = $1::uuid AND id = $2::uuid AND EXISTS (SELECT 1 FROM take)
     RETURNING id),
   m AS (
-    INSERT INTO points_ledger (tenant_id, customer_id, kind, points, lot_id, reason,
+    INSERT INTO points_ledger (tenant_id, customer_id, kind, points, pending, lot_id, reason,
                                issuance_id, event_id, rule_id, reverses_id, actor)
-    SELECT $1::uuid, $2::uuid, $5, -t.points, t.id, left($6, 500), $7::uuid, $8::uuid,
-           $9::uuid, $10::bigint, $11
+    SELECT $1::uuid, $2::uuid, $5, -t.points, CASE WHEN t.pending THEN -t.points ELSE 0 END,
+           t.id, left($6, 500), $7::uuid, $8::uuid, $9::uuid, $10::bigint, $11
       FROM take t ORDER BY t.id
     RETURNING points)
   SELECT coalesce(-sum(points), 0) AS taken FROM m)sql"};
@@ -105,7 +137,70 @@ const Query kDebit{"points_debit", R"sql(
 const Query kSpendable{"points_spendable", R"sql(
   SELECT coalesce(sum(remaining), 0) FROM points_lots
    WHERE tenant_id = $1::uuid AND customer_id = $2::uuid AND remaining > 0
-     AND (expires_at IS NULL OR expires_at > app_now()))sql"};
+     AND (expires_at IS NULL OR expires_at > app_now())
+     AND (pending_until IS NULL OR released_at IS NOT NULL))sql"};
+
+const Query kBalances{"points_balances", R"sql(
+  SELECT points_balance, points_pending FROM customers
+   WHERE tenant_id = $1::uuid AND id = $2::uuid)sql"};
+
+// A customer's pending lots with points in them, those coming due first first.
+const Query kPendingLots{"points_pending_lots", R"sql(
+  SELECT id, remaining,
+         to_char(pending_until AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') AS until
+    FROM points_lots
+   WHERE tenant_id = $1::uuid AND customer_id = $2::uuid AND pending_until IS NOT NULL
+     AND released_at IS NULL AND remaining > 0
+   ORDER BY pending_until, id)sql"};
+
+// Whether a customer has pending lots whose window is over (read before taking their lock).
+const Query kHasDue{"points_has_due", R"sql(
+  SELECT 1 FROM points_lots
+   WHERE tenant_id = $1::uuid AND customer_id = $2::uuid AND pending_until IS NOT NULL
+     AND released_at IS NULL AND pending_until <= (SELECT app_now())
+   LIMIT 1)sql"};
+
+// The customers' ($2, locked) pending lots whose window is over, released: a `release` movement
+// for each lot with points left (points 0, pending -remaining), what they hold moved from
+// points_pending to points_balance. An emptied lot (refunded in full, expired) is marked
+// released with no movement.
+const Query kRelease{"points_release", R"sql(
+  WITH due AS (
+    SELECT id, customer_id, remaining FROM points_lots
+     WHERE tenant_id = $1::uuid AND customer_id = ANY ($2::uuid[]) AND pending_until IS NOT NULL
+       AND released_at IS NULL AND pending_until <= (SELECT app_now())
+     FOR UPDATE),
+  lots AS (
+    UPDATE points_lots l SET released_at = app_now()
+      FROM due WHERE l.tenant_id = $1::uuid AND l.id = due.id
+    RETURNING l.id),
+  per_customer AS (
+    SELECT customer_id, sum(remaining) AS points FROM due GROUP BY customer_id
+    HAVING sum(remaining) > 0),
+  c AS (
+    UPDATE customers SET points_balance = points_balance + p.points,
+                         points_pending = points_pending - p.points, updated_at = now()
+      FROM per_customer p WHERE customers.tenant_id = $1::uuid AND customers.id = p.customer_id
+    RETURNING customers.id),
+  m AS (
+    INSERT INTO points_ledger (tenant_id, customer_id, kind, points, pending, lot_id, reason,
+                               actor)
+    SELECT $1::uuid, due.customer_id, 'release', 0, -due.remaining, due.id,
+           'released: the returns window is over', 'system'
+      FROM due WHERE due.remaining > 0 ORDER BY due.id
+    RETURNING pending)
+  SELECT count(*) AS lots, coalesce(-sum(pending), 0) AS points FROM m)sql"};
+// The customers with pending lots whose window is over, a batch of them (the expiry run).
+const Query kDuePendingCustomers{"points_due_pending_customers", R"sql(
+  SELECT DISTINCT customer_id::text FROM (
+    SELECT customer_id FROM points_lots
+     WHERE tenant_id = $1::uuid AND pending_until IS NOT NULL AND released_at IS NULL
+       AND pending_until <= (SELECT app_now())
+     ORDER BY pending_until LIMIT 500) due)sql"};
+const Query kCountRelease{"points_count_release", R"sql(
+  SELECT count(*) AS lots, coalesce(sum(remaining), 0) AS points FROM points_lots
+   WHERE tenant_id = $1::uuid AND pending_until IS NOT NULL AND released_at IS NULL
+     AND remaining > 0 AND pending_until <= (SELECT app_now()))sql"};
 
 const Query kEarnEntry{"points_earn_entry", R"sql(
   SELECT id, rule_id::text FROM points_ledger
@@ -125,7 +220,9 @@ const Query kDueCustomers{"points_due_customers", R"sql(
 // Those customers' due lots emptied, each with its `expire` movement, the balances moved.
 const Query kExpire{"points_expire", R"sql(
   WITH due AS (
-    SELECT id, customer_id, remaining FROM points_lots
+    SELECT id, customer_id, remaining,
+           (pending_until IS NOT NULL AND released_at IS NULL) AS pending
+      FROM points_lots
      WHERE tenant_id = $1::uuid AND customer_id = ANY ($2::uuid[]) AND remaining > 0
        AND expired_at IS NULL AND expires_at <= (SELECT app_now())
      FOR UPDATE),
@@ -133,14 +230,20 @@ const Query kExpire{"points_expire", R"sql(
     UPDATE points_lots l SET remaining = 0, expired_at = app_now()
       FROM due WHERE l.tenant_id = $1::uuid AND l.id = due.id
     RETURNING l.id),
-  per_customer AS (SELECT customer_id, sum(remaining) AS points FROM due GROUP BY customer_id),
+  per_customer AS (
+    SELECT customer_id, coalesce(sum(remaining) FILTER (WHERE NOT pending), 0) AS points,
+           coalesce(sum(remaining) FILTER (WHERE pending), 0) AS pending
+      FROM due GROUP BY customer_id),
   c AS (
-    UPDATE customers SET points_balance = points_balance - p.points, updated_at = now()
+    UPDATE customers SET points_balance = points_balance - p.points,
+                         points_pending = points_pending - p.pending, updated_at = now()
       FROM per_customer p WHERE customers.tenant_id = $1::uuid AND customers.id = p.customer_id
     RETURNING customers.id),
   m AS (
-    INSERT INTO points_ledger (tenant_id, customer_id, kind, points, lot_id, reason, actor)
-    SELECT $1::uuid, due.customer_id, 'expire', -due.remaining, due.id, 'expired', 'system'
+    INSERT INTO points_ledger (tenant_id, customer_id, kind, points, pending, lot_id, reason,
+                               actor)
+    SELECT $1::uuid, due.customer_id, 'expire', -due.remaining,
+           CASE WHEN due.pending THEN -due.remaining ELSE 0 END, due.id, 'expired', 'system'
       FROM due ORDER BY due.id
     RETURNING points)
   SELECT count(*) AS lots, coalesce(-sum(points), 0) AS points FROM m)sql"};
@@ -186,14 +289,59 @@ void lock_customers(db::Tx& tx, const std::string& tenant_id, std::vector<std::s
   if (ids.empty()) return;
   std::sort(ids.begin(), ids.end());
   ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
-  tx.exec(kLockCustomers, tenant_id, db::array_literal(ids));
+  auto list = db::array_literal(ids);
+  tx.exec(kLockCustomers, tenant_id, list);
+  tx.exec(kRelease, tenant_id, list);
 }
 
 std::optional<std::string> lock_customer(db::Tx& tx, const std::string& tenant_id,
                                          const std::string& customer_id) {
   auto rows = tx.exec(kLockCustomer, tenant_id, customer_id);
   if (rows.empty()) return std::nullopt;
+  tx.exec(kRelease, tenant_id, db::array_literal(std::vector<std::string>{customer_id}));
   return rows[0][0].as<std::string>();
+}
+
+void release_due(db::Tx& tx, const std::string& tenant_id, const std::string& customer_id) {
+  if (tx.exec(kHasDue, tenant_id, customer_id).empty()) return;
+  lock_customer(tx, tenant_id, customer_id);
+}
+
+std::optional<Balances> balances(db::Tx& tx, const std::string& tenant_id,
+                                 const std::string& customer_id) {
+  auto rows = tx.exec(kBalances, tenant_id, customer_id);
+  if (rows.empty()) return std::nullopt;
+  return Balances{rows[0][0].as<std::int64_t>(), rows[0][1].as<std::int64_t>()};
+}
+
+std::vector<PendingLot> pending_lots(db::Tx& tx, const std::string& tenant_id,
+                                     const std::string& customer_id) {
+  std::vector<PendingLot> out;
+  for (const auto& r : tx.exec(kPendingLots, tenant_id, customer_id)) {
+    out.push_back({r["id"].as<std::int64_t>(), r["remaining"].as<std::int64_t>(),
+                   r["until"].as<std::string>()});
+  }
+  return out;
+}
+
+Expired release_batch(db::Tx& tx, const std::string& tenant_id, bool& more) {
+  std::vector<std::string> customers;
+  for (const auto& r : tx.exec(kDuePendingCustomers, tenant_id)) customers.push_back(r[0].c_str());
+  more = !customers.empty();
+  Expired out;
+  if (customers.empty()) return out;
+  std::sort(customers.begin(), customers.end());
+  auto list = db::array_literal(customers);
+  tx.exec(kLockCustomers, tenant_id, list);
+  auto row = tx.exec1(kRelease, tenant_id, list);
+  out.lots = row["lots"].as<std::int64_t>();
+  out.points = row["points"].as<std::int64_t>();
+  return out;
+}
+
+Expired count_release(db::Tx& tx, const std::string& tenant_id) {
+  auto row = tx.exec1(kCountRelease, tenant_id);
+  return {row["lots"].as<std::int64_t>(), row["points"].as<std::int64_t>()};
 }
 
 std::int64_t credit(db::Tx& tx, const std::string& tenant_id, const std::string& customer_id,

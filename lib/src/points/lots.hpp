@@ -6,6 +6,15 @@
 // movement per lot it touches and moves customers.points_balance by the same amount, so the
 // balance, the lots and the movements always agree (loyaltyctl ledger verify checks them).
 //
+// Pending points (migration 0113): with the tenant's points_pending_days, what events earn opens
+// a pending lot, held until the event's occurred_at + that many days (in UTC): its points count
+// in customers.points_pending, not in points_balance (the spendable balance), and no spend takes
+// from it. A refund or cancel takes from its issuance's pending lot first; no other debit takes
+// from a pending lot. Locking a customer (lock_customer, lock_customers) first releases their
+// lots whose window is over — a `release` movement each, their points moved to the balance — so
+// every debit and every answer after the lock sees them spendable without waiting for the
+// expiry run, which releases them too (release_batch).
+//
 // Lock order: the customer row first (lock_customers), then their lots. Every writer of points
 // (the event pipeline, the worker, claims, adjustments, the expiry run) takes the customer's row
 // before it reads the lots, so a debit never reads lots that a concurrent one is changing.
@@ -13,6 +22,7 @@
 #include "db/tx.hpp"
 
 #include <loyalty/core/actor.hpp>
+#include <loyalty/points/points.hpp>
 
 #include <cstdint>
 #include <optional>
@@ -31,12 +41,31 @@ struct Cause {
   std::optional<std::string> reference;     ///< a bulk grant's line reference
 };
 
-/// Locks the customers' rows (FOR NO KEY UPDATE, in id order) until the transaction ends.
+/// Locks the customers' rows (FOR NO KEY UPDATE, in id order) until the transaction ends, and
+/// releases their pending lots whose window is over.
 void lock_customers(db::Tx& tx, const std::string& tenant_id, std::vector<std::string> ids);
 
-/// Locks one customer's row; returns their status, none when there is no such customer.
+/// Locks one customer's row and releases their pending lots whose window is over; returns their
+/// status, none when there is no such customer.
 std::optional<std::string> lock_customer(db::Tx& tx, const std::string& tenant_id,
                                          const std::string& customer_id);
+
+/// Before an answer that shows a customer's points: when any of their pending lots is due, locks
+/// them (lock_customer), which releases it. Nothing is locked when none is due.
+void release_due(db::Tx& tx, const std::string& tenant_id, const std::string& customer_id);
+
+struct Balances {
+  std::int64_t balance = 0;  ///< customers.points_balance: spendable (held outside pending lots)
+  std::int64_t pending = 0;  ///< customers.points_pending: what the pending lots hold
+};
+
+/// The customer's balances, none when there is no such customer.
+std::optional<Balances> balances(db::Tx& tx, const std::string& tenant_id,
+                                 const std::string& customer_id);
+
+/// The customer's pending lots with points left, those coming due first first.
+std::vector<PendingLot> pending_lots(db::Tx& tx, const std::string& tenant_id,
+                                     const std::string& customer_id);
 
 /// Credits `points` (> 0) as a new lot expiring at `expires_at` (RFC 3339; empty: never). The
 /// customer must be locked. Returns the lot's id.
@@ -75,7 +104,8 @@ std::int64_t debit(db::Tx& tx, const std::string& tenant_id, const std::string& 
 std::optional<std::int64_t> balance(db::Tx& tx, const std::string& tenant_id,
                                     const std::string& customer_id);
 
-/// What the customer's live lots hold now (what a spend may take).
+/// What the customer's live lots hold now (what a spend may take): not past their expiry, not
+/// pending.
 std::int64_t spendable(db::Tx& tx, const std::string& tenant_id, const std::string& customer_id);
 
 /// The cause of taking back an issuance's points (`kind`: refund or cancel): the issuance, its
@@ -95,6 +125,14 @@ Expired expire_batch(db::Tx& tx, const std::string& tenant_id, bool& more);
 
 /// What expire_batch would take now, all batches, changing nothing.
 Expired count_due(db::Tx& tx, const std::string& tenant_id);
+
+/// Releases the pending lots whose window is over, up to 500 customers' worth, each customer
+/// locked first. Returns the lots released with points left and those points; `more` is set when
+/// customers remain for another batch.
+Expired release_batch(db::Tx& tx, const std::string& tenant_id, bool& more);
+
+/// What release_batch would release now, all batches, changing nothing.
+Expired count_release(db::Tx& tx, const std::string& tenant_id);
 
 /// Warns once of the lots that expire within `days` days: one `points_expiring` notice a
 /// consenting customer, with what those lots hold and the first expiry. Returns {lots marked,

@@ -1,6 +1,7 @@
 #include "audit/audit.hpp"
 #include "customers/consent.hpp"
 #include "db/tx.hpp"
+#include "points/lots.hpp"
 #include "selfservice/internal.hpp"
 
 #include <loyalty/core/error.hpp>
@@ -96,6 +97,8 @@ std::optional<Member> find_member_in(db::Tx& tx, const Merchant& m, const std::s
 }
 
 Points points_in(db::Tx& tx, const Merchant& m, const std::string& customer_id) {
+  // Pending points whose returns window is over are released first: the balance is spendable.
+  points::release_due(tx, m.tenant_id, customer_id);
   auto rows = tx.exec(kPoints, m.tenant_id, customer_id);
   if (rows.empty()) throw_not_found("customer");
   return Points{rows[0][0].as<long long>(), rows[0][1].as<long long>(),

@@ -1,3 +1,4 @@
+#include "audit/audit.hpp"
 #include "db/tx.hpp"
 
 #include <loyalty/auth/password.hpp>
@@ -175,6 +176,47 @@ Tenant suspend_tenant(db::Database& database, const std::string& id_or_slug) {
       t.status = "suspended";
     }
     return t;
+  });
+}
+
+Tenant update_settings(db::Database& database, const std::string& id_or_slug,
+                       const nlohmann::json& change, const Actor& actor) {
+  std::vector<FieldError> errors;
+  if (!change.is_object() || change.empty()) {
+    throw_invalid(
+        "the settings are not valid",
+        {{"", "an object of the settings to change, e.g. {\"points_pending_days\": 14}"}});
+  }
+  for (const auto& [key, value] : change.items()) {
+    if (key == "points_pending_days") {
+      if (!value.is_number_integer() || value.get<long long>() < 0 ||
+          value.get<long long>() > kMaxPointsPendingDays) {
+        errors.push_back({"/points_pending_days", "a whole number of days, 0 to " +
+                                                      std::to_string(kMaxPointsPendingDays) +
+                                                      " (0: points are spendable at once)"});
+      }
+    } else {
+      errors.push_back({"/" + key, "not a setting that can be changed here"});
+    }
+  }
+  if (!errors.empty()) throw_invalid("the settings are not valid", errors);
+  // The operator names a tenant by slug; loyaltyd by id, and can see only its own tenant's row.
+  const std::string id = is_uuid(id_or_slug) ? id_or_slug : find_tenant(database, id_or_slug).id;
+  static const std::string update =
+      std::string(
+          "UPDATE tenants SET settings = settings || $2::jsonb, updated_at = now() "
+          "WHERE id = $1::uuid RETURNING ") +
+      kColumns;
+  static const Query kUpdate{"tenant_update_settings", update.c_str()};
+  return db::with_tenant(database, id, [&](db::Tx& tx) {
+    Tenant before = find_in(tx, id);
+    Tenant after = row_to_tenant(tx.exec1(kUpdate, id, change.dump()));
+    nlohmann::json was = nlohmann::json::object();
+    for (const auto& [key, value] : change.items()) {
+      was[key] = before.settings.contains(key) ? before.settings[key] : nlohmann::json();
+    }
+    audit::record(tx, id, actor, "tenant.settings", "tenant", id, was, change);
+    return after;
   });
 }
 

@@ -26,9 +26,11 @@ struct Customer {
   nlohmann::json attributes = nlohmann::json::object();
   std::vector<std::string> tags;
   std::vector<std::string> segments;
-  std::string birthday;  ///< YYYY-MM-DD or empty
-  std::string language;  ///< preferred language (en, sn, nd) or empty: the tenant's
-  long long points_balance = 0;
+  std::string birthday;              ///< YYYY-MM-DD or empty
+  std::string language;              ///< preferred language (en, sn, nd) or empty: the tenant's
+  long long points_balance = 0;      ///< spendable: held outside pending lots
+  long long points_pending = 0;      ///< held in pending lots (the tenant's returns window)
+  std::string points_pending_until;  ///< RFC 3339 (UTC): the first pending lot's due time, or empty
   std::optional<std::string> tier;  ///< the name of their tier (tiers.hpp), none without one
   std::string enrolled_at;
   std::string created_at;

@@ -104,10 +104,11 @@ Issuance cancel(db::Database& db, const std::string& tenant_id, const std::strin
 /// Counts of an expiry run.
 struct ExpiryReport {
   long long issuances_expired = 0;
-  long long points_expired = 0;  ///< points debited
-  long long points_entries = 0;  ///< points ledger entries that expired
-  long long rewards_warned = 0;  ///< "expires soon" notices queued for rewards
-  long long points_warned = 0;   ///< "points expire soon" notices queued (one a customer)
+  long long points_expired = 0;   ///< points debited
+  long long points_entries = 0;   ///< points ledger entries that expired
+  long long rewards_warned = 0;   ///< "expires soon" notices queued for rewards
+  long long points_warned = 0;    ///< "points expire soon" notices queued (one a customer)
+  long long points_released = 0;  ///< pending points whose returns window ended, now spendable
   bool dry_run = false;
 };
 

@@ -22,8 +22,11 @@ namespace loyalty::points {
 /// One movement of a customer's points: a credit that opened a lot, or a debit from one.
 struct Movement {
   std::int64_t id = 0;
-  std::string kind;         ///< earn, grant, adjustment, spend, refund, cancel, expire
-  std::int64_t points = 0;  ///< signed: credits positive, debits negative
+  std::string kind;          ///< earn, grant, adjustment, spend, refund, cancel, expire, release
+  std::int64_t points = 0;   ///< signed: credits positive, debits negative (a release: 0)
+  std::int64_t pending = 0;  ///< the part of it that moved pending points: 0, or all of
+                             ///< `points` for a pending lot's earn and debits; a release: minus
+                             ///< what it made spendable
   std::string reason;
   std::string rule_id, event_id, issuance_id;  ///< empty when none
   std::string reference;                       ///< a bulk grant's line reference, or empty
@@ -35,10 +38,20 @@ struct Movement {
 
 nlohmann::json to_json(const Movement& m);
 
-/// A customer's balance and a page of their movements, newest first.
+/// A pending lot: points earned inside the tenant's returns window (points_pending_days).
+struct PendingLot {
+  std::int64_t lot_id = 0;
+  std::int64_t points = 0;  ///< what is left in it
+  std::string until;        ///< RFC 3339 (UTC): when its points become spendable
+};
+
+/// A customer's balance and a page of their movements, newest first. Lots whose returns window
+/// is over are released (made spendable) before the answer.
 struct History {
-  std::int64_t balance = 0;    ///< customers.points_balance
-  std::int64_t spendable = 0;  ///< what the lots not yet past their expiry hold
+  std::int64_t balance = 0;    ///< customers.points_balance: points held outside pending lots
+  std::int64_t spendable = 0;  ///< what the lots not yet past their expiry and not pending hold
+  std::int64_t pending = 0;    ///< customers.points_pending: what the pending lots hold
+  std::vector<PendingLot> pending_lots;  ///< those coming due first first
   Page<Movement> movements;
 };
 
@@ -59,9 +72,9 @@ nlohmann::json to_json(const Adjustment& a);
 
 /// Adjusts a customer's points by `points` (non-zero, at most kMaxPoints either way) with a
 /// reason (1 to 500 characters), in one transaction, audited: a credit opens a lot that never
-/// expires; a debit takes from the lots that expire first and cannot take the balance below
-/// zero. Throws Error(not_found) for an unknown customer; Error(invalid) with "/points" or
-/// "/reason"; Error(invalid, "insufficient-points") for a debit larger than the balance
+/// expires; a debit takes from the lots that expire first, never pending ones, and cannot take
+/// the balance below 0. Throws Error(not_found) for an unknown customer; Error(invalid) with
+/// "/points" or "/reason"; Error(invalid, "insufficient-points") for a debit over the balance
 /// (extension: balance).
 Adjustment adjust(db::Database& db, const std::string& tenant_id, const std::string& customer_id,
                   std::int64_t points, const std::string& reason, const Actor& actor);
@@ -116,8 +129,8 @@ nlohmann::json to_json(const Claim& c);
 /// reward's stock taken. Concurrent claims of one customer serialize on the customer's row: the
 /// balance never pays for more than it holds.
 /// Throws Error(not_found) for an unknown customer or reward;
-/// Error(invalid, "insufficient-points") when the lots not past their expiry hold less than the
-/// price (extensions: points_price, spendable);
+/// Error(invalid, "insufficient-points") when the lots not past their expiry and not pending
+/// hold less than the price (extensions: points_price, spendable);
 /// Error(invalid, "not-claimable-with-points") for a reward without a points price;
 /// Error(conflict): "customer-not-active", "reward-not-available" (inactive or outside its
 /// dates), "out-of-stock", "pool-empty", "budget-exhausted".

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <loyalty/core/actor.hpp>
 #include <nlohmann/json.hpp>
 
 #include <optional>
@@ -55,6 +56,19 @@ Tenant find_tenant(db::Database& db, const std::string& id_or_slug);
 
 /// Suspends a tenant: its users and keys stop authenticating. Idempotent.
 Tenant suspend_tenant(db::Database& db, const std::string& id_or_slug);
+
+/// The longest returns window, in days, that settings.points_pending_days may hold.
+inline constexpr int kMaxPointsPendingDays = 365;
+
+/// Changes some of a tenant's settings (a JSON object of the settings to change), in one
+/// transaction, audited (tenant.settings). The settings that can be changed:
+///   points_pending_days  0 to kMaxPointsPendingDays: points earned by events are pending (not
+///                        spendable) until the event's occurred_at plus that many days, in UTC
+///                        (24-hour days); 0: spendable at once. Lots already earned keep theirs.
+/// Throws Error(not_found) for an unknown tenant; Error(invalid) naming each bad or unknown
+/// setting by its JSON pointer.
+Tenant update_settings(db::Database& db, const std::string& id_or_slug,
+                       const nlohmann::json& change, const Actor& actor);
 
 /// JSON of a tenant as the CLI and API show it.
 nlohmann::json to_json(const Tenant& tenant);
