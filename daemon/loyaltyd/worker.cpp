@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 #include <loyalty/jobs/worker.hpp>
+#include <loyalty/referrals/referrals.hpp>
 #include <loyalty/whatsapp/inbox.hpp>
 
 #include <algorithm>
@@ -17,6 +18,7 @@ BackgroundWorker::BackgroundWorker(App& app) : app_(app) {
   worker_ = std::make_unique<loyalty::jobs::Worker>(*app_.db, options);
   loyalty::jobs::register_standard_handlers(*worker_);
   loyalty::whatsapp::register_handlers(*worker_);
+  loyalty::referrals::register_handlers(*worker_, app_.rules_cache);
   worker_->start();
   app_.worker = worker_.get();
   app_.worker_alive = true;

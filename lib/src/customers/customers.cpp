@@ -1,6 +1,7 @@
 #include "audit/audit.hpp"
 #include "customers/enrol.hpp"
 #include "db/tx.hpp"
+#include "referrals/hooks.hpp"
 
 #include <loyalty/core/error.hpp>
 #include <loyalty/core/phone.hpp>
@@ -21,7 +22,7 @@ constexpr const char* kColumns =
     "coalesce(consent_channel, ''), attributes::text, array_to_json(tags)::text, "
     "array_to_json(segments)::text, coalesce(birthday::text, ''), points_balance, "
     "to_char(enrolled_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), "
-    "to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')";
+    "to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), referral_code";
 
 std::string select_sql(const std::string& rest) {
   return std::string("SELECT ") + kColumns + " FROM customers " + rest;
@@ -85,6 +86,7 @@ Customer row_to_customer(const pqxx::row& r) {
   c.points_balance = r[10].as<long long>();
   c.enrolled_at = r[11].as<std::string>();
   c.created_at = r[12].as<std::string>();
+  c.referral_code = r[13].as<std::string>();
   return c;
 }
 
@@ -105,6 +107,7 @@ nlohmann::json to_json(const Customer& c) {
           {"segments", c.segments},
           {"birthday", opt(c.birthday)},
           {"points_balance", c.points_balance},
+          {"referral_code", c.referral_code},
           {"enrolled_at", c.enrolled_at}};
 }
 
@@ -122,6 +125,7 @@ NewCustomer new_customer_from_json(const nlohmann::json& body) {
   string_field("phone", c.phone);
   string_field("external_ref", c.external_ref);
   string_field("birthday", c.birthday);
+  string_field("referral_code", c.referral_code);
   if (body.contains("attributes")) {
     if (!body["attributes"].is_object())
       errors.push_back({"/attributes", "must be an object"});
@@ -209,6 +213,9 @@ Customer create_customer(db::Database& database, const std::string& tenant_id, c
     tx.exec(kOutbox, tenant_id, payload.dump());
     audit::record(tx, tenant_id, actor, "customer.create", "customer", created.id, nullptr,
                   {{"id", created.id}, {"channel", c.channel}});
+    if (c.referral_code) {
+      referrals::link_new_customer(tx, tenant_id, created.id, *c.referral_code, c.channel, actor);
+    }
     return created;
   });
 }

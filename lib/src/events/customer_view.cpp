@@ -7,7 +7,7 @@ const char* const kCustomerColumns =
     "'YYYY-MM-DD'), attributes::text, array_to_json(tags)::text, "
     "array_to_json(segments)::text, to_char(coalesce($4::timestamptz, now()) AT TIME ZONE $3, "
     "'YYYY-MM-DD HH24:MI:SS'), to_char(coalesce($4::timestamptz, now()) AT TIME ZONE 'UTC', "
-    "'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')";
+    "'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), referral_open";
 
 CustomerView read_customer_view(const pqxx::row& r) {
   CustomerView c;
@@ -26,6 +26,7 @@ CustomerView read_customer_view(const pqxx::row& r) {
   c.view = std::move(view);
   c.local_time = r[7].as<std::string>();
   c.occurred_utc = r[8].as<std::string>();
+  c.referral_open = r[9].as<bool>();
   return c;
 }
 

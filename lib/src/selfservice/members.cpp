@@ -106,7 +106,7 @@ std::optional<Member> find_member(db::Database& database, const Merchant& m,
 }
 
 Member join(db::Database& database, const Merchant& m, const std::string& phone,
-            const std::string& channel) {
+            const std::string& channel, const std::string& referral_code, bool* code_refused) {
   if (auto existing = find_member(database, m, phone)) {
     if (existing->status == "opted_out") {
       db::with_tenant(database, m.tenant_id, [&](db::Tx& tx) {
@@ -124,9 +124,15 @@ Member join(db::Database& database, const Merchant& m, const std::string& phone,
   c.phone = phone;
   c.consent = true;
   c.channel = channel;
+  if (!referral_code.empty()) c.referral_code = referral_code;
   try {
     customers::create_customer(database, m.tenant_id, c, Actor{"system", channel});
   } catch (const Error& e) {
+    if (e.type() == "unknown-referral-code") {
+      // Joined all the same, without the code.
+      if (code_refused) *code_refused = true;
+      return join(database, m, phone, channel);
+    }
     // Two first messages at once: the other created the customer.
     if (e.code() != ErrorCode::conflict) throw;
   }
