@@ -102,3 +102,6 @@ BEGIN
   EXECUTE 'ALTER TABLE outbox ADD CONSTRAINT outbox_event_type_check '
           || replace(def, 'ARRAY[', 'ARRAY[''referral.completed''::text, ');
 END $$;
+
+ALTER FUNCTION referral_code_new() OWNER TO loyalty_definer;
+ALTER FUNCTION customers_referral_code() OWNER TO loyalty_definer;

@@ -75,7 +75,14 @@ std::string seed_tenant(TestDatabase& db, const std::string& slug, int n) {
   customer.phone = phone;
   customer.consent = true;
   customer.channel = "pos";
-  auto customer_id = loyalty::customers::create_customer(db.app(), tenant, customer, actor).id;
+  auto referrer = loyalty::customers::create_customer(db.app(), tenant, customer, actor);
+  auto customer_id = referrer.id;
+  // A friend they referred (a row of referrals).
+  loyalty::customers::NewCustomer referee;
+  referee.phone = "+26377200000" + std::to_string(n);
+  referee.channel = "pos";
+  referee.referral_code = referrer.referral_code;
+  loyalty::customers::create_customer(db.app(), tenant, referee, actor);
   loyalty::events::RulesCache cache;
   auto answer = json::parse(
       loyalty::events::process_event(db.app(), cache, tenant,

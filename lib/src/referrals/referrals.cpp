@@ -58,7 +58,8 @@ const std::string kListSql = std::string("SELECT ") + kColumns + R"sql( FROM ref
    WHERE tenant_id = $1::uuid AND ($2::uuid IS NULL OR referrer_id = $2::uuid)
      AND ($3 = '' OR (created_at, id) < ($3::timestamptz, $4::uuid))
    ORDER BY created_at DESC, id DESC LIMIT $5)sql";
-const Query kList{"referrals_list", kListSql.c_str()};
+// An optional filter: planned for its values (the referrer's index once $2 is known).
+const Query kList{"referrals_list", kListSql.c_str(), db::Plan::per_call};
 const std::string kReferredBySql =
     std::string("SELECT ") + kColumns +
     " FROM referrals WHERE tenant_id = $1::uuid AND referee_id = $2::uuid";
