@@ -209,7 +209,7 @@ TEST_CASE(
   {
     pqxx::work w(conn);
     w.exec("SET LOCAL app.tenant_id = " + w.quote(a));
-    REQUIRE(w.exec("SELECT count(*) FROM customers")[0][0].as<int>() == 1);
+    REQUIRE(w.exec("SELECT count(*) FROM customers")[0][0].as<int>() == 2);  // and a referee
     w.commit();
   }
   for (bool explicit_empty : {false, true}) {
