@@ -346,3 +346,89 @@ TEST_CASE(
   CHECK(bad_phone.status == 200);
   CHECK(bad_phone.raw.rfind("END ", 0) == 0);
 }
+
+TEST_CASE(
+    "ussd: Redeem leads on to the rewards to claim with points, and a claim spends them and "
+    "ends on the code, or on a fresh PIN for a reward that needs one",
+    "[http]") {
+  TestDatabase db;
+  auto daemon = Daemon::over(db, ussd_daemon());
+  Api api(daemon.port());
+  auto c = loyalty::test::seed_tenant(db, api, "cafe");
+  route_ussd(db, "cafe", "*123#");
+  const std::string base = "/v1/tenants/" + c.tenant_id;
+  auto reward = [&](const std::string& name, int price, bool pin) {
+    auto made = api.post(base + "/reward-catalog",
+                         {{"name", name},
+                          {"type", "voucher"},
+                          {"cost", "1.00"},
+                          {"currency", "USD"},
+                          {"validity_days", 30},
+                          {"points_price", price},
+                          {"requires_pin", pin},
+                          {"config", {{"source", "generated"}, {"prefix", "PTS-"}}}},
+                         c.manager_token);
+    INFO(made.raw);
+    REQUIRE(made.status == 201);
+  };
+  reward("Soda", 10, false);
+  reward("Cake", 20, true);
+  reward("Lunch", 500, false);
+  Gateway g{api};
+  g.screen("");
+  g.screen("1");
+  REQUIRE(g.screen("1*1").rfind("END Welcome to Tenant cafe rewards!", 0) == 0);
+  auto granted = loyalty::test::loyaltyctl(
+      db.owner_url(), {"points", "adjust", "--tenant", "cafe", "--customer", g.phone, "--points",
+                       "35", "--reason", "welcome"});
+  INFO(granted.out << granted.err);
+  REQUIRE(granted.exit_code == 0);
+
+  g.session = "ATUid_claim";
+  CHECK(g.screen("") ==
+        "CON Tenant cafe rewards\n1. My points\n2. My rewards\n3. Redeem\n4. Language\n5. Stop "
+        "messages\n6. Help");
+  CHECK(g.screen("3") == "CON Use which reward?\n1. Spend points\n0. Back");
+  CHECK(g.screen("3*1") ==
+        "CON Rewards for points:\n1. Soda 10\n2. Cake 20\n3. Lunch 500\n0. Back");
+  CHECK(g.screen("3*1*3") == "CON Lunch costs 500 points. You have 35.\n0. Back");
+  CHECK(g.screen("3*1*3*0*1") == "CON Spend 10 points on Soda? You have 35.\n1. Yes\n2. No");
+  // No goes back to the list; Yes claims.
+  CHECK(g.screen("3*1*3*0*1*2").rfind("CON Rewards for points:", 0) == 0);
+  const std::string soda = g.screen("3*1*3*0*1*2*1*1");
+  const std::string code = sql_value(db.owner(), "SELECT code FROM issuances");
+  REQUIRE(code.rfind("PTS-", 0) == 0);
+  CHECK(soda == "END You spent 10 points on Soda. You have 25 left.\nCode: " + code);
+  CHECK(sql_value(db.owner(), "SELECT points_balance FROM customers") == "25");
+
+  // The customer's own reward comes first now; the PIN reward's claim ends on a fresh PIN that
+  // redeems at the till.
+  g.session = "ATUid_pin";
+  g.screen("");
+  CHECK(g.screen("3") == "CON Use which reward?\n1. Soda\n2. Spend points\n0. Back");
+  CHECK(g.screen("3*2*2") == "CON Spend 20 points on Cake? You have 25.\n1. Yes\n2. No");
+  const std::string cake = g.screen("3*2*2*1");
+  INFO(cake);
+  REQUIRE(cake.rfind("END Spent 20 points.\nPIN for Cake: ", 0) == 0);
+  const std::string pin =
+      cake.substr(std::string("END Spent 20 points.\nPIN for Cake: ").size(), 6);
+  REQUIRE(pin.find_first_not_of("0123456789") == std::string::npos);
+  CHECK(sql_value(db.owner(), "SELECT points_balance FROM customers") == "5");
+  const std::string cake_id =
+      sql_value(db.owner(),
+                "SELECT i.id FROM issuances i JOIN rewards r ON r.id = i.reward_id WHERE "
+                "r.name = 'Cake'");
+  auto redeemed = api.post(base + "/issuances/" + cake_id + "/redeem", {{"pin", pin}}, c.pos_key);
+  INFO(redeemed.raw);
+  CHECK(redeemed.status == 200);
+  CHECK(daemon.log().find(pin) == std::string::npos);
+  CHECK(daemon.log().find(code) == std::string::npos);
+
+  // A claim the balance does not afford is refused at the last step too (the screen offered
+  // no 1, but a gateway may still send one).
+  g.session = "ATUid_short";
+  g.screen("");
+  CHECK(g.screen("3*2*3") == "CON Lunch costs 500 points. You have 5.\n0. Back");
+  CHECK(g.screen("3*2*3*1") == "END Lunch costs 500 points. You have 5.");
+  CHECK(sql_value(db.owner(), "SELECT count(*) FROM issuances") == "2");
+}

@@ -758,3 +758,96 @@ TEST_CASE("whatsapp: the same message delivered eight times at once is kept and 
   std::this_thread::sleep_for(300ms);
   CHECK(wa.graph.requests().size() == 1);
 }
+
+namespace {
+
+/// A reward of the shop's catalogue that customers claim with points (a generated voucher).
+std::string points_reward(WhatsApp& wa, const std::string& name, int price) {
+  auto reward = wa.api.post("/v1/tenants/" + wa.shop.tenant_id + "/reward-catalog",
+                            {{"name", name},
+                             {"type", "voucher"},
+                             {"cost", "1.00"},
+                             {"currency", "USD"},
+                             {"validity_days", 30},
+                             {"points_price", price},
+                             {"config", {{"source", "generated"}, {"prefix", "PTS-"}}}},
+                            wa.shop.manager_token);
+  INFO(reward.raw);
+  REQUIRE(reward.status == 201);
+  return reward.body["id"];
+}
+
+}  // namespace
+
+TEST_CASE(
+    "whatsapp: REDEEM offers the rewards the customer can claim with points, a confirmed pick "
+    "spends them and answers with the code, and one too dear says what it costs",
+    "[http]") {
+  WhatsApp wa;
+  const std::string cheap = points_reward(wa, "$1 off", 10);
+  const std::string dear = points_reward(wa, "Free lunch", 100);
+  wa.reply_to("JOIN");
+  const std::string customer = sql_value(wa.db.owner(), "SELECT id FROM customers");
+  auto granted = wa.api.post(
+      "/v1/tenants/" + wa.shop.tenant_id + "/customers/" + customer + "/points/adjustments",
+      {{"points", 25}, {"reason", "welcome"}}, wa.shop.admin_token);
+  INFO(granted.raw);
+  REQUIRE(granted.status == 201);
+
+  wa.say("REDEEM");
+  auto menu = wa.sent();
+  REQUIRE(menu["type"] == "interactive");
+  CHECK(menu["interactive"]["body"]["text"] == "Use which reward?");
+  // Two options: reply buttons (their titles only) or a list (with the price as description).
+  const auto& action = menu["interactive"]["action"];
+  std::vector<std::string> ids;
+  if (action.contains("buttons")) {
+    for (const auto& b : action["buttons"]) ids.push_back(b["reply"]["id"]);
+  } else {
+    for (const auto& row : action["sections"][0]["rows"]) {
+      ids.push_back(row["id"]);
+      CHECK(row["description"].get<std::string>().find(" points") != std::string::npos);
+    }
+  }
+  CHECK(ids == std::vector<std::string>{"claim:" + cheap, "claim:" + dear});
+
+  // The price first, against the balance, with Yes and No.
+  wa.pick("claim:" + cheap, "$1 off");
+  auto confirm = wa.sent();
+  CHECK(WhatsApp::text_of(confirm) == "Spend 10 points on $1 off? You have 25.");
+  REQUIRE(confirm["interactive"]["action"].contains("buttons"));
+  CHECK(confirm["interactive"]["action"]["buttons"][0]["reply"]["id"] == "claimok:" + cheap);
+  CHECK(confirm["interactive"]["action"]["buttons"][1]["reply"]["id"] == "balance");
+  CHECK(sql_value(wa.db.owner(), "SELECT points_balance FROM customers") == "25");
+
+  // Yes: the points spent, the reward issued, its code in the answer (and in its notice).
+  wa.pick("claimok:" + cheap, "Yes", "button_reply");
+  std::vector<std::string> texts = {WhatsApp::text_of(wa.sent()), WhatsApp::text_of(wa.sent())};
+  std::sort(texts.begin(), texts.end());
+  const std::string code = sql_value(wa.db.owner(), "SELECT code FROM issuances");
+  REQUIRE(code.rfind("PTS-", 0) == 0);
+  CHECK(texts[0].rfind(
+            "Tenant shop: you have a new reward, $1 off.\nCode: " + code + "\nValid until ", 0) ==
+        0);
+  CHECK(texts[1] == "You spent 10 points on $1 off. You have 15 left.\n\nShow code " + code +
+                        " at the till to use $1 off.");
+  CHECK(sql_value(wa.db.owner(), "SELECT points_balance FROM customers") == "15");
+  CHECK(sql_value(wa.db.owner(), "SELECT state || ' ' || (event_id IS NULL) FROM issuances") ==
+        "issued true");
+  CHECK(sql_value(wa.db.owner(),
+                  "SELECT reason || ' ' || points || ' ' || actor FROM "
+                  "points_ledger WHERE kind = 'spend'") ==
+        "claimed: $1 off -10 system:whatsapp:" + customer);
+
+  // Too dear: what it costs, nothing spent, no confirmation offered.
+  wa.pick("claim:" + dear, "Free lunch");
+  auto short_of = wa.sent();
+  CHECK(WhatsApp::text_of(short_of) == "Free lunch costs 100 points. You have 15.");
+  CHECK(short_of.dump().find("claimok:") == std::string::npos);
+  // A confirmation of it sent anyway (an old button) is refused the same way.
+  wa.pick("claimok:" + dear, "Yes", "button_reply");
+  CHECK(WhatsApp::text_of(wa.sent()) == "Free lunch costs 100 points. You have 15.");
+  CHECK(sql_value(wa.db.owner(), "SELECT count(*) FROM issuances") == "1");
+  CHECK(sql_value(wa.db.owner(), "SELECT points_balance FROM customers") == "15");
+  CHECK(wa.daemon.log().find(code) == std::string::npos);
+}

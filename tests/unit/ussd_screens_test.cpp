@@ -7,6 +7,7 @@
 
 using loyalty::selfservice::Catalogue;
 using loyalty::selfservice::Command;
+using loyalty::selfservice::Offer;
 using loyalty::selfservice::Points;
 using loyalty::selfservice::Reward;
 using loyalty::selfservice::ussd::gsm7_length;
@@ -53,10 +54,25 @@ TEST_CASE(
     for (const char* key :
          {"joined", "join_declined", "opted_out", "stayed", "suspended", "unavailable", "error"})
       screens.push_back(s.text(key));
+    // Claiming with points: the list, the confirmation (affordable or not) mid-session; the
+    // claim made or refused ends it, so no invalid-choice line goes with those.
+    Offer offer{"id", std::string(200, 'O'), 1'000'000'000};
+    std::vector<Offer> offers(9, offer);
+    screens.push_back(s.redeem_list(many, true, 3));
+    screens.push_back(s.redeem_list(many, true, 2));
+    screens.push_back(s.redeem_list({}, true, 0));
+    screens.push_back(s.claim_list(offers, 1));
+    screens.push_back(s.claim_confirm(offer, 999999999999));
+    screens.push_back(s.claim_confirm(offer, 0));
     for (const auto& screen : screens) {
       require_fits(screen);
       require_fits(invalid + screen);
     }
+    for (const auto& end : {s.claimed(offer, 999999999999, longest, "123456"),
+                            s.claimed(offer, 999999999999, longest, ""),
+                            s.claim_refused(offer, 999999999999, "insufficient-points"),
+                            s.claim_refused(offer, 999999999999, "out-of-stock")})
+      require_fits(end);
   }
 }
 

@@ -18,6 +18,8 @@ struct Intent {
   Command command = Command::none;
   std::string argument;     ///< the words after the command ("REDEEM AB12" → "AB12")
   std::string issuance_id;  ///< a "pin:<id>" option
+  std::string offer;        ///< a "claim:<reward id>" option (claim_confirmed: "claimok:<id>")
+  bool claim_confirmed = false;
 };
 
 std::string trim(std::string_view s) {
@@ -35,14 +37,16 @@ std::string lower(std::string s) {
 Intent intent_of(const Said& said) {
   if (!said.option_id.empty()) {
     const std::string& id = said.option_id;
-    if (id.rfind("pin:", 0) == 0) return {Command::redeem, "", id.substr(4)};
-    if (id.rfind("lang:", 0) == 0) return {Command::language, id.substr(5), ""};
+    if (id.rfind("pin:", 0) == 0) return {Command::redeem, "", id.substr(4), "", false};
+    if (id.rfind("lang:", 0) == 0) return {Command::language, id.substr(5), "", "", false};
+    if (id.rfind("claim:", 0) == 0) return {Command::redeem, "", "", id.substr(6), false};
+    if (id.rfind("claimok:", 0) == 0) return {Command::redeem, "", "", id.substr(8), true};
     static const std::vector<std::pair<std::string, Command>> kIds = {
         {"join", Command::join},     {"balance", Command::balance}, {"rewards", Command::rewards},
         {"redeem", Command::redeem}, {"stop", Command::stop},       {"help", Command::help},
         {"lang", Command::language}};
     for (const auto& [name, command] : kIds) {
-      if (id == name) return {command, "", ""};
+      if (id == name) return {command, "", "", "", false};
     }
     // A quick reply of a template carries its own payload: read it as a typed command.
     return intent_of(Said{said.text.empty() ? id : said.text, ""});
@@ -51,7 +55,8 @@ Intent intent_of(const Said& said) {
   auto space = std::find_if(text.begin(), text.end(),
                             [](char c) { return std::isspace(static_cast<unsigned char>(c)); });
   std::string word(text.begin(), space);
-  return {Catalogue::builtin().command_of(word), trim(std::string(space, text.end())), ""};
+  return {Catalogue::builtin().command_of(word), trim(std::string(space, text.end())), "", "",
+          false};
 }
 
 /// Texts in one language, with the merchant's name filled in.
@@ -125,8 +130,58 @@ Answer pin_for(db::Database& db, const Merchant& m, const Member& member, const 
                                  {"minutes", std::to_string(kPinValidity.count() / 60)}}));
 }
 
+/// The redeem menu's options: the rewards that need a PIN, then those the customer can claim
+/// with points (a WhatsApp list holds 10 rows).
+std::vector<Option> redeem_options(const std::vector<Reward>& list,
+                                   const std::vector<Offer>& offers, const Texts& t) {
+  auto options = pin_options(list, t);
+  for (const auto& o : offers) {
+    if (options.size() == kPinOptions) break;
+    options.push_back({"claim:" + o.reward_id, o.name,
+                       t("offer_price", {{"price", std::to_string(o.points_price)}})});
+  }
+  return options;
+}
+
+/// A reward picked to claim with points: what it costs first, then (confirmed) the claim.
+Answer claim_offer(db::Database& db, const Merchant& m, const Member& member, const Intent& intent,
+                   const std::string& channel, const Texts& t) {
+  auto all = offers(db, m);
+  auto it = std::find_if(all.begin(), all.end(),
+                         [&](const Offer& o) { return o.reward_id == intent.offer; });
+  if (it == all.end()) return t.answer(t("claim_unavailable_any"), t.member_menu());
+  const Vars what = {{"reward", it->name}, {"price", std::to_string(it->points_price)}};
+  auto with_points = [&](Vars v, long long points) {
+    v.emplace_back("points", std::to_string(points));
+    return v;
+  };
+  if (!intent.claim_confirmed) {
+    const long long have = points(db, m, member.customer_id).balance;
+    if (have < it->points_price)
+      return t.answer(t("claim_short", with_points(what, have)), t.member_menu());
+    return t.answer(t("claim_confirm", with_points(what, have)),
+                    {{"claimok:" + it->reward_id, t("yes"), ""}, {"balance", t("no"), ""}});
+  }
+  auto claimed = claim(db, m, member.customer_id, it->reward_id, channel);
+  if (!claimed.reward) {
+    if (claimed.refused == "insufficient-points")
+      return t.answer(t("claim_short", with_points(what, claimed.balance)), t.member_menu());
+    return t.answer(t("claim_unavailable", what), t.member_menu());
+  }
+  // The reward's notice follows as for any reward, with its code and PIN: a PIN made here would
+  // make the notice's stale.
+  std::string text = t("claimed", with_points(what, claimed.balance));
+  const Reward& r = *claimed.reward;
+  if (!r.code.empty()) {
+    text += "\n\n" + t("reward_show_code", {{"code", r.code}, {"reward", r.name}});
+  }
+  if (r.pin_required) text += "\n" + t("reward_pin_note");
+  return t.answer(text, t.member_menu());
+}
+
 Answer redeem(db::Database& db, const Merchant& m, const Member& member, const Intent& intent,
               const std::string& channel, const Texts& t) {
+  if (!intent.offer.empty()) return claim_offer(db, m, member, intent, channel, t);
   auto list = rewards(db, m, member.customer_id);
   if (!intent.issuance_id.empty() || !intent.argument.empty()) {
     auto it = std::find_if(list.begin(), list.end(), [&](const Reward& r) {
@@ -138,9 +193,11 @@ Answer redeem(db::Database& db, const Merchant& m, const Member& member, const I
     if (it->pin_required) return pin_for(db, m, member, *it, channel, t);
     return t.answer(t("reward_show_code", {{"code", it->code}, {"reward", it->name}}));
   }
-  if (list.empty()) return t.answer(t("no_rewards"), t.member_menu());
-  auto options = pin_options(list, t);
-  if (options.empty()) return list_rewards(db, m, member, t);
+  auto options = redeem_options(list, offers(db, m), t);
+  if (options.empty()) {
+    if (list.empty()) return t.answer(t("no_rewards"), t.member_menu());
+    return list_rewards(db, m, member, t);
+  }
   return t.answer(t("redeem_title"), options);
 }
 

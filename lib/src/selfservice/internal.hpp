@@ -13,5 +13,6 @@ Merchant merchant_in(db::Tx& tx, const std::string& tenant_id);
 std::optional<Member> find_member_in(db::Tx& tx, const Merchant& m, const std::string& phone);
 Points points_in(db::Tx& tx, const Merchant& m, const std::string& customer_id);
 std::vector<Reward> rewards_in(db::Tx& tx, const Merchant& m, const std::string& customer_id);
+std::vector<Offer> offers_in(db::Tx& tx, const Merchant& m);
 
 }  // namespace loyalty::selfservice

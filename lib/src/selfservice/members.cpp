@@ -5,6 +5,7 @@
 #include <loyalty/core/error.hpp>
 #include <loyalty/customers/customers.hpp>
 #include <loyalty/issuances/issuances.hpp>
+#include <loyalty/points/points.hpp>
 #include <loyalty/selfservice/catalogue.hpp>
 #include <loyalty/selfservice/members.hpp>
 
@@ -55,6 +56,21 @@ SELECT i.id::text, r.name, coalesce(i.code, ''),
  ORDER BY i.expires_at NULLS LAST, i.created_at, i.id
  LIMIT 100)sql"};
 
+// What the customer can claim with points: the conditions points::claim_reward checks, read
+// without a lock (the claim checks them again in its own transaction).
+const db::Query kOffers{"ss_offers", R"sql(
+SELECT r.id::text, r.name, r.points_price
+  FROM rewards r
+ WHERE r.tenant_id = $1::uuid AND r.points_price IS NOT NULL AND r.type <> 'points' AND r.active
+   AND (r.valid_from IS NULL OR r.valid_from <= app_now())
+   AND (r.valid_until IS NULL OR r.valid_until > app_now())
+   AND (r.type <> 'physical' OR r.stock IS NULL OR r.stock > 0)
+   AND (r.type <> 'voucher' OR coalesce(r.config->>'source', 'pool') <> 'pool'
+        OR EXISTS (SELECT 1 FROM reward_codes c WHERE c.tenant_id = r.tenant_id
+                      AND c.reward_id = r.id AND c.status = 'available'))
+ ORDER BY r.points_price, r.name, r.id
+ LIMIT 20)sql"};
+
 Actor customer_actor(const std::string& customer_id, const std::string& channel) {
   return Actor{"system", channel + ":" + customer_id};
 }
@@ -90,6 +106,14 @@ std::vector<Reward> rewards_in(db::Tx& tx, const Merchant& m, const std::string&
   for (const auto& r : tx.exec(kRewards, m.tenant_id, customer_id)) {
     out.push_back(Reward{r[0].as<std::string>(), r[1].as<std::string>(), r[2].as<std::string>(),
                          r[3].as<std::string>(), r[4].as<bool>()});
+  }
+  return out;
+}
+
+std::vector<Offer> offers_in(db::Tx& tx, const Merchant& m) {
+  std::vector<Offer> out;
+  for (const auto& r : tx.exec(kOffers, m.tenant_id)) {
+    out.push_back(Offer{r[0].as<std::string>(), r[1].as<std::string>(), r[2].as<long long>()});
   }
   return out;
 }
@@ -169,6 +193,38 @@ std::vector<Reward> rewards(db::Database& database, const Merchant& m,
                             const std::string& customer_id) {
   return db::with_tenant(database, m.tenant_id,
                          [&](db::Tx& tx) { return rewards_in(tx, m, customer_id); });
+}
+
+std::vector<Offer> offers(db::Database& database, const Merchant& m) {
+  return db::with_tenant(database, m.tenant_id, [&](db::Tx& tx) { return offers_in(tx, m); });
+}
+
+Claimed claim(db::Database& database, const Merchant& m, const std::string& customer_id,
+              const std::string& reward_id, const std::string& channel) {
+  Claimed out;
+  try {
+    auto c = points::claim_reward(database, m.tenant_id, customer_id, reward_id,
+                                  customer_actor(customer_id, channel));
+    out.points_spent = c.points_spent;
+    out.balance = c.balance;
+    for (auto& r : rewards(database, m, customer_id)) {
+      if (r.issuance_id == c.issuance.id) out.reward = std::move(r);
+    }
+    if (!out.reward) {  // a reward for now only (no code, no expiry), listed as it was issued
+      out.reward = Reward{c.issuance.id, c.issuance.reward_name, c.issuance.code, "",
+                          c.issuance.pin_required};
+    }
+  } catch (const Error& e) {
+    if (e.code() == ErrorCode::not_found) {
+      out.refused = "reward-not-available";  // removed from the catalogue since it was offered
+    } else if (e.code() == ErrorCode::invalid || e.code() == ErrorCode::conflict) {
+      out.refused = e.type();
+    } else {
+      throw;
+    }
+    out.balance = points(database, m, customer_id).balance;
+  }
+  return out;
 }
 
 std::string fresh_pin(db::Database& database, const Merchant& m, const std::string& customer_id,

@@ -45,12 +45,13 @@ struct State {
   std::size_t seen = 0;
   std::size_t page = 0;
   std::string reward;    ///< the issuance a reward screen shows
+  std::string offer;     ///< the reward a claim screen offers for points
   std::string language;  ///< a guest's choice (a member's is on the customer)
 };
 
 json to_json(const State& s) {
-  return {{"phone", s.phone}, {"screen", s.screen}, {"back", s.back},        {"seen", s.seen},
-          {"page", s.page},   {"reward", s.reward}, {"language", s.language}};
+  return {{"phone", s.phone}, {"screen", s.screen}, {"back", s.back},         {"seen", s.seen},
+          {"page", s.page},   {"reward", s.reward}, {"language", s.language}, {"offer", s.offer}};
 }
 
 State from_json(const json& j) {
@@ -62,6 +63,7 @@ State from_json(const json& j) {
   s.page = j.value("page", std::size_t{0});
   s.reward = j.value("reward", "");
   s.language = j.value("language", "");
+  s.offer = j.value("offer", "");
   return s;
 }
 
@@ -103,8 +105,10 @@ class Walk {
       return on_yes_no(
           n, [&] { return do_opt_out(); }, "stayed");
     if (s_.screen == "language") return on_language(n);
-    if (s_.screen == "rewards" || s_.screen == "redeem") return on_list(n, input);
+    if (s_.screen == "rewards" || s_.screen == "redeem" || s_.screen == "claims")
+      return on_list(n, input);
     if (s_.screen == "reward") return on_reward(n);
+    if (s_.screen == "claim") return on_claim(n);
     invalid_ = true;  // points and help take only 0 and 00
     return std::nullopt;
   }
@@ -128,9 +132,17 @@ class Walk {
       body = sc.join_confirm();
     } else if (s_.screen == "points") {
       body = sc.points(points_in(tx, merchant_, member_->customer_id));
-    } else if (s_.screen == "rewards" || s_.screen == "redeem") {
-      body =
-          sc.list(s_.screen == "rewards" ? "rewards_title" : "redeem_title", items(&tx), s_.page);
+    } else if (s_.screen == "rewards") {
+      body = sc.list("rewards_title", items(&tx), s_.page);
+    } else if (s_.screen == "redeem") {
+      body = sc.redeem_list(items(&tx), !offers(&tx).empty(), s_.page);
+    } else if (s_.screen == "claims") {
+      body = sc.claim_list(offers(&tx), s_.page);
+    } else if (s_.screen == "claim") {
+      offers(&tx);
+      auto o = find_offer(s_.offer);
+      body = o ? sc.claim_confirm(*o, points_in(tx, merchant_, member_->customer_id).balance)
+               : sc.main_member();
     } else if (s_.screen == "reward") {
       items(&tx);
       auto r = find_reward(s_.reward);
@@ -233,14 +245,27 @@ class Walk {
   }
 
   std::optional<Reply> on_list(std::optional<std::size_t> n, const std::string& input) {
-    const auto& all = items();
+    const bool claims = s_.screen == "claims";
+    const auto& all = claims ? std::vector<Reward>{} : items();
+    // The redeem list ends with "Spend points" when there is something to claim.
+    const std::size_t size =
+        claims ? offers().size() : all.size() + (s_.screen == "redeem" && !offers().empty());
     const std::size_t from = s_.page * Screens::kPageSize;
-    if (input == "9" && all.size() > from + Screens::kPageSize) {
+    if (input == "9" && size > from + Screens::kPageSize) {
       ++s_.page;
       return std::nullopt;
     }
-    if (!n || *n < 1 || *n > Screens::kPageSize || from + *n > all.size()) {
+    if (!n || *n < 1 || *n > Screens::kPageSize || from + *n > size) {
       invalid_ = true;
+      return std::nullopt;
+    }
+    if (claims) {
+      s_.offer = offers()[from + *n - 1].reward_id;
+      forward("claim");
+      return std::nullopt;
+    }
+    if (from + *n > all.size()) {
+      forward("claims");
       return std::nullopt;
     }
     const Reward& picked = all[from + *n - 1];
@@ -253,6 +278,27 @@ class Walk {
     s_.reward = picked.issuance_id;
     forward("reward");
     return std::nullopt;
+  }
+
+  /// The claim screen: 1 claims (when the balance affords it), 2 goes back.
+  std::optional<Reply> on_claim(std::optional<std::size_t> n) {
+    if (n == 2u) return take("0");
+    auto o = find_offer(s_.offer);
+    if (o && n == 1u) return do_claim(*o);
+    invalid_ = true;
+    return std::nullopt;
+  }
+
+  std::optional<Reply> do_claim(const Offer& o) {
+    // A balance too small shows on the screen with no 1 to pick: only the claim says so here.
+    act();
+    auto claimed = claim(db_, merchant_, member_->customer_id, o.reward_id, "ussd");
+    if (!claimed.reward) return end(screens().claim_refused(o, claimed.balance, claimed.refused));
+    std::string pin;
+    if (claimed.reward->pin_required) {
+      pin = fresh_pin(db_, merchant_, member_->customer_id, claimed.reward->issuance_id, "ussd");
+    }
+    return end(screens().claimed(o, claimed.balance, *claimed.reward, pin));
   }
 
   std::optional<Reply> on_reward(std::optional<std::size_t> n) {
@@ -278,6 +324,19 @@ class Walk {
     return *items_;
   }
 
+  /// What the member can claim with points, read once per callback (in `tx` when given).
+  const std::vector<Offer>& offers(db::Tx* tx = nullptr) {
+    if (!tx) tx = reads_;
+    if (!offers_) offers_ = tx ? offers_in(*tx, merchant_) : selfservice::offers(db_, merchant_);
+    return *offers_;
+  }
+
+  std::optional<Offer> find_offer(const std::string& reward_id) {
+    for (const auto& o : offers())
+      if (o.reward_id == reward_id) return o;
+    return std::nullopt;
+  }
+
   std::optional<Reward> find_reward(const std::string& id) {
     for (const auto& r : items())
       if (r.issuance_id == id) return r;
@@ -290,6 +349,7 @@ class Walk {
   State& s_;
   std::optional<Member> member_;
   std::optional<std::vector<Reward>> items_;
+  std::optional<std::vector<Offer>> offers_;
   bool invalid_ = false;
   db::Tx* reads_ = nullptr;
 };

@@ -50,15 +50,68 @@ std::string Screens::points(const Points& p) const {
   return s + "\n0. " + text("back");
 }
 
-std::string Screens::list(std::string_view title_key, const std::vector<Reward>& items,
-                          std::size_t page) const {
-  if (items.empty()) return text("no_rewards") + "\n0. " + text("back");
+std::string Screens::page_of(std::string_view title_key, const std::vector<std::string>& labels,
+                             std::size_t page) const {
+  if (labels.empty()) return text("no_rewards") + "\n0. " + text("back");
   std::string s = text(title_key);
   const std::size_t from = page * kPageSize;
-  for (std::size_t i = from; i < std::min(items.size(), from + kPageSize); ++i)
-    s += "\n" + numbered(i - from + 1, gsm7_safe(items[i].name, 20));
-  if (items.size() > from + kPageSize) s += "\n9. " + text("more");
+  for (std::size_t i = from; i < std::min(labels.size(), from + kPageSize); ++i)
+    s += "\n" + numbered(i - from + 1, labels[i]);
+  if (labels.size() > from + kPageSize) s += "\n9. " + text("more");
   return s + "\n0. " + text("back");
+}
+
+std::string Screens::list(std::string_view title_key, const std::vector<Reward>& items,
+                          std::size_t page) const {
+  std::vector<std::string> labels;
+  for (const auto& r : items) labels.push_back(gsm7_safe(r.name, 20));
+  return page_of(title_key, labels, page);
+}
+
+std::string Screens::redeem_list(const std::vector<Reward>& items, bool offers,
+                                 std::size_t page) const {
+  std::vector<std::string> labels;
+  for (const auto& r : items) labels.push_back(gsm7_safe(r.name, 20));
+  if (offers) labels.push_back(text("menu_claim"));
+  return page_of("redeem_title", labels, page);
+}
+
+std::string Screens::claim_list(const std::vector<Offer>& offers, std::size_t page) const {
+  std::vector<std::string> labels;
+  for (const auto& o : offers)
+    labels.push_back(gsm7_safe(o.name, 12) + " " + std::to_string(o.points_price));
+  return page_of("claim_title", labels, page);
+}
+
+std::string Screens::claim_confirm(const Offer& o, long long balance) const {
+  const Vars v = {{"reward", gsm7_safe(o.name, 24)},
+                  {"price", std::to_string(o.points_price)},
+                  {"points", std::to_string(balance)}};
+  if (balance < o.points_price) return text("claim_short", v) + "\n0. " + text("back");
+  return text("claim_confirm", v) + "\n" + numbered(1, text("yes")) + "\n" +
+         numbered(2, text("no"));
+}
+
+std::string Screens::claimed(const Offer& o, long long balance, const Reward& r,
+                             const std::string& pin) const {
+  // With a PIN the screen has no room for the balance.
+  if (!pin.empty()) {
+    return text("claimed_short", {{"price", std::to_string(o.points_price)}}) + "\n" +
+           this->pin(r, pin);
+  }
+  std::string s = text("claimed", {{"reward", gsm7_safe(o.name, 24)},
+                                   {"price", std::to_string(o.points_price)},
+                                   {"points", std::to_string(balance)}});
+  if (!r.code.empty()) s += "\n" + text("notice_code", {{"code", gsm7_safe(r.code, 32)}});
+  return s;
+}
+
+std::string Screens::claim_refused(const Offer& o, long long balance,
+                                   const std::string& refused) const {
+  const Vars v = {{"reward", gsm7_safe(o.name, 24)},
+                  {"price", std::to_string(o.points_price)},
+                  {"points", std::to_string(balance)}};
+  return text(refused == "insufficient-points" ? "claim_short" : "claim_unavailable", v);
 }
 
 std::string Screens::reward(const Reward& r) const {

@@ -75,6 +75,31 @@ struct Reward {
 
 std::vector<Reward> rewards(db::Database& db, const Merchant& m, const std::string& customer_id);
 
+/// A reward of the catalogue the customer can claim with points now (active, in its dates, in
+/// stock, with a code left), cheapest first.
+struct Offer {
+  std::string reward_id;
+  std::string name;
+  long long points_price = 0;
+};
+
+std::vector<Offer> offers(db::Database& db, const Merchant& m);
+
+/// What a claim answered: the reward now the customer's, the points it cost and those left;
+/// or, when it could not be claimed, why (`refused`: "insufficient-points", "out-of-stock",
+/// "pool-empty", "budget-exhausted", "reward-not-available", "not-claimable-with-points").
+struct Claimed {
+  std::optional<Reward> reward;
+  long long points_spent = 0;
+  long long balance = 0;
+  std::string refused;
+};
+
+/// Claims the reward with its points price (points::claim_reward: one transaction, points
+/// never below zero), audited as the customer on `channel`.
+Claimed claim(db::Database& db, const Merchant& m, const std::string& customer_id,
+              const std::string& reward_id, const std::string& channel);
+
 /// A new one-time PIN for one of the customer's rewards (kPinValidity), kept only hashed.
 std::string fresh_pin(db::Database& db, const Merchant& m, const std::string& customer_id,
                       const std::string& issuance_id, const std::string& channel);

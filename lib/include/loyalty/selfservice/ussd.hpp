@@ -96,6 +96,19 @@ class Screens {
   /// One page of a list (rewards or redeem) with "9. More" when there are more pages.
   std::string list(std::string_view title_key, const std::vector<Reward>& items,
                    std::size_t page) const;
+  /// The redeem list: the customer's rewards, then "Spend points" when there are rewards to
+  /// claim with points.
+  std::string redeem_list(const std::vector<Reward>& items, bool offers, std::size_t page) const;
+  /// The rewards to claim with points, each with its price.
+  std::string claim_list(const std::vector<Offer>& offers, std::size_t page) const;
+  /// A reward to claim with points: what it costs against the balance, and Yes/No when the
+  /// balance affords it (else only the way back).
+  std::string claim_confirm(const Offer& o, long long balance) const;
+  /// A claim made: the points it cost, and the new reward's PIN (when it needs one) or code.
+  std::string claimed(const Offer& o, long long balance, const Reward& r,
+                      const std::string& pin) const;
+  /// A claim refused (`refused` as selfservice::Claimed has it).
+  std::string claim_refused(const Offer& o, long long balance, const std::string& refused) const;
   std::string reward(const Reward& r) const;
   std::string pin(const Reward& r, const std::string& pin) const;
   std::string languages() const;
@@ -105,6 +118,9 @@ class Screens {
   static constexpr std::size_t kPageSize = 3;
 
  private:
+  std::string page_of(std::string_view title_key, const std::vector<std::string>& labels,
+                      std::size_t page) const;
+
   std::string language_;
   std::string merchant_;
   std::string service_code_;
