@@ -90,11 +90,10 @@ Error unknown_code() {
 Referral link_in(db::Tx& tx, const std::string& tenant_id, const std::string& customer_id,
                  const std::string& code, const std::string& channel, const Actor& actor) {
   std::string wanted = normalize_code(code);
-  if (!std::regex_match(wanted, kCodeFormat)) throw unknown_code();
   tx.exec(kLinkLock, tenant_id);
   auto rows = tx.exec(kLinkCheck, tenant_id, customer_id, wanted);
   if (rows.empty()) throw_not_found("customer");
-  if (rows[0][0].is_null()) throw unknown_code();
+  if (!std::regex_match(wanted, kCodeFormat) || rows[0][0].is_null()) throw unknown_code();
   const std::string referrer = rows[0][0].as<std::string>();
   if (referrer == customer_id) {
     throw Error(ErrorCode::invalid, "self-referral", "a customer cannot refer themselves",
