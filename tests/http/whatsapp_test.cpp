@@ -280,12 +280,18 @@ TEST_CASE(
   const std::string code = ann.body["referral_code"];
   auto welcome = wa.reply_to("JOIN " + code);
   CHECK(welcome.find("Welcome to Tenant shop rewards!") != std::string::npos);
-  CHECK(welcome.find("referral code") == std::string::npos);
+  CHECK(welcome.find("not one of") == std::string::npos);
   CHECK(sql_value(wa.db.owner(),
                   "SELECT a.phone || ' referred ' || b.phone || ' on ' || r.channel || ' open ' || "
                   "b.referral_open FROM referrals r JOIN customers a ON a.id = r.referrer_id "
                   "JOIN customers b ON b.id = r.referee_id") ==
         "+263772000001 referred +263771234567 on whatsapp open true");
+  // The new member is given their own code to pass on.
+  CHECK(welcome.find("Your referral code is " +
+                     sql_value(wa.db.owner(),
+                               "SELECT referral_code FROM customers WHERE phone = "
+                               "'+263771234567'") +
+                     ": give it to friends who sign up.") != std::string::npos);
   // A code that is no customer's: joined all the same, and told.
   wa.say("join 23456789", "263771234568");
   auto told = WhatsApp::text_of(wa.sent());

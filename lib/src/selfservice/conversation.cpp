@@ -228,6 +228,7 @@ Answer guest(db::Database& db, const Merchant& m, const std::string& phone,
     auto joined = join(db, m, phone, channel, intent.argument, &code_refused);
     t.switch_to(joined.language);
     return t.answer(t("joined") + (code_refused ? "\n\n" + t("referral_unknown") : "") + "\n\n" +
+                        t("your_referral_code", {{"code", joined.referral_code}}) + "\n\n" +
                         t("help_whatsapp_member"),
                     t.member_menu());
   }

@@ -17,8 +17,8 @@ const db::Query kMerchant{"ss_merchant",
                           "SELECT name, coalesce(settings->>'language', '') FROM tenants "
                           "WHERE id = $1::uuid"};
 const db::Query kMember{"ss_member",
-                        "SELECT id::text, status, coalesce(language, ''), points_balance "
-                        "FROM customers WHERE tenant_id = $1::uuid AND phone = $2"};
+                        "SELECT id::text, status, coalesce(language, ''), points_balance, "
+                        "referral_code FROM customers WHERE tenant_id = $1::uuid AND phone = $2"};
 const db::Query kRejoin{"ss_rejoin",
                         "UPDATE customers SET status = 'active', consent_at = now(), "
                         "consent_channel = $3, updated_at = now() WHERE tenant_id = $1::uuid AND "
@@ -89,7 +89,8 @@ std::optional<Member> find_member_in(db::Tx& tx, const Merchant& m, const std::s
   auto rows = tx.exec(kMember, m.tenant_id, phone);
   if (rows.empty()) return std::nullopt;
   Member member{rows[0][0].as<std::string>(), rows[0][1].as<std::string>(),
-                rows[0][2].as<std::string>(), rows[0][3].as<long long>()};
+                rows[0][2].as<std::string>(), rows[0][3].as<long long>(),
+                rows[0][4].as<std::string>()};
   if (member.language.empty()) member.language = m.language;
   return member;
 }

@@ -35,6 +35,7 @@ struct Member {
   std::string status;    ///< active | suspended | opted_out
   std::string language;  ///< theirs, else the merchant's
   long long points = 0;
+  std::string referral_code;  ///< theirs, to give to friends
 };
 
 std::optional<Member> find_member(db::Database& db, const Merchant& m, const std::string& phone);
