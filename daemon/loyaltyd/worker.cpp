@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 #include <loyalty/jobs/worker.hpp>
 #include <loyalty/referrals/referrals.hpp>
+#include <loyalty/segments/segments.hpp>
 #include <loyalty/whatsapp/inbox.hpp>
 
 #include <algorithm>
@@ -19,6 +20,7 @@ BackgroundWorker::BackgroundWorker(App& app) : app_(app) {
   loyalty::jobs::register_standard_handlers(*worker_);
   loyalty::whatsapp::register_handlers(*worker_);
   loyalty::referrals::register_handlers(*worker_, app_.rules_cache);
+  loyalty::segments::register_handlers(*worker_);
   worker_->start();
   app_.worker = worker_.get();
   app_.worker_alive = true;

@@ -115,6 +115,8 @@ TEST_CASE(
     CHECK(doc["channel_sessions"].size() == 1);
     CHECK(doc["consent_history"].size() >= 1);
     CHECK(doc["consent_history"][0]["action"] == "customer.create");
+    REQUIRE(doc["consents"].size() == 1);
+    CHECK(doc["consents"][0]["consent"] == "given");
     CHECK(sql_value(db.owner(),
                     "SELECT count(*) FROM audit_log WHERE action = "
                     "'customer.export'") == "1");

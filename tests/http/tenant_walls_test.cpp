@@ -47,6 +47,7 @@ const std::map<std::string, std::string> kIdTables = {{"reward-catalog", "reward
                                                       {"api-keys", "api_keys"},
                                                       {"events", "events"},
                                                       {"issuances", "issuances"},
+                                                      {"segments", "segments"},
                                                       {"webhooks", "webhook_subscriptions"},
                                                       {"webhook-deliveries", "webhook_deliveries"}};
 
@@ -76,7 +77,13 @@ Body body_for(const std::string& method, const std::string& path) {
   if (method == "PATCH" && path.find("/webhooks/") != std::string::npos) {
     return {R"({"description":"taken over"})", "application/json"};
   }
+  if (method == "PATCH" && ends_with("/customers/{id}")) {
+    return {R"({"tags":{"add":["taken over"]}})", "application/json"};
+  }
   if (method == "PATCH") return {R"({"name":"taken over"})", "application/json"};
+  if (method == "PUT" && ends_with("/segments/{id}")) {
+    return {R"({"name":"taken over","conditions":true})", "application/json"};
+  }
   return {"{}", "application/json"};
 }
 
@@ -126,6 +133,8 @@ void seed_objects(Api& api, const TenantCredentials& c) {
                     {"budget", "Launch"}},
                    c.manager_token));
   created(api.post(base + "/customers", {{"phone", "0771 111 222"}, {"consent", true}}, c.pos_key));
+  created(
+      api.post(base + "/segments", {{"name", "everyone"}, {"conditions", true}}, c.manager_token));
   auto event = api.send("POST", base + "/events",
                         json{{"customer", {{"phone", "0771 111 222"}}},
                              {"type", "purchase"},

@@ -157,6 +157,7 @@ TEST_CASE("catalog lint: loyalty_app may update exactly the columns its code pat
         "event_type", "global_max", "global_period", "name", "per_customer_max",
         "per_customer_period", "priority", "reward_id", "stop_processing", "updated_at",
         "valid_from", "valid_until"}},
+      {"segments", {"conditions", "description", "name", "updated_at"}},
       {"tenants", {"rules_version", "updated_at"}},
       {"users", {"last_login_at", "password_hash", "status", "updated_at"}},
       {"webhook_deliveries", {"leased_by", "next_attempt_at", "replayed_after", "status"}},

@@ -22,6 +22,7 @@
 #include <loyalty/referrals/referrals.hpp>
 #include <loyalty/rewards/rewards.hpp>
 #include <loyalty/rulesets/rulesets.hpp>
+#include <loyalty/segments/segments.hpp>
 #include <loyalty/tenants/tenants.hpp>
 
 #include <algorithm>
@@ -405,8 +406,8 @@ WHERE t.relnamespace = 'public'::regnamespace)sql")) {
   //    expired reward), a cancel, a status change, an enrolment.
   namespace customers = loyalty::customers;
   namespace issuances = loyalty::issuances;
-  customers::list_customers(*app, tenant, {"+263780000004", "", ""}, {10, ""});
-  customers::list_customers(*app, tenant, {"", "ref-41", ""}, {10, ""});
+  customers::list_customers(*app, tenant, {"+263780000004", "", "", ""}, {10, ""});
+  customers::list_customers(*app, tenant, {"", "ref-41", "", ""}, {10, ""});
   customers::get_customer(*app, tenant, known);
   auto of_second = issuances::list_issuances(
       *app, tenant, {"", "", second["event"]["id"].get<std::string>(), ""}, {50, ""});
@@ -452,6 +453,10 @@ WHERE t.relnamespace = 'public'::regnamespace)sql")) {
   walk_in.consent = true;
   auto enrolled = customers::create_customer(*app, tenant, walk_in, Actor::system());
   customers::set_customer_status(*app, tenant, enrolled.id, "suspended", Actor::system());
+  customers::update_customer(*app, tenant, enrolled.id,
+                             customers::customer_patch_from_json(
+                                 {{"tags", {{"add", {"vip"}}}}, {"consent", {{"given", false}}}}),
+                             Actor::system());
   sql_value(owner,
             "UPDATE points_lots SET expires_at = now() - interval '1 day' WHERE "
             "tenant_id = '" +
@@ -465,7 +470,7 @@ WHERE t.relnamespace = 'public'::regnamespace)sql")) {
   auto page2 = [](const auto& page) { return loyalty::PageRequest{10, page.next_cursor}; };
   auto all = customers::list_customers(*app, tenant, {}, {10, ""});
   customers::list_customers(*app, tenant, {}, page2(all));
-  customers::list_customers(*app, tenant, {"", "", "suspended"}, {10, ""});
+  customers::list_customers(*app, tenant, {"", "", "suspended", ""}, {10, ""});
   auto events = loyalty::events::list_events(*app, tenant, {}, {10, ""});
   loyalty::events::list_events(*app, tenant, {}, page2(events));
   loyalty::events::list_events(*app, tenant, {known, "", "", ""}, {10, ""});
@@ -494,6 +499,9 @@ WHERE t.relnamespace = 'public'::regnamespace)sql")) {
   loyalty::notices::list_notifications(*app, tenant, {}, page2(notices));
   loyalty::notices::list_notifications(*app, tenant, {"queued", "reward_issued", ""}, {10, ""});
   loyalty::notices::list_notifications(*app, tenant, {"", "", known}, {10, ""});
+  auto consents = customers::consent_history(*app, tenant, enrolled.id, {1, ""});
+  customers::consent_history(*app, tenant, enrolled.id, page2(consents));
+  loyalty::segments::list_segments(*app, tenant, {10, ""});
   auto history = loyalty::points::history(*app, tenant, known, {1, ""});
   loyalty::points::history(*app, tenant, known, page2(history.movements));
   loyalty::referrals::list_referrals(*app, tenant, "", {10, ""});

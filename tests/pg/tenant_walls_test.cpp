@@ -14,6 +14,7 @@
 #include <loyalty/issuances/issuances.hpp>
 #include <loyalty/rewards/rewards.hpp>
 #include <loyalty/rulesets/rulesets.hpp>
+#include <loyalty/segments/segments.hpp>
 #include <loyalty/tenants/tenants.hpp>
 
 #include <atomic>
@@ -75,6 +76,8 @@ std::string seed_tenant(TestDatabase& db, const std::string& slug, int n) {
   customer.phone = phone;
   customer.consent = true;
   customer.channel = "pos";
+  loyalty::segments::create_segment(db.app(), tenant, {{"name", "everyone"}, {"conditions", true}},
+                                    actor);
   auto referrer = loyalty::customers::create_customer(db.app(), tenant, customer, actor);
   auto customer_id = referrer.id;
   // A friend they referred (a row of referrals).

@@ -1,4 +1,5 @@
-// Customers: enrol, show, search, change status, export and erase.
+// Customers: enrol, show, search, edit the profile, change status, consent history, export and
+// erase.
 #include "server.hpp"
 
 #include <loyalty/customers/customers.hpp>
@@ -27,18 +28,18 @@ void add_customer_routes(Server& server, App& app) {
                                        *app.db, req.tenant_id, req.params["id"])));
               },
               "show a customer"});
-  server.add({"GET", "/v1/tenants/{tid}/customers", kAnyone,
-              [&app](Request& req) {
-                loyalty::customers::CustomerFilter filter{
-                    req.query("phone"), req.query("external_ref"), req.query("status")};
-                auto page = loyalty::customers::list_customers(
-                    *app.db, req.tenant_id, filter,
-                    loyalty::make_page_request(req.query("limit"), req.query("cursor")));
-                return Reply::json(200, page_json(page, [](const auto& c) {
-                                     return loyalty::customers::to_json(c);
-                                   }));
-              },
-              "search customers"});
+  server.add(
+      {"GET", "/v1/tenants/{tid}/customers", kAnyone,
+       [&app](Request& req) {
+         loyalty::customers::CustomerFilter filter{req.query("phone"), req.query("external_ref"),
+                                                   req.query("status"), req.query("segment")};
+         auto page = loyalty::customers::list_customers(
+             *app.db, req.tenant_id, filter,
+             loyalty::make_page_request(req.query("limit"), req.query("cursor")));
+         return Reply::json(
+             200, page_json(page, [](const auto& c) { return loyalty::customers::to_json(c); }));
+       },
+       "search customers"});
   server.add({"GET", "/v1/tenants/{tid}/customers/{id}/export", kAdmin,
               [&app](Request& req) {
                 return Reply::json(
@@ -53,6 +54,26 @@ void add_customer_routes(Server& server, App& app) {
                                        *app.db, req.tenant_id, req.params["id"], actor_of(req))));
               },
               "erase a customer's personal data (irreversible, idempotent)"});
+  server.add(
+      {"PATCH", "/v1/tenants/{tid}/customers/{id}", kAdmin | kManager,
+       [&app](Request& req) {
+         auto body = req.json_body({"attributes", "tags", "birthday", "language", "consent"});
+         auto customer = loyalty::customers::update_customer(
+             *app.db, req.tenant_id, req.params["id"],
+             loyalty::customers::customer_patch_from_json(body), actor_of(req));
+         return Reply::json(200, loyalty::customers::to_json(customer));
+       },
+       "change a customer's attributes, tags, birthday, language or consent"});
+  server.add({"GET", "/v1/tenants/{tid}/customers/{id}/consents", kAnyUser,
+              [&app](Request& req) {
+                auto page = loyalty::customers::consent_history(
+                    *app.db, req.tenant_id, req.params["id"],
+                    loyalty::make_page_request(req.query("limit"), req.query("cursor")));
+                return Reply::json(200, page_json(page, [](const auto& c) {
+                                     return loyalty::customers::to_json(c);
+                                   }));
+              },
+              "a customer's consent history, oldest first"});
   server.add({"PATCH", "/v1/tenants/{tid}/customers/{id}/status", kAdmin | kManager | kPos,
               [&app](Request& req) {
                 auto body = req.json_body({"status"});

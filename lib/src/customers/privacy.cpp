@@ -70,6 +70,14 @@ SELECT jsonb_build_object(
                      ORDER BY s.updated_at)
       FROM channel_sessions s WHERE s.tenant_id = $1::uuid AND s.customer_id = $2::uuid),
     '[]'::jsonb),
+  'consents', coalesce((
+    SELECT jsonb_agg(jsonb_build_object('consent', CASE WHEN k.given THEN 'given'
+                                                        ELSE 'withdrawn' END,
+                                        'channel', k.channel,
+                                        'at', )sql" LOYALTY_EXPORT_TS("k.created_at") R"sql()
+                     ORDER BY k.id)
+      FROM customer_consents k WHERE k.tenant_id = $1::uuid AND k.customer_id = $2::uuid),
+    '[]'::jsonb),
   'exported_at', )sql" LOYALTY_EXPORT_TS("now()") R"sql()::text)sql"};
 
 const db::Query kEraseCustomer{"privacy_erase_customer", R"sql(

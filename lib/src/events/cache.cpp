@@ -14,8 +14,9 @@ namespace loyalty::events {
 namespace {
 
 const db::Query kTenant{"events_tenant",
-                        "SELECT rules_version, timezone, settings::text, status FROM tenants "
-                        "WHERE id = $1::uuid"};
+                        "SELECT rules_version, timezone, settings::text, status, "
+                        "EXISTS (SELECT FROM segments s WHERE s.tenant_id = $1::uuid) "
+                        "FROM tenants WHERE id = $1::uuid"};
 
 constexpr auto kRecheck = std::chrono::seconds(1);
 
@@ -47,7 +48,7 @@ std::shared_ptr<const RulesCache::Entry> RulesCache::get(db::Database& database,
   struct TenantRow {
     std::int64_t version = 0;
     std::string timezone, settings, status;
-    bool found = false;
+    bool found = false, segments = false;
   };
   auto row = db::with_tenant(database, tenant_id, [&](db::Tx& tx) {
     TenantRow r;
@@ -58,6 +59,7 @@ std::shared_ptr<const RulesCache::Entry> RulesCache::get(db::Database& database,
     r.timezone = rows[0][1].as<std::string>();
     r.settings = rows[0][2].as<std::string>();
     r.status = rows[0][3].as<std::string>();
+    r.segments = rows[0][4].as<bool>();
     return r;
   });
   if (!row.found) throw_not_found("tenant");
@@ -67,6 +69,7 @@ std::shared_ptr<const RulesCache::Entry> RulesCache::get(db::Database& database,
   entry->timezone = row.timezone;
   entry->settings = nlohmann::json::parse(row.settings);
   entry->active = row.status == "active";
+  entry->segments = row.segments;
   if (cached && cached->version == row.version &&
       (!cached->next_change || wall < *cached->next_change)) {
     // Same rules: keep the compiled programs, refresh the check time and tenant settings.

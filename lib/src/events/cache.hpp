@@ -17,6 +17,7 @@ struct RulesCache::Entry {
   std::string timezone;
   nlohmann::json settings;
   bool active = true;
+  bool segments = false;  ///< the tenant defines segments: its events queue their recompute
   std::shared_ptr<const std::vector<rulesets::ActiveRule>> rules;
   std::shared_ptr<const rules::RuleSet> compiled;  ///< index-aligned with rules
 };

@@ -48,6 +48,7 @@
 #include "issuances/reserve.hpp"
 #include "referrals/hooks.hpp"
 #include "rewards/issuing.hpp"
+#include "segments/membership.hpp"
 
 #include <spdlog/spdlog.h>
 #include <loyalty/core/error.hpp>
@@ -271,6 +272,9 @@ Processed process_one(db::Tx& tx, EventContext& ctx, const Actor& actor, EventWr
                           ctx.request.type, ctx.request.amount);
     }
   }
+  // The customer's segments, for a tenant that has any, recomputed by the worker after the commit.
+  if (ctx.tenant->segments && !out.response.replayed)
+    segments::queue_customer(tx, ctx.tenant_id, ctx.customer.id);
   out.type = ctx.request.type;
   return out;
 }

@@ -1,4 +1,5 @@
 #include "audit/audit.hpp"
+#include "customers/consent.hpp"
 #include "db/tx.hpp"
 #include "selfservice/internal.hpp"
 
@@ -136,6 +137,8 @@ Member join(db::Database& database, const Merchant& m, const std::string& phone,
     if (existing->status == "opted_out") {
       db::with_tenant(database, m.tenant_id, [&](db::Tx& tx) {
         if (tx.exec(kRejoin, m.tenant_id, existing->customer_id, channel).affected_rows() > 0) {
+          customers::record_consent(tx, m.tenant_id, existing->customer_id, true, channel,
+                                    customer_actor(existing->customer_id, channel));
           audit::record(tx, m.tenant_id, customer_actor(existing->customer_id, channel),
                         "customer.rejoin", "customer", existing->customer_id,
                         {{"status", "opted_out"}}, {{"status", "active"}, {"channel", channel}});
@@ -170,6 +173,8 @@ void opt_out(db::Database& database, const Merchant& m, const std::string& custo
              const std::string& channel) {
   db::with_tenant(database, m.tenant_id, [&](db::Tx& tx) {
     if (tx.exec(kOptOut, m.tenant_id, customer_id, channel).affected_rows() > 0) {
+      customers::record_consent(tx, m.tenant_id, customer_id, false, channel,
+                                customer_actor(customer_id, channel));
       audit::record(tx, m.tenant_id, customer_actor(customer_id, channel), "customer.opt_out",
                     "customer", customer_id, nullptr,
                     {{"status", "opted_out"}, {"channel", channel}});
