@@ -113,6 +113,7 @@ TEST_CASE(
     CHECK(doc["points"].size() == 1);
     CHECK(doc["points"][0]["points"] == 10);
     CHECK(doc["channel_sessions"].size() == 1);
+    CHECK(doc["tier_history"] == json::array());
     CHECK(doc["consent_history"].size() >= 1);
     CHECK(doc["consent_history"][0]["action"] == "customer.create");
     REQUIRE(doc["consents"].size() == 1);

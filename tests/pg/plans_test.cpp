@@ -24,6 +24,7 @@
 #include <loyalty/rulesets/rulesets.hpp>
 #include <loyalty/segments/segments.hpp>
 #include <loyalty/tenants/tenants.hpp>
+#include <loyalty/tiers/tiers.hpp>
 
 #include <algorithm>
 #include <filesystem>
@@ -188,6 +189,17 @@ TEST_CASE(
           {"reward", "mug"},
           {"budget", "main"}}}}},
       {});
+
+  // Tiers over amount spent: each purchase evaluates the customer's tier (tiers_evaluate, whose
+  // statements are planned below like any other), and the customer view reads their tier.
+  loyalty::tiers::set_ladder(
+      owner, tenant,
+      {{"measure", "amount_spent"},
+       {"window", "rolling"},
+       {"window_days", 365},
+       {"tiers",
+        {{{"name", "Silver"}, {"threshold", 5000}}, {{"name", "Gold"}, {"threshold", 1000000}}}}},
+      actor);
 
   // The hot tables, filled as the owner with the mix of a shop that has run for a while: 20,000
   // rows of each for the shop, and a neighbour's 5,000 customers, events, points and jobs, so

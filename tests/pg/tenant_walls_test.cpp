@@ -16,6 +16,7 @@
 #include <loyalty/rulesets/rulesets.hpp>
 #include <loyalty/segments/segments.hpp>
 #include <loyalty/tenants/tenants.hpp>
+#include <loyalty/tiers/tiers.hpp>
 
 #include <atomic>
 #include <set>
@@ -71,6 +72,12 @@ std::string seed_tenant(TestDatabase& db, const std::string& slug, int n) {
                                       {"conditions", when},
                                       {"reward", "points"}}}}},
                                   {});
+  // A tier that the purchase below reaches: a history row.
+  loyalty::tiers::set_ladder(owner, tenant,
+                             {{"measure", "amount_spent"},
+                              {"window", "calendar_year"},
+                              {"tiers", {{{"name", "Silver"}, {"threshold", 100}}}}},
+                             actor);
   std::string phone = "+26377100000" + std::to_string(n);
   loyalty::customers::NewCustomer customer;
   customer.phone = phone;

@@ -25,7 +25,9 @@ constexpr const char* kColumns =
     "array_to_json(segments)::text, coalesce(birthday::text, ''), points_balance, "
     "to_char(enrolled_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), "
     "to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), "
-    "coalesce(language, ''), referral_code";
+    "coalesce(language, ''), "
+    "(SELECT t.name FROM tiers t WHERE t.tenant_id = customers.tenant_id "
+    "AND t.id = customers.tier_id), referral_code";
 
 std::string select_sql(const std::string& rest) {
   return std::string("SELECT ") + kColumns + " FROM customers " + rest;
@@ -110,7 +112,8 @@ Customer row_to_customer(const pqxx::row& r) {
   c.enrolled_at = r[11].as<std::string>();
   c.created_at = r[12].as<std::string>();
   c.language = r[13].as<std::string>();
-  c.referral_code = r[14].as<std::string>();
+  if (!r[14].is_null()) c.tier = r[14].as<std::string>();
+  c.referral_code = r[15].as<std::string>();
   return c;
 }
 
@@ -133,6 +136,7 @@ nlohmann::json to_json(const Customer& c) {
           {"language", opt(c.language)},
           {"points_balance", c.points_balance},
           {"referral_code", c.referral_code},
+          {"tier", c.tier ? nlohmann::json(*c.tier) : nlohmann::json()},
           {"enrolled_at", c.enrolled_at}};
 }
 

@@ -78,6 +78,13 @@ SELECT jsonb_build_object(
                      ORDER BY k.id)
       FROM customer_consents k WHERE k.tenant_id = $1::uuid AND k.customer_id = $2::uuid),
     '[]'::jsonb),
+  'tier_history', coalesce((
+    SELECT jsonb_agg(jsonb_build_object('from', h.from_tier, 'to', h.to_tier, 'reason', h.reason,
+                                        'measure', h.measure,
+                                        'at', )sql" LOYALTY_EXPORT_TS("h.changed_at") R"sql()
+                     ORDER BY h.id)
+      FROM customer_tier_history h WHERE h.tenant_id = $1::uuid AND h.customer_id = $2::uuid),
+    '[]'::jsonb),
   'exported_at', )sql" LOYALTY_EXPORT_TS("now()") R"sql()::text)sql"};
 
 const db::Query kEraseCustomer{"privacy_erase_customer", R"sql(

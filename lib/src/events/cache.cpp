@@ -13,9 +13,12 @@ namespace loyalty::events {
 
 namespace {
 
+// With whether the tenant has segments and its tier measure (migration 0130; null without
+// tiers), so that the events of a tenant without either pay nothing for them.
 const db::Query kTenant{"events_tenant",
                         "SELECT rules_version, timezone, settings::text, status, "
-                        "EXISTS (SELECT FROM segments s WHERE s.tenant_id = $1::uuid) "
+                        "EXISTS (SELECT FROM segments s WHERE s.tenant_id = $1::uuid), "
+                        "(SELECT measure FROM tier_policies WHERE tenant_id = $1::uuid) "
                         "FROM tenants WHERE id = $1::uuid"};
 
 constexpr auto kRecheck = std::chrono::seconds(1);
@@ -47,7 +50,7 @@ std::shared_ptr<const RulesCache::Entry> RulesCache::get(db::Database& database,
 
   struct TenantRow {
     std::int64_t version = 0;
-    std::string timezone, settings, status;
+    std::string timezone, settings, status, tier_measure;
     bool found = false, segments = false;
   };
   auto row = db::with_tenant(database, tenant_id, [&](db::Tx& tx) {
@@ -60,6 +63,7 @@ std::shared_ptr<const RulesCache::Entry> RulesCache::get(db::Database& database,
     r.settings = rows[0][2].as<std::string>();
     r.status = rows[0][3].as<std::string>();
     r.segments = rows[0][4].as<bool>();
+    if (!rows[0][5].is_null()) r.tier_measure = rows[0][5].as<std::string>();
     return r;
   });
   if (!row.found) throw_not_found("tenant");
@@ -70,6 +74,7 @@ std::shared_ptr<const RulesCache::Entry> RulesCache::get(db::Database& database,
   entry->settings = nlohmann::json::parse(row.settings);
   entry->active = row.status == "active";
   entry->segments = row.segments;
+  entry->tier_measure = row.tier_measure;
   if (cached && cached->version == row.version &&
       (!cached->next_change || wall < *cached->next_change)) {
     // Same rules: keep the compiled programs, refresh the check time and tenant settings.

@@ -17,7 +17,8 @@ struct RulesCache::Entry {
   std::string timezone;
   nlohmann::json settings;
   bool active = true;
-  bool segments = false;  ///< the tenant defines segments: its events queue their recompute
+  bool segments = false;     ///< the tenant defines segments: its events queue their recompute
+  std::string tier_measure;  ///< points_earned | amount_spent; empty: the tenant has no tiers
   std::shared_ptr<const std::vector<rulesets::ActiveRule>> rules;
   std::shared_ptr<const rules::RuleSet> compiled;  ///< index-aligned with rules
 };

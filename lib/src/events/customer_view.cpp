@@ -7,7 +7,11 @@ const char* const kCustomerColumns =
     "'YYYY-MM-DD'), attributes::text, array_to_json(tags)::text, "
     "array_to_json(segments)::text, to_char(coalesce($4::timestamptz, now()) AT TIME ZONE $3, "
     "'YYYY-MM-DD HH24:MI:SS'), to_char(coalesce($4::timestamptz, now()) AT TIME ZONE 'UTC', "
-    "'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), referral_open";
+    "'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), "
+    // The tier (migration 0130) as "multiplier_bp name": one index probe, none without a tier.
+    "CASE WHEN customers.tier_id IS NOT NULL THEN (SELECT t.multiplier_bp || ' ' || t.name "
+    "FROM tiers t WHERE t.tenant_id = customers.tenant_id AND t.id = customers.tier_id) END, "
+    "referral_open";
 
 CustomerView read_customer_view(const pqxx::row& r) {
   CustomerView c;
@@ -26,7 +30,15 @@ CustomerView read_customer_view(const pqxx::row& r) {
   c.view = std::move(view);
   c.local_time = r[7].as<std::string>();
   c.occurred_utc = r[8].as<std::string>();
-  c.referral_open = r[9].as<bool>();
+  if (r[9].is_null()) {
+    c.view["tier"] = nullptr;
+  } else {
+    auto tier = r[9].as<std::string>();
+    auto space = tier.find(' ');
+    c.tier_multiplier_bp = std::stoi(tier.substr(0, space));
+    c.view["tier"] = tier.substr(space + 1);
+  }
+  c.referral_open = r[10].as<bool>();
   return c;
 }
 

@@ -24,7 +24,8 @@ std::string find_customer_sql(const char* where) {
          ", true AS known FROM customers WHERE tenant_id = $1::uuid AND " + where +
          " UNION ALL SELECT " + kCustomerColumns +
          R"sql(, false FROM (
-      SELECT '00000000-0000-0000-0000-000000000000'::uuid AS id, 'active'::text AS status,
+      SELECT '00000000-0000-0000-0000-000000000000'::uuid AS id, $1::uuid AS tenant_id,
+             NULL::uuid AS tier_id, 'active'::text AS status,
              NULL::date AS birthday, now() AS enrolled_at, '{}'::jsonb AS attributes,
              '{}'::text[] AS tags, '{}'::text[] AS segments,
              false AS referral_open) AS customers

@@ -3,6 +3,7 @@
 #include "db/tx.hpp"
 #include "issuances/internal.hpp"
 #include "points/lots.hpp"
+#include "tiers/evaluate.hpp"
 
 #include <loyalty/core/crypto.hpp>
 #include <loyalty/core/error.hpp>
@@ -600,6 +601,7 @@ void settle_issued(db::Tx& tx, const std::string& tenant_id, const pqxx::result&
     }
   }
   points::credit_issued(tx, tenant_id, points_customers, earned, points_issuances);
+  tiers::after_points_earned(tx, tenant_id, points_customers);
   nlohmann::json outbox = nlohmann::json::array(), messages = nlohmann::json::array();
   for (const auto& issuance : issued) {
     auto payload = event_payload(issuance);

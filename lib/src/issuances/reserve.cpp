@@ -50,7 +50,9 @@ const std::string kCreateSql = std::string(R"sql(
                            campaign_id, cost_minor, currency, points, expires_at, code)
     SELECT $1::uuid, $2::uuid, nullif($3, '')::uuid, nullif($4, '')::uuid, r.id, $6::uuid,
            $7::uuid, r.cost_minor,
-           r.currency, r.points,
+           r.currency,
+           CASE WHEN r.type = 'points' AND $9::integer IS NOT NULL
+                THEN floor(r.points::numeric * $9::integer / 10000)::bigint ELSE r.points END,
            CASE WHEN r.validity_days IS NOT NULL
                 THEN app_now() + r.validity_days * interval '1 day' ELSE r.valid_until END,
            CASE WHEN r.pooled THEN (SELECT code FROM c) ELSE $8 END
@@ -91,8 +93,9 @@ std::int64_t count_rule_issuances(db::Tx& tx, const std::string& tenant_id,
 }
 
 Reserved create_reserved(db::Tx& tx, const std::string& tenant_id, const NewReserved& item) {
-  auto rows = tx.exec(kCreate, tenant_id, item.customer_id, item.event_id, item.rule_id,
-                      item.reward_id, item.budget_id, item.campaign_id, item.code);
+  auto rows =
+      tx.exec(kCreate, tenant_id, item.customer_id, item.event_id, item.rule_id, item.reward_id,
+              item.budget_id, item.campaign_id, item.code, item.points_multiplier_bp);
   Reserved out;
   if (rows.empty()) return out;
   if (rows[0][0].is_null()) {

@@ -41,6 +41,8 @@ struct NewReserved {
   std::string customer_id, event_id, rule_id, reward_id;
   std::optional<std::string> budget_id, campaign_id;
   std::optional<std::string> code;  ///< a generated voucher's new code (pooled: from the pool)
+  /// The customer's tier multiplier (basis points; none: 1x), for a points reward's points.
+  std::optional<int> points_multiplier_bp;
 };
 
 enum class ReserveOutcome {
@@ -55,7 +57,9 @@ struct Reserved {
   std::optional<Issuance> issuance;  ///< as the API shows it, when created
 };
 
-/// Creates the issuance in state `reserved`, with the reward's cost, points and expiry, and for
+/// Creates the issuance in state `reserved`, with the reward's cost, points (times the tier
+/// multiplier, rounded down, in numeric: at most kMaxPoints × 10, and a cast past 64 bits would
+/// fail) and expiry, and for
 /// a pooled voucher a code from its pool in the same statement (codes go out in code order,
 /// each to exactly one issuance: FOR UPDATE SKIP LOCKED).
 Reserved create_reserved(db::Tx& tx, const std::string& tenant_id, const NewReserved& item);

@@ -138,6 +138,8 @@ export function CustomerPage() {
             </dd>
             <dt className="text-slate-600">Enrolled</dt>
             <dd>{formatDateTime(c.enrolled_at)}</dd>
+            <dt className="text-slate-600">Tier</dt>
+            <dd data-testid="customer-tier">{c.tier ?? "—"}</dd>
             <dt className="text-slate-600">Points balance</dt>
             <dd data-testid="points-balance">{formatCount(points.data?.balance ?? c.points_balance)}</dd>
             <dt className="text-slate-600">Spendable now</dt>

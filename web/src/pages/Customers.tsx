@@ -14,6 +14,7 @@ export interface Customer {
   status: "active" | "suspended" | "opted_out" | "erased";
   consent: { given: boolean; at: string | null; channel: string | null };
   points_balance: number;
+  tier: string | null;
   enrolled_at: string;
 }
 

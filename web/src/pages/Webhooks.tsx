@@ -47,6 +47,7 @@ interface Delivery {
 const EVENT_TYPES = [
   "customer.enrolled", "reward.issued", "reward.redeemed", "reward.expired", "reward.cancelled", "budget.threshold",
   "points.earned", "points.spent", "points.reversed", "points.expired", "points.adjusted",
+  "tier.changed",
   "referral.completed",
 ];
 

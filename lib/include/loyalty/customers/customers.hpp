@@ -29,7 +29,8 @@ struct Customer {
   std::string birthday;  ///< YYYY-MM-DD or empty
   std::string language;  ///< preferred language (en, sn, nd) or empty: the tenant's
   long long points_balance = 0;
-  std::string referral_code;  ///< theirs, to give to friends (referrals)
+  std::string referral_code;        ///< theirs, to give to friends (referrals)
+  std::optional<std::string> tier;  ///< the name of their tier (tiers.hpp), none without one
   std::string enrolled_at;
   std::string created_at;
 };
