@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 #include <loyalty/jobs/worker.hpp>
+#include <loyalty/referrals/referrals.hpp>
 #include <loyalty/segments/segments.hpp>
 #include <loyalty/whatsapp/inbox.hpp>
 
@@ -18,6 +19,7 @@ BackgroundWorker::BackgroundWorker(App& app) : app_(app) {
   worker_ = std::make_unique<loyalty::jobs::Worker>(*app_.db, options);
   loyalty::jobs::register_standard_handlers(*worker_);
   loyalty::whatsapp::register_handlers(*worker_);
+  loyalty::referrals::register_handlers(*worker_, app_.rules_cache);
   loyalty::segments::register_handlers(*worker_);
   worker_->start();
   app_.worker = worker_.get();

@@ -269,6 +269,41 @@ TEST_CASE("whatsapp: JOIN enrols with consent, BALANCE and LANG answer in the cu
   CHECK(help.find("JOYINA") == std::string::npos);
 }
 
+TEST_CASE(
+    "whatsapp: JOIN with a referral code links the new member to its owner, an unknown code is "
+    "left out",
+    "[http]") {
+  WhatsApp wa;
+  auto ann = wa.api.post("/v1/tenants/" + wa.shop.tenant_id + "/customers",
+                         {{"phone", "0772 000 001"}, {"consent", true}}, wa.shop.pos_key);
+  REQUIRE(ann.status == 201);
+  const std::string code = ann.body["referral_code"];
+  auto welcome = wa.reply_to("JOIN " + code);
+  CHECK(welcome.find("Welcome to Tenant shop rewards!") != std::string::npos);
+  CHECK(welcome.find("not one of") == std::string::npos);
+  CHECK(sql_value(wa.db.owner(),
+                  "SELECT a.phone || ' referred ' || b.phone || ' on ' || r.channel || ' open ' || "
+                  "b.referral_open FROM referrals r JOIN customers a ON a.id = r.referrer_id "
+                  "JOIN customers b ON b.id = r.referee_id") ==
+        "+263772000001 referred +263771234567 on whatsapp open true");
+  // The new member is given their own code to pass on.
+  CHECK(welcome.find("Your referral code is " +
+                     sql_value(wa.db.owner(),
+                               "SELECT referral_code FROM customers WHERE phone = "
+                               "'+263771234567'") +
+                     ": give it to friends who sign up.") != std::string::npos);
+  // A code that is no customer's: joined all the same, and told.
+  wa.say("join 23456789", "263771234568");
+  auto told = WhatsApp::text_of(wa.sent());
+  CHECK(told.find("Welcome to Tenant shop rewards!") != std::string::npos);
+  CHECK(told.find("That referral code is not one of Tenant shop's, so no one was credited for "
+                  "bringing you.") != std::string::npos);
+  CHECK(sql_value(wa.db.owner(),
+                  "SELECT status || ' ' || consent_channel || ' ' || (SELECT count(*) FROM "
+                  "referrals) FROM customers WHERE phone = '+263771234568'") ==
+        "active whatsapp 1");
+}
+
 TEST_CASE("whatsapp: a redelivered message is answered once", "[http]") {
   WhatsApp wa;
   auto body =

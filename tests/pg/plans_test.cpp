@@ -19,6 +19,7 @@
 #include <loyalty/jobs/worker.hpp>
 #include <loyalty/notices/history.hpp>
 #include <loyalty/points/points.hpp>
+#include <loyalty/referrals/referrals.hpp>
 #include <loyalty/rewards/rewards.hpp>
 #include <loyalty/rulesets/rulesets.hpp>
 #include <loyalty/segments/segments.hpp>
@@ -515,6 +516,8 @@ WHERE t.relnamespace = 'public'::regnamespace)sql")) {
   loyalty::segments::list_segments(*app, tenant, {10, ""});
   auto history = loyalty::points::history(*app, tenant, known, {1, ""});
   loyalty::points::history(*app, tenant, known, page2(history.movements));
+  loyalty::referrals::list_referrals(*app, tenant, "", {10, ""});
+  loyalty::referrals::list_referrals(*app, tenant, known, {10, ""});
 
   // What ran: the statements prepared on the two connections, by name.
   std::map<std::string, std::set<std::string>> names_of;  // statement text -> names

@@ -85,7 +85,14 @@ std::string seed_tenant(TestDatabase& db, const std::string& slug, int n) {
   customer.channel = "pos";
   loyalty::segments::create_segment(db.app(), tenant, {{"name", "everyone"}, {"conditions", true}},
                                     actor);
-  auto customer_id = loyalty::customers::create_customer(db.app(), tenant, customer, actor).id;
+  auto referrer = loyalty::customers::create_customer(db.app(), tenant, customer, actor);
+  auto customer_id = referrer.id;
+  // A friend they referred (a row of referrals).
+  loyalty::customers::NewCustomer referee;
+  referee.phone = "+26377200000" + std::to_string(n);
+  referee.channel = "pos";
+  referee.referral_code = referrer.referral_code;
+  loyalty::customers::create_customer(db.app(), tenant, referee, actor);
   loyalty::events::RulesCache cache;
   auto answer = json::parse(
       loyalty::events::process_event(db.app(), cache, tenant,
@@ -212,7 +219,7 @@ TEST_CASE(
   {
     pqxx::work w(conn);
     w.exec("SET LOCAL app.tenant_id = " + w.quote(a));
-    REQUIRE(w.exec("SELECT count(*) FROM customers")[0][0].as<int>() == 1);
+    REQUIRE(w.exec("SELECT count(*) FROM customers")[0][0].as<int>() == 2);  // and a referee
     w.commit();
   }
   for (bool explicit_empty : {false, true}) {

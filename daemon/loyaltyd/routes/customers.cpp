@@ -12,8 +12,9 @@ namespace {
 void add_customer_routes(Server& server, App& app) {
   server.add({"POST", "/v1/tenants/{tid}/customers", kAdmin | kManager | kPos,
               [&app](Request& req) {
-                auto body = req.json_body({"phone", "external_ref", "attributes", "tags",
-                                           "segments", "birthday", "consent", "channel"});
+                auto body =
+                    req.json_body({"phone", "external_ref", "attributes", "tags", "segments",
+                                   "birthday", "consent", "channel", "referral_code"});
                 auto customer = loyalty::customers::create_customer(
                     *app.db, req.tenant_id, loyalty::customers::new_customer_from_json(body),
                     actor_of(req));

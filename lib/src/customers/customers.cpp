@@ -3,6 +3,7 @@
 #include "customers/enrol.hpp"
 #include "db/tx.hpp"
 #include "points/lots.hpp"
+#include "referrals/hooks.hpp"
 #include "segments/membership.hpp"
 
 #include <loyalty/core/error.hpp>
@@ -32,7 +33,8 @@ constexpr const char* kColumns =
     "points_pending, CASE WHEN points_pending > 0 THEN (SELECT to_char(min(l.pending_until) AT "
     "TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') FROM points_lots l WHERE l.tenant_id = "
     "customers.tenant_id AND l.customer_id = customers.id AND l.pending_until IS NOT NULL AND "
-    "l.released_at IS NULL AND l.remaining > 0) END";
+    "l.released_at IS NULL AND l.remaining > 0) END, "
+    "referral_code";
 
 std::string select_sql(const std::string& rest) {
   return std::string("SELECT ") + kColumns + " FROM customers " + rest;
@@ -120,6 +122,7 @@ Customer row_to_customer(const pqxx::row& r) {
   if (!r[14].is_null()) c.tier = r[14].as<std::string>();
   c.points_pending = r[15].as<long long>();
   c.points_pending_until = r[16].is_null() ? "" : r[16].as<std::string>();
+  c.referral_code = r[17].as<std::string>();
   return c;
 }
 
@@ -143,6 +146,7 @@ nlohmann::json to_json(const Customer& c) {
           {"points_balance", c.points_balance},
           {"points_pending", c.points_pending},
           {"points_pending_until", opt(c.points_pending_until)},
+          {"referral_code", c.referral_code},
           {"tier", c.tier ? nlohmann::json(*c.tier) : nlohmann::json()},
           {"enrolled_at", c.enrolled_at}};
 }
@@ -161,6 +165,7 @@ NewCustomer new_customer_from_json(const nlohmann::json& body) {
   string_field("phone", c.phone);
   string_field("external_ref", c.external_ref);
   string_field("birthday", c.birthday);
+  string_field("referral_code", c.referral_code);
   if (body.contains("attributes")) {
     if (!body["attributes"].is_object())
       errors.push_back({"/attributes", "must be an object"});
@@ -249,6 +254,9 @@ Customer create_customer(db::Database& database, const std::string& tenant_id, c
     if (c.consent) record_consent(tx, tenant_id, created.id, true, c.channel, actor);
     audit::record(tx, tenant_id, actor, "customer.create", "customer", created.id, nullptr,
                   {{"id", created.id}, {"channel", c.channel}});
+    if (c.referral_code) {
+      referrals::link_new_customer(tx, tenant_id, created.id, *c.referral_code, c.channel, actor);
+    }
     // Enrolled with attributes and tags, the customer is in the segments they meet at once.
     auto compiled = segments::load_compiled(tx, tenant_id);
     if (!compiled.names.empty() &&

@@ -10,7 +10,8 @@ const char* const kCustomerColumns =
     "'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), "
     // The tier (migration 0130) as "multiplier_bp name": one index probe, none without a tier.
     "CASE WHEN customers.tier_id IS NOT NULL THEN (SELECT t.multiplier_bp || ' ' || t.name "
-    "FROM tiers t WHERE t.tenant_id = customers.tenant_id AND t.id = customers.tier_id) END";
+    "FROM tiers t WHERE t.tenant_id = customers.tenant_id AND t.id = customers.tier_id) END, "
+    "referral_open";
 
 CustomerView read_customer_view(const pqxx::row& r) {
   CustomerView c;
@@ -37,6 +38,7 @@ CustomerView read_customer_view(const pqxx::row& r) {
     c.tier_multiplier_bp = std::stoi(tier.substr(0, space));
     c.view["tier"] = tier.substr(space + 1);
   }
+  c.referral_open = r[10].as<bool>();
   return c;
 }
 

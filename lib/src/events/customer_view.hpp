@@ -17,9 +17,10 @@ extern const char* const kCustomerColumns;
 /// A customer row read with kCustomerColumns.
 struct CustomerView {
   std::string id, status;
-  std::string local_time;    ///< the event's local "YYYY-MM-DD HH:MM:SS"
-  std::string occurred_utc;  ///< the event's instant, RFC 3339 with microseconds
-  nlohmann::json view;       ///< what rules see as `customer` (`tier`: its name or null)
+  std::string local_time;      ///< the event's local "YYYY-MM-DD HH:MM:SS"
+  std::string occurred_utc;    ///< the event's instant, RFC 3339 with microseconds
+  bool referral_open = false;  ///< a referral of theirs waits for a qualifying event
+  nlohmann::json view;         ///< what rules see as `customer` (`tier`: its name or null)
   /// The tier's earning multiplier (basis points), none without a tier.
   std::optional<int> tier_multiplier_bp;
 };

@@ -46,6 +46,7 @@
 #include "customers/enrol.hpp"
 #include "db/tx.hpp"
 #include "issuances/reserve.hpp"
+#include "referrals/hooks.hpp"
 #include "rewards/issuing.hpp"
 #include "segments/membership.hpp"
 #include "tiers/evaluate.hpp"
@@ -70,7 +71,7 @@ using db::Query;
 // round trip: kCustomerColumns, then the new event's id (null when the key was used before).
 std::string lock_and_claim_sql(const char* where) {
   return std::string(R"sql(
-  WITH c (c0, c1, c2, c3, c4, c5, c6, c7, c8, c9, cid) AS (
+  WITH c (c0, c1, c2, c3, c4, c5, c6, c7, c8, c9, c10, cid) AS (
     SELECT )sql") +
          kCustomerColumns + R"sql(, id FROM customers
      WHERE tenant_id = $1::uuid AND )sql" +
@@ -81,7 +82,7 @@ std::string lock_and_claim_sql(const char* where) {
     SELECT $1::uuid, c.cid, $5::text, coalesce($4::timestamptz, now()), $6::jsonb, $7::bigint,
            $8::text, $9::text, $10::text, 'processing', $11::uuid FROM c
     ON CONFLICT (tenant_id, idempotency_key) DO NOTHING RETURNING id)
-  SELECT c0, c1, c2, c3, c4, c5, c6, c7, c8, c9, (SELECT id::text FROM e) FROM c)sql";
+  SELECT c0, c1, c2, c3, c4, c5, c6, c7, c8, c9, c10, (SELECT id::text FROM e) FROM c)sql";
 }
 // By its primary key: the id was checked to be a uuid (id::text = $2 could use no index and read
 // all the tenant's customers at each event).
@@ -115,7 +116,7 @@ bool try_claim(db::Tx& tx, EventContext& ctx, std::optional<std::string>& event_
                       req.request_hash, req.original_event_id);
   if (rows.empty()) return false;
   ctx.customer = read_customer_view(rows[0]);
-  if (!rows[0][10].is_null()) event_id = rows[0][10].as<std::string>();
+  if (!rows[0][11].is_null()) event_id = rows[0][11].as<std::string>();
   return true;
 }
 
@@ -269,6 +270,11 @@ Processed process_one(db::Tx& tx, EventContext& ctx, const Actor& actor, EventWr
     tiers::after_event(tx, ctx.tenant->tier_measure, ctx.tenant_id, ctx.customer.id, ctx.event_id,
                        ctx.request.type);                       // the tier, when the event moved it
     out = answer(ctx, std::move(rules), std::nullopt, writes);  // 8
+    // A referee's first qualifying event completes their referral (customers.referral_open).
+    if (ctx.customer.referral_open) {
+      referrals::on_event(tx, ctx.tenant_id, ctx.tenant->settings, ctx.customer.id, ctx.event_id,
+                          ctx.request.type, ctx.request.amount);
+    }
   }
   // The customer's segments, for a tenant that has any, recomputed by the worker after the commit.
   if (ctx.tenant->segments && !out.response.replayed)

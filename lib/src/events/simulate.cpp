@@ -27,7 +27,8 @@ std::string find_customer_sql(const char* where) {
       SELECT '00000000-0000-0000-0000-000000000000'::uuid AS id, $1::uuid AS tenant_id,
              NULL::uuid AS tier_id, 'active'::text AS status,
              NULL::date AS birthday, now() AS enrolled_at, '{}'::jsonb AS attributes,
-             '{}'::text[] AS tags, '{}'::text[] AS segments) AS customers
+             '{}'::text[] AS tags, '{}'::text[] AS segments,
+             false AS referral_open) AS customers
     ORDER BY known DESC LIMIT 1)sql";
 }
 const std::string kFindByIdSql = find_customer_sql("id = $2::uuid");

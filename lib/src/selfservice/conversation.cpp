@@ -223,9 +223,14 @@ Answer guest(db::Database& db, const Merchant& m, const std::string& phone,
              const std::optional<Member>& member, const Intent& intent, const std::string& channel,
              Texts& t) {
   if (intent.command == Command::join) {
-    auto joined = join(db, m, phone, channel);
+    // "JOIN CODE": the referral code of the customer who sent them.
+    bool code_refused = false;
+    auto joined = join(db, m, phone, channel, intent.argument, &code_refused);
     t.switch_to(joined.language);
-    return t.answer(t("joined") + "\n\n" + t("help_whatsapp_member"), t.member_menu());
+    return t.answer(t("joined") + (code_refused ? "\n\n" + t("referral_unknown") : "") + "\n\n" +
+                        t("your_referral_code", {{"code", joined.referral_code}}) + "\n\n" +
+                        t("help_whatsapp_member"),
+                    t.member_menu());
   }
   if (intent.command == Command::help) return t.answer(t("help_whatsapp"), t.guest_menu());
   if (member) return t.answer(t("rejoin_hint"), {{"join", t("menu_join"), ""}});

@@ -19,8 +19,8 @@ const db::Query kMerchant{"ss_merchant",
                           "SELECT name, coalesce(settings->>'language', '') FROM tenants "
                           "WHERE id = $1::uuid"};
 const db::Query kMember{"ss_member",
-                        "SELECT id::text, status, coalesce(language, ''), points_balance "
-                        "FROM customers WHERE tenant_id = $1::uuid AND phone = $2"};
+                        "SELECT id::text, status, coalesce(language, ''), points_balance, "
+                        "referral_code FROM customers WHERE tenant_id = $1::uuid AND phone = $2"};
 const db::Query kRejoin{"ss_rejoin",
                         "UPDATE customers SET status = 'active', consent_at = now(), "
                         "consent_channel = $3, updated_at = now() WHERE tenant_id = $1::uuid AND "
@@ -91,7 +91,8 @@ std::optional<Member> find_member_in(db::Tx& tx, const Merchant& m, const std::s
   auto rows = tx.exec(kMember, m.tenant_id, phone);
   if (rows.empty()) return std::nullopt;
   Member member{rows[0][0].as<std::string>(), rows[0][1].as<std::string>(),
-                rows[0][2].as<std::string>(), rows[0][3].as<long long>()};
+                rows[0][2].as<std::string>(), rows[0][3].as<long long>(),
+                rows[0][4].as<std::string>()};
   if (member.language.empty()) member.language = m.language;
   return member;
 }
@@ -134,7 +135,7 @@ std::optional<Member> find_member(db::Database& database, const Merchant& m,
 }
 
 Member join(db::Database& database, const Merchant& m, const std::string& phone,
-            const std::string& channel) {
+            const std::string& channel, const std::string& referral_code, bool* code_refused) {
   if (auto existing = find_member(database, m, phone)) {
     if (existing->status == "opted_out") {
       db::with_tenant(database, m.tenant_id, [&](db::Tx& tx) {
@@ -154,9 +155,15 @@ Member join(db::Database& database, const Merchant& m, const std::string& phone,
   c.phone = phone;
   c.consent = true;
   c.channel = channel;
+  if (!referral_code.empty()) c.referral_code = referral_code;
   try {
     customers::create_customer(database, m.tenant_id, c, Actor{"system", channel});
   } catch (const Error& e) {
+    if (e.type() == "unknown-referral-code") {
+      // Joined all the same, without the code.
+      if (code_refused) *code_refused = true;
+      return join(database, m, phone, channel);
+    }
     // Two first messages at once: the other created the customer.
     if (e.code() != ErrorCode::conflict) throw;
   }

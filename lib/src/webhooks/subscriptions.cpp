@@ -153,7 +153,8 @@ const std::vector<std::string>& event_types() {
   static const std::vector<std::string> types = {
       "customer.enrolled", "reward.issued",    "reward.redeemed", "reward.cancelled",
       "reward.expired",    "budget.threshold", "points.earned",   "points.spent",
-      "points.reversed",   "points.expired",   "points.adjusted", "tier.changed"};
+      "points.reversed",   "points.expired",   "points.adjusted", "tier.changed",
+      "referral.completed"};
   return types;
 }
 

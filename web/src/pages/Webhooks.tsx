@@ -48,6 +48,7 @@ const EVENT_TYPES = [
   "customer.enrolled", "reward.issued", "reward.redeemed", "reward.expired", "reward.cancelled", "budget.threshold",
   "points.earned", "points.spent", "points.reversed", "points.expired", "points.adjusted",
   "tier.changed",
+  "referral.completed",
 ];
 
 function outcome(d: { last_status_code: number | null; last_error: string | null }) {

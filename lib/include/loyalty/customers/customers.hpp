@@ -31,6 +31,7 @@ struct Customer {
   long long points_balance = 0;      ///< spendable: held outside pending lots
   long long points_pending = 0;      ///< held in pending lots (the tenant's returns window)
   std::string points_pending_until;  ///< RFC 3339 (UTC): the first pending lot's due time, or empty
+  std::string referral_code;        ///< theirs, to give to friends (referrals)
   std::optional<std::string> tier;  ///< the name of their tier (tiers.hpp), none without one
   std::string enrolled_at;
   std::string created_at;
@@ -44,6 +45,7 @@ struct NewCustomer {
   std::vector<std::string> tags;
   std::vector<std::string> segments;
   std::optional<std::string> birthday;
+  std::optional<std::string> referral_code;  ///< the code of the customer who referred them
   bool consent = false;
   std::string channel = "api";  ///< pos | whatsapp | ussd | web | api
 };
@@ -51,7 +53,9 @@ struct NewCustomer {
 /// Enrols a customer and queues a `customer.enrolled` webhook in the same transaction.
 /// Error(invalid) listing every bad field (phone not a valid number, neither phone nor
 /// external_ref, bad birthday); Error(conflict, "customer-exists") with extension
-/// "existing_id" when the phone or external ref is taken in this tenant.
+/// "existing_id" when the phone or external ref is taken in this tenant. With a referral_code,
+/// the customer is linked to its owner in the same transaction (referrals.hpp), or not created:
+/// Error(invalid, "unknown-referral-code").
 Customer create_customer(db::Database& db, const std::string& tenant_id, const NewCustomer& c,
                          const Actor& actor);
 

@@ -35,15 +35,20 @@ struct Member {
   std::string status;    ///< active | suspended | opted_out
   std::string language;  ///< theirs, else the merchant's
   long long points = 0;
+  std::string referral_code;  ///< theirs, to give to friends
 };
 
 std::optional<Member> find_member(db::Database& db, const Merchant& m, const std::string& phone);
 
 /// Enrols the phone (E.164) with consent given on `channel` now, or — for one who opted out —
 /// gives consent again and makes them active; a member already active stays as they are. A
-/// new customer is reported (`customer.enrolled` webhook) like any enrolment.
+/// new customer is reported (`customer.enrolled` webhook) like any enrolment. A new customer
+/// who gives a `referral_code` is linked to its owner (referrals.hpp); a code that is not the
+/// merchant's is left out, the customer joins all the same, and `code_refused` says so. The code
+/// counts only when the customer is new.
 Member join(db::Database& db, const Merchant& m, const std::string& phone,
-            const std::string& channel);
+            const std::string& channel, const std::string& referral_code = {},
+            bool* code_refused = nullptr);
 
 /// Status opted_out, consent withdrawn; audited.
 void opt_out(db::Database& db, const Merchant& m, const std::string& customer_id,
