@@ -258,8 +258,8 @@ TEST_CASE(
 }
 
 TEST_CASE(
-    "referrals: self-referral, a loop, a code after events, an unknown code and a second "
-    "referrer are refused with their problem types",
+    "referrals: self-referral, a loop, a code after events, an unknown code, a second "
+    "referrer and a till's own referral.completed are refused with their problem types",
     "[http]") {
   TestDatabase db;
   auto daemon = Daemon::over(db, kDaemonArgs);
@@ -307,6 +307,16 @@ TEST_CASE(
   CHECK(problem_type(junk) == "unknown-referral-code");
   auto nobody = shop.link("00000000-0000-0000-0000-000000000000", ann["referral_code"]);
   CHECK(nobody.status == 404);
+  // A till cannot make up a completion: the platform sends referral.completed itself.
+  auto forged = api.post(shop.base + "/events",
+                         {{"customer", {{"id", ann_id}}},
+                          {"type", "referral.completed"},
+                          {"data", {{"role", "referrer"}}},
+                          {"idempotency_key", "forged-1"}},
+                         shop.c.pos_key);
+  CHECK(forged.status == 422);
+  CHECK(forged.body["errors"][0]["pointer"] == "/type");
+  CHECK(shop.count("events WHERE type = 'referral.completed'") == "0");
   // What stayed: Ann referred Bob, Bob referred Cat.
   CHECK(sql_value(db.owner(),
                   "SELECT string_agg(a.phone || '>' || b.phone, ',' ORDER BY b.phone) FROM "

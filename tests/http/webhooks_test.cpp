@@ -261,6 +261,11 @@ TEST_CASE(
   const std::string path = base + "/webhooks/" + sub.body["id"].get<std::string>();
   const std::string old_secret = sub.body["secret"];
 
+  // An action takes no fields: one given is refused.
+  auto stray = api.post(path + "/rotate-secret", {{"secret", "mine"}}, c.admin_token);
+  CHECK(stray.status == 400);
+  CHECK(stray.content_type == "application/problem+json");
+  CHECK(api.post(path + "/test", {{"event", "x"}}, c.admin_token).status == 400);
   auto rotated = api.post(path + "/rotate-secret", json::object(), c.admin_token);
   INFO(rotated.raw);
   REQUIRE(rotated.status == 200);

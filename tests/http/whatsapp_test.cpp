@@ -787,7 +787,7 @@ std::string points_reward(WhatsApp& wa, const std::string& name, int price) {
 
 TEST_CASE(
     "whatsapp: REDEEM offers the rewards the customer can claim with points, a confirmed pick "
-    "spends them and answers with the code, and one too dear says what it costs",
+    "spends them once and answers with the code, and one too dear says what it costs",
     "[http]") {
   WhatsApp wa;
   const std::string cheap = points_reward(wa, "$1 off", 10);
@@ -822,12 +822,13 @@ TEST_CASE(
   auto confirm = wa.sent();
   CHECK(WhatsApp::text_of(confirm) == "Spend 10 points on $1 off? You have 25.");
   REQUIRE(confirm["interactive"]["action"].contains("buttons"));
-  CHECK(confirm["interactive"]["action"]["buttons"][0]["reply"]["id"] == "claimok:" + cheap);
+  CHECK(confirm["interactive"]["action"]["buttons"][0]["reply"]["id"] ==
+        "claimok:" + cheap + ":25");
   CHECK(confirm["interactive"]["action"]["buttons"][1]["reply"]["id"] == "balance");
   CHECK(sql_value(wa.db.owner(), "SELECT points_balance FROM customers") == "25");
 
   // Yes: the points spent, the reward issued, its code in the answer (and in its notice).
-  wa.pick("claimok:" + cheap, "Yes", "button_reply");
+  wa.pick("claimok:" + cheap + ":25", "Yes", "button_reply");
   std::vector<std::string> texts = {WhatsApp::text_of(wa.sent()), WhatsApp::text_of(wa.sent())};
   std::sort(texts.begin(), texts.end());
   const std::string code = sql_value(wa.db.owner(), "SELECT code FROM issuances");
@@ -845,13 +846,20 @@ TEST_CASE(
                   "points_ledger WHERE kind = 'spend'") ==
         "claimed: $1 off -10 system:whatsapp:" + customer);
 
+  // The same Yes again (tapped twice) claims nothing more: it asks again, with the new balance.
+  wa.pick("claimok:" + cheap + ":25", "Yes", "button_reply");
+  auto again = wa.sent();
+  CHECK(WhatsApp::text_of(again) == "Spend 10 points on $1 off? You have 15.");
+  CHECK(again["interactive"]["action"]["buttons"][0]["reply"]["id"] == "claimok:" + cheap + ":15");
+  CHECK(sql_value(wa.db.owner(), "SELECT count(*) FROM issuances") == "1");
+
   // Too dear: what it costs, nothing spent, no confirmation offered.
   wa.pick("claim:" + dear, "Free lunch");
   auto short_of = wa.sent();
   CHECK(WhatsApp::text_of(short_of) == "Free lunch costs 100 points. You have 15.");
   CHECK(short_of.dump().find("claimok:") == std::string::npos);
-  // A confirmation of it sent anyway (an old button) is refused the same way.
-  wa.pick("claimok:" + dear, "Yes", "button_reply");
+  // A confirmation of it sent anyway is refused the same way.
+  wa.pick("claimok:" + dear + ":15", "Yes", "button_reply");
   CHECK(WhatsApp::text_of(wa.sent()) == "Free lunch costs 100 points. You have 15.");
   CHECK(sql_value(wa.db.owner(), "SELECT count(*) FROM issuances") == "1");
   CHECK(sql_value(wa.db.owner(), "SELECT points_balance FROM customers") == "15");

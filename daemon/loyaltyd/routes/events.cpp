@@ -2,6 +2,7 @@
 #include "routes/code_view.hpp"
 #include "server.hpp"
 
+#include <loyalty/core/error.hpp>
 #include <loyalty/events/events.hpp>
 
 namespace loyaltyd {
@@ -13,6 +14,13 @@ void add_event_routes(Server& server, App& app) {
       {"POST", "/v1/tenants/{tid}/events", kAdmin | kManager | kPos,
        [&app](Request& req) {
          auto body = req.json_body({"customer", "type", "occurred_at", "data", "idempotency_key"});
+         // The platform's own events, processed by the worker: a till cannot make them up.
+         if (body.contains("type") && body["type"] == "referral.completed") {
+           loyalty::throw_invalid("the event is not valid",
+                                  {{"/type",
+                                    "referral.completed is sent by the platform itself "
+                                    "when a referral completes"}});
+         }
          auto answer =
              app.events->process(req.tenant_id, body, req.header("Idempotency-Key"), actor_of(req));
          Reply reply{answer.status, "application/json", answer.body, {}};

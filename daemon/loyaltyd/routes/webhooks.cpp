@@ -29,7 +29,7 @@ std::int64_t delivery_id(const std::string& text) {
 
 /// An action takes no fields: an empty body, or an empty JSON object.
 void no_fields(Request& req) {
-  if (!req.raw.body.empty()) no_fields(req);
+  if (!req.raw.body.empty()) req.json_body({});
 }
 
 json with_secret(const webhooks::CreatedSubscription& created) {

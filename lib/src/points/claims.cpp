@@ -52,7 +52,8 @@ nlohmann::json to_json(const Claim& c) {
 }
 
 Claim claim_reward(db::Database& database, const std::string& tenant_id,
-                   const std::string& customer_id, const std::string& reward, const Actor& actor) {
+                   const std::string& customer_id, const std::string& reward, const Actor& actor,
+                   std::optional<std::int64_t> if_spendable) {
   if (!is_uuid(customer_id)) throw_not_found("customer");
   return db::with_tenant(database, tenant_id, [&](db::Tx& tx) {
     // The customer first: the lock order of every writer of points (and of the event pipeline,
@@ -95,6 +96,11 @@ Claim claim_reward(db::Database& database, const std::string& tenant_id,
           .extend("points_price", std::to_string(price))
           .extend("spendable", std::to_string(have));
     };
+    if (if_spendable && held != *if_spendable) {
+      throw Error(ErrorCode::conflict, "points-changed",
+                  "the customer's spendable points changed since the claim was confirmed")
+          .extend("spendable", std::to_string(held));
+    }
     if (held < price) throw insufficient(held);
 
     auto issuance = reserve_claimed(tx, tenant_id, customer_id, reward_id, terms);

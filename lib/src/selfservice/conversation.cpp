@@ -18,8 +18,9 @@ struct Intent {
   Command command = Command::none;
   std::string argument;     ///< the words after the command ("REDEEM AB12" → "AB12")
   std::string issuance_id;  ///< a "pin:<id>" option
-  std::string offer;        ///< a "claim:<reward id>" option (claim_confirmed: "claimok:<id>")
+  std::string offer;        ///< a "claim:<reward id>" option (claim_confirmed: "claimok:<id>:<n>")
   bool claim_confirmed = false;
+  std::optional<long long> confirmed_balance;  ///< the balance the confirmation showed (n)
 };
 
 std::string trim(std::string_view s) {
@@ -37,16 +38,33 @@ std::string lower(std::string s) {
 Intent intent_of(const Said& said) {
   if (!said.option_id.empty()) {
     const std::string& id = said.option_id;
-    if (id.rfind("pin:", 0) == 0) return {Command::redeem, "", id.substr(4), "", false};
-    if (id.rfind("lang:", 0) == 0) return {Command::language, id.substr(5), "", "", false};
-    if (id.rfind("claim:", 0) == 0) return {Command::redeem, "", "", id.substr(6), false};
-    if (id.rfind("claimok:", 0) == 0) return {Command::redeem, "", "", id.substr(8), true};
+    if (id.rfind("pin:", 0) == 0)
+      return {Command::redeem, "", id.substr(4), "", false, std::nullopt};
+    if (id.rfind("lang:", 0) == 0)
+      return {Command::language, id.substr(5), "", "", false, std::nullopt};
+    if (id.rfind("claim:", 0) == 0)
+      return {Command::redeem, "", "", id.substr(6), false, std::nullopt};
+    if (id.rfind("claimok:", 0) == 0) {
+      // claimok:<reward id>:<balance>: what the customer confirmed, so that the same Yes sent
+      // twice claims once.
+      const std::string rest = id.substr(8);
+      const auto colon = rest.find(':');
+      Intent confirmed{Command::redeem, "", "", rest.substr(0, colon), true, std::nullopt};
+      if (colon != std::string::npos) {
+        try {
+          confirmed.confirmed_balance = std::stoll(rest.substr(colon + 1));
+        } catch (const std::exception&) {
+          confirmed.confirmed_balance = -1;  // matches no balance: asks again
+        }
+      }
+      return confirmed;
+    }
     static const std::vector<std::pair<std::string, Command>> kIds = {
         {"join", Command::join},     {"balance", Command::balance}, {"rewards", Command::rewards},
         {"redeem", Command::redeem}, {"stop", Command::stop},       {"help", Command::help},
         {"lang", Command::language}};
     for (const auto& [name, command] : kIds) {
-      if (id == name) return {command, "", "", "", false};
+      if (id == name) return {command, "", "", "", false, std::nullopt};
     }
     // A quick reply of a template carries its own payload: read it as a typed command.
     return intent_of(Said{said.text.empty() ? id : said.text, ""});
@@ -55,8 +73,12 @@ Intent intent_of(const Said& said) {
   auto space = std::find_if(text.begin(), text.end(),
                             [](char c) { return std::isspace(static_cast<unsigned char>(c)); });
   std::string word(text.begin(), space);
-  return {Catalogue::builtin().command_of(word), trim(std::string(space, text.end())), "", "",
-          false};
+  return {Catalogue::builtin().command_of(word),
+          trim(std::string(space, text.end())),
+          "",
+          "",
+          false,
+          std::nullopt};
 }
 
 /// Texts in one language, with the merchant's name filled in.
@@ -155,15 +177,21 @@ Answer claim_offer(db::Database& db, const Merchant& m, const Member& member, co
     v.emplace_back("points", std::to_string(points));
     return v;
   };
-  if (!intent.claim_confirmed) {
-    const long long have = points(db, m, member.customer_id).balance;
+  auto confirm = [&](long long have) {
     if (have < it->points_price)
       return t.answer(t("claim_short", with_points(what, have)), t.member_menu());
     return t.answer(t("claim_confirm", with_points(what, have)),
-                    {{"claimok:" + it->reward_id, t("yes"), ""}, {"balance", t("no"), ""}});
-  }
-  auto claimed = claim(db, m, member.customer_id, it->reward_id, channel);
+                    {{"claimok:" + it->reward_id + ":" + std::to_string(have), t("yes"), ""},
+                     {"balance", t("no"), ""}});
+  };
+  if (!intent.claim_confirmed) return confirm(points(db, m, member.customer_id).balance);
+  // A Yes without the balance it confirmed (an older button) confirms nothing: asked again.
+  if (!intent.confirmed_balance) return confirm(points(db, m, member.customer_id).balance);
+  auto claimed =
+      claim(db, m, member.customer_id, it->reward_id, channel, *intent.confirmed_balance);
   if (!claimed.reward) {
+    // The balance moved since the Yes (the same Yes twice, points earned or spent meanwhile).
+    if (claimed.refused == "points-changed") return confirm(claimed.balance);
     if (claimed.refused == "insufficient-points")
       return t.answer(t("claim_short", with_points(what, claimed.balance)), t.member_menu());
     return t.answer(t("claim_unavailable", what), t.member_menu());

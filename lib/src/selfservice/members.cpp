@@ -209,11 +209,12 @@ std::vector<Offer> offers(db::Database& database, const Merchant& m) {
 }
 
 Claimed claim(db::Database& database, const Merchant& m, const std::string& customer_id,
-              const std::string& reward_id, const std::string& channel) {
+              const std::string& reward_id, const std::string& channel,
+              std::optional<long long> if_balance) {
   Claimed out;
   try {
     auto c = points::claim_reward(database, m.tenant_id, customer_id, reward_id,
-                                  customer_actor(customer_id, channel));
+                                  customer_actor(customer_id, channel), if_balance);
     out.points_spent = c.points_spent;
     out.balance = c.balance;
     for (auto& r : rewards(database, m, customer_id)) {

@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include <cstdint>
+#include <optional>
 #include <string>
 
 namespace loyalty::db {
@@ -134,7 +135,11 @@ nlohmann::json to_json(const Claim& c);
 /// Error(invalid, "not-claimable-with-points") for a reward without a points price;
 /// Error(conflict): "customer-not-active", "reward-not-available" (inactive or outside its
 /// dates), "out-of-stock", "pool-empty", "budget-exhausted".
+/// With `if_spendable`, the claim is made only if the customer's spendable points are still
+/// what they confirmed against: Error(conflict, "points-changed", with "spendable") otherwise
+/// (a confirmation sent twice claims once).
 Claim claim_reward(db::Database& db, const std::string& tenant_id, const std::string& customer_id,
-                   const std::string& reward, const Actor& actor);
+                   const std::string& reward, const Actor& actor,
+                   std::optional<std::int64_t> if_spendable = std::nullopt);
 
 }  // namespace loyalty::points

@@ -88,7 +88,8 @@ std::vector<Offer> offers(db::Database& db, const Merchant& m);
 
 /// What a claim answered: the reward now the customer's, the points it cost and those left;
 /// or, when it could not be claimed, why (`refused`: "insufficient-points", "out-of-stock",
-/// "pool-empty", "budget-exhausted", "reward-not-available", "not-claimable-with-points").
+/// "pool-empty", "budget-exhausted", "reward-not-available", "not-claimable-with-points",
+/// "points-changed": the balance is no longer `if_balance`), with the balance now.
 struct Claimed {
   std::optional<Reward> reward;
   long long points_spent = 0;
@@ -97,9 +98,11 @@ struct Claimed {
 };
 
 /// Claims the reward with its points price (points::claim_reward: one transaction, points
-/// never below zero), audited as the customer on `channel`.
+/// never below zero), audited as the customer on `channel`; with `if_balance`, only if the
+/// balance is still the one the customer confirmed against.
 Claimed claim(db::Database& db, const Merchant& m, const std::string& customer_id,
-              const std::string& reward_id, const std::string& channel);
+              const std::string& reward_id, const std::string& channel,
+              std::optional<long long> if_balance = std::nullopt);
 
 /// A new one-time PIN for one of the customer's rewards (kPinValidity), kept only hashed.
 std::string fresh_pin(db::Database& db, const Merchant& m, const std::string& customer_id,
