@@ -132,7 +132,7 @@ TEST_CASE(
        at = run.out.find("ok   ", at + 1)) {
     ++passed;
   }
-  CHECK(passed == 97);
+  CHECK(passed == 98);
   CHECK(run.out.find("ok   no script errors and no Content-Security-Policy violations") !=
         std::string::npos);
   // What the browser did is in the database.

@@ -331,6 +331,13 @@ try {
           (await page.getByTestId("points-balance").textContent()) === "10" &&
           (await page.getByTestId("points-spendable").textContent()) === "10",
         "the points the purchase earned are in the history and the balance", await page.getByTestId("profile").textContent());
+  const consentRows = await page.getByTestId("consent-row").allTextContents();
+  const referral = await page.getByTestId("referral-code").textContent();
+  check(consentRows.length === 1 && consentRows[0].includes("given") &&
+          /^[2-9A-HJ-NP-Z]{8}$/.test(referral ?? "") &&
+          (await page.getByTestId("points-pending").textContent()) === "0",
+        "the customer's page shows their consent history, referral code and pending points",
+        { consentRows, referral });
   const boughtVoucher = page.getByTestId("reward-issuance-row").filter({ hasText: "Weekend voucher" });
   await boughtVoucher.waitFor();
   check((await boughtVoucher.getByTestId("issuance-state").textContent()) === "redeemed" &&

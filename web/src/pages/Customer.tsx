@@ -46,8 +46,18 @@ function summary(data: Record<string, unknown>): string {
 
 const th = "p-2";
 
+/** One entry of a customer's consent history (GET .../customers/:id/consents). */
+interface ConsentChange {
+  id: number;
+  consent: "given" | "withdrawn";
+  channel: string;
+  actor_type: string;
+  at: string;
+}
+
 /**
- * One customer: their profile and points, their events, rewards and points history (each paged
+ * One customer: their profile, points (pending too), tier, segments and referral code, their
+ * consent history, events, rewards and points history (each paged
  * with the API's cursors); admins and managers change their status, admins adjust their points.
  */
 export function CustomerPage() {
@@ -70,6 +80,11 @@ export function CustomerPage() {
     // A reward the worker has still to issue: look again shortly.
     (page) => (page?.items.some((i) => i.state === "reserved") ? 1000 : false),
   );
+  const consents = usePaged<ConsentChange>(["customer-consents", id], (cursor) => {
+    const q = new URLSearchParams({ limit: "10" });
+    if (cursor) q.set("cursor", cursor);
+    return `customers/${id}/consents?${q}`;
+  });
   const [pointsCursors, setPointsCursors] = useState<string[]>([""]);
   const pointsCursor = pointsCursors[pointsCursors.length - 1];
   const points = useQuery({
@@ -144,6 +159,23 @@ export function CustomerPage() {
             <dd data-testid="points-balance">{formatCount(points.data?.balance ?? c.points_balance)}</dd>
             <dt className="text-slate-600">Spendable now</dt>
             <dd data-testid="points-spendable">{formatCount(points.data?.spendable)}</dd>
+            <dt className="text-slate-600">Pending</dt>
+            <dd data-testid="points-pending">
+              {formatCount(c.points_pending ?? 0)}
+              {c.points_pending && c.points_pending_until
+                ? ` (the first due ${formatDateTime(c.points_pending_until)})`
+                : ""}
+            </dd>
+            <dt className="text-slate-600">Segments</dt>
+            <dd data-testid="customer-segments">{c.segments?.length ? c.segments.join(", ") : "—"}</dd>
+            <dt className="text-slate-600">Tags</dt>
+            <dd>{c.tags?.length ? c.tags.join(", ") : "—"}</dd>
+            <dt className="text-slate-600">Language</dt>
+            <dd>{c.language ?? "the tenant's"}</dd>
+            <dt className="text-slate-600">Referral code</dt>
+            <dd className="font-mono" data-testid="referral-code">
+              {c.referral_code ?? "—"}
+            </dd>
           </dl>
           {canEdit(user) && (c.status === "active" || c.status === "suspended") && (
             <button
@@ -169,6 +201,37 @@ export function CustomerPage() {
           )}
         </div>
       )}
+
+      <h2 className="mb-2 mt-6 text-lg font-semibold">Consent history</h2>
+      {consents.error && <Alert>{describe(consents.error)}</Alert>}
+      <table className="w-full border-collapse bg-white text-sm">
+        <thead>
+          <tr className="border-b border-slate-200 text-left text-slate-600">
+            <th className={th}>When</th>
+            <th className={th}>Consent</th>
+            <th className={th}>Channel</th>
+            <th className={th}>By</th>
+          </tr>
+        </thead>
+        <tbody>
+          {consents.data?.items.map((h) => (
+            <tr key={h.id} className="border-b border-slate-100" data-testid="consent-row">
+              <td className="p-2">{formatDateTime(h.at)}</td>
+              <td className="p-2">{h.consent}</td>
+              <td className="p-2">{h.channel}</td>
+              <td className="p-2">{h.actor_type}</td>
+            </tr>
+          ))}
+          {consents.data?.items.length === 0 && (
+            <tr>
+              <td colSpan={4} className="p-4 text-slate-600">
+                No consent recorded.
+              </td>
+            </tr>
+          )}
+        </tbody>
+      </table>
+      <Pager previous={consents.previous} next={consents.next} />
 
       <h2 className="mb-2 mt-6 text-lg font-semibold">Events</h2>
       {events.error && <Alert>{describe(events.error)}</Alert>}

@@ -14,7 +14,13 @@ export interface Customer {
   status: "active" | "suspended" | "opted_out" | "erased";
   consent: { given: boolean; at: string | null; channel: string | null };
   points_balance: number;
+  points_pending?: number;
+  points_pending_until?: string | null;
   tier: string | null;
+  tags?: string[];
+  segments?: string[];
+  language?: string | null;
+  referral_code?: string;
   enrolled_at: string;
 }
 
