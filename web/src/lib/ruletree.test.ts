@@ -34,7 +34,7 @@ describe("the rule builder's JsonLogic round trip", () => {
   });
 
   it("gives back the demo rules exactly and draws them without raw JSON", () => {
-    expect(demoRules.length).toBe(3);
+    expect(demoRules.length).toBe(4);
     for (const rule of demoRules) {
       const tree = fromLogic(rule);
       expect(JSON.stringify(toLogic(tree))).toBe(JSON.stringify(rule));
@@ -47,6 +47,15 @@ describe("the rule builder's JsonLogic round trip", () => {
       args: [
         { kind: "measure", op: "event_count", args: ["visit", 30] },
         { kind: "value", value: 4 },
+      ],
+    });
+    // The referral: an event field compared with a string.
+    expect(fromLogic(demoRules[3])).toEqual({
+      kind: "condition",
+      op: "==",
+      args: [
+        { kind: "var", path: "event.role" },
+        { kind: "value", value: "referrer" },
       ],
     });
   });
