@@ -54,7 +54,7 @@ describe("the rule builder's JsonLogic round trip", () => {
       kind: "condition",
       op: "==",
       args: [
-        { kind: "var", path: "event.role" },
+        { kind: "field", path: "event.role" },
         { kind: "value", value: "referrer" },
       ],
     });
