@@ -14,6 +14,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <future>
 
 using loyalty::Actor;
 using loyalty::test::loyaltyctl;
@@ -164,6 +165,56 @@ TEST_CASE(
   CHECK(refused.out.find("999999") == std::string::npos);  // never the phone number
   CHECK(sql_value(db.owner(), "SELECT sum(points_balance) FROM customers") == "150");
   CHECK(sql_value(db.owner(), "SELECT count(*) FROM points_ledger") == "2");
+  std::filesystem::remove_all(dir);
+}
+
+TEST_CASE(
+    "points cli: 8 concurrent runs of one grant file grant each line once: one run grants, the "
+    "others report every line already granted",
+    "[cli]") {
+  TestDatabase db;
+  loyalty::tenants::CreateTenantRequest req;
+  req.name = "Race Shop";
+  req.slug = "race-shop";
+  auto tenant = loyalty::tenants::create_tenant(db.owner(), req).tenant.id;
+  std::string csv = "customer,points,reason,reference\n";
+  for (const char* phone : {"0771 234 567", "0772 345 678", "0773 456 789"}) {
+    loyalty::customers::NewCustomer who;
+    who.phone = phone;
+    auto id = loyalty::customers::create_customer(db.app(), tenant, who, Actor::system()).id;
+    csv += id + ",40,launch," + "RACE-" + id + "\n";
+  }
+  const auto dir = std::filesystem::temp_directory_path() / ("points-race-" + db.name());
+  std::filesystem::create_directories(dir);
+  auto path = (dir / "launch.csv").string();
+  std::ofstream(path, std::ios::binary) << csv;
+
+  std::vector<std::future<loyalty::test::CommandResult>> runs;
+  for (int i = 0; i < 8; ++i) {
+    runs.push_back(std::async(std::launch::async, [&] {
+      return loyaltyctl(db.owner_url(), {"points", "grant", "--tenant", "race-shop", path});
+    }));
+  }
+  int granted = 0, already = 0;
+  for (auto& run : runs) {
+    auto r = run.get();
+    INFO(r.out << r.err);
+    CHECK(r.exit_code == 0);
+    if (r.out.find("3 lines: 3 granted (120 points), 0 already granted, 0 refused") !=
+        std::string::npos) {
+      ++granted;
+    } else if (r.out.find("3 lines: 0 granted (0 points), 3 already granted, 0 refused") !=
+               std::string::npos) {
+      ++already;
+    }
+  }
+  CHECK(granted == 1);
+  CHECK(already == 7);
+  CHECK(sql_value(db.owner(), "SELECT string_agg(points_balance::text, ',') FROM customers") ==
+        "40,40,40");
+  CHECK(sql_value(db.owner(), "SELECT count(*) FROM points_ledger") == "3");
+  auto verify = loyaltyctl(db.owner_url(), {"ledger", "verify"});
+  CHECK(verify.exit_code == 0);
   std::filesystem::remove_all(dir);
 }
 

@@ -201,15 +201,22 @@ GrantReport grant(db::Database& database, const std::string& tenant_id, const st
       }
       grants.push_back({line.number, found[0][0].as<std::string>(), reason, reference, *points});
     }
-    std::vector<std::string> references;
-    for (const auto& g : grants) references.push_back(g.reference);
+    // A run that will write locks its customers before it reads which references are granted:
+    // of two runs of one file at once, the second reads, once the first has committed (each
+    // statement sees what was committed before it), the references the first granted, and
+    // reports them as already granted instead of failing on the unique reference.
+    std::vector<std::string> references, customers;
+    for (const auto& g : grants) {
+      references.push_back(g.reference);
+      customers.push_back(g.customer_id);
+    }
+    if (!dry_run && report.refused.empty()) lock_customers(tx, tenant_id, customers);
     std::set<std::string> granted;
     if (!references.empty()) {
       for (const auto& r : tx.exec(kGranted, tenant_id, db::text_array_literal(references))) {
         granted.insert(r[0].as<std::string>());
       }
     }
-    std::vector<std::string> customers;
     for (const auto& g : grants) {
       if (granted.count(g.reference)) {
         report.already.push_back(g.line);
@@ -217,7 +224,6 @@ GrantReport grant(db::Database& database, const std::string& tenant_id, const st
       }
       report.applied.push_back({g.line, g.customer_id, g.reference, g.points});
       report.points = checked_add(report.points, g.points);
-      customers.push_back(g.customer_id);
     }
     if (!report.refused.empty()) {  // all or nothing
       report.applied.clear();
@@ -225,7 +231,6 @@ GrantReport grant(db::Database& database, const std::string& tenant_id, const st
       return report;
     }
     if (dry_run) return report;  // what would be applied
-    lock_customers(tx, tenant_id, customers);
     for (const auto& g : grants) {
       if (granted.count(g.reference)) continue;
       Cause cause;
