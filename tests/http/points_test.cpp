@@ -531,3 +531,96 @@ TEST_CASE(
   auto verify = loyalty::budgets::verify_ledger(db.owner(), shop.c.tenant_id);
   CHECK(verify.ok());
 }
+
+TEST_CASE(
+    "points api: 10 concurrent retries of a claim under one idempotency key spend the points once "
+    "and answer the same issuance, and the key for another reward is refused",
+    "[http]") {
+  TestDatabase db;
+  auto daemon = Daemon::over(db, kDaemonArgs);
+  Api api(daemon.port());
+  PointsTenant shop(db, api, "claim-retry");
+  voucher_for_ten_points(shop);
+  std::string customer;
+  for (int i = 0; i < 3; ++i) {
+    auto bought = shop.purchase("0771 234 567", "10.00", "p-" + std::to_string(i));
+    customer = bought.body["customer"]["id"];
+  }
+  shop.wait_for_balance(customer, 30);
+  const std::string claims = shop.base + "/customers/" + customer + "/claims";
+
+  constexpr int kRetries = 10;
+  std::vector<ApiResponse> answers(kRetries);
+  std::vector<std::thread> threads;
+  std::atomic<bool> go{false};
+  for (int i = 0; i < kRetries; ++i) {
+    threads.emplace_back([&, i] {
+      Api client(daemon.port());
+      while (!go) std::this_thread::yield();
+      answers[i] = client.post_raw(claims, json{{"reward", "$1 off"}}.dump(), "application/json",
+                                   shop.c.pos_key, {{"Idempotency-Key", "till-3-claim-0042"}});
+    });
+  }
+  go = true;
+  for (auto& t : threads) t.join();
+  int replayed = 0;
+  for (const auto& a : answers) {
+    INFO(a.raw);
+    REQUIRE(a.status == 201);
+    CHECK(a.body["issuance"]["id"] == answers[0].body["issuance"]["id"]);
+    CHECK(a.body["issuance"]["code"] == answers[0].body["issuance"]["code"]);
+    CHECK(a.body["points_spent"] == 10);
+    CHECK(a.body["balance"] == 20);
+    if (a.headers.count("Idempotent-Replayed")) ++replayed;
+  }
+  CHECK(replayed == kRetries - 1);
+  CHECK(shop.points(customer).body["balance"] == 20);
+  CHECK(sql_value(db.owner(), "SELECT count(*) FROM issuances WHERE event_id IS NULL") == "1");
+  CHECK(sql_value(db.owner(), "SELECT -sum(points) FROM points_ledger WHERE kind = 'spend'") ==
+        "10");
+  CHECK(sql_value(db.owner(), "SELECT utilized_minor FROM budgets") == "100");
+
+  // The key in the body works the same; a retry after the voucher was redeemed still answers
+  // the claim, its issuance as it is now.
+  auto redeemed = api.post(shop.base + "/redemptions",
+                           {{"code", answers[0].body["issuance"]["code"]}}, shop.c.pos_key);
+  INFO(redeemed.raw);
+  REQUIRE(redeemed.status == 200);
+  auto later = api.post(claims, {{"reward", "$1 off"}, {"idempotency_key", "till-3-claim-0042"}},
+                        shop.c.pos_key);
+  CHECK(later.status == 201);
+  CHECK(later.headers.count("Idempotent-Replayed") == 1);
+  CHECK(later.body["issuance"]["state"] == "redeemed");
+  CHECK(later.body["balance"] == 20);
+
+  // Another key claims again; the first key for another reward, or a header and a body that
+  // disagree, are refused and write nothing.
+  auto keyed = [&](const json& body, const std::string& key) {
+    return api.post_raw(claims, body.dump(), "application/json", shop.c.pos_key,
+                        {{"Idempotency-Key", key}});
+  };
+  auto second = keyed({{"reward", "$1 off"}}, "till-3-claim-0043");
+  CHECK(second.status == 201);
+  CHECK(second.headers.count("Idempotent-Replayed") == 0);
+  CHECK(second.body["balance"] == 10);
+  auto other = api.post(shop.base + "/reward-catalog",
+                        {{"name", "$2 off"},
+                         {"type", "voucher"},
+                         {"cost", "2.00"},
+                         {"currency", "USD"},
+                         {"budget", "Claims"},
+                         {"points_price", 10},
+                         {"config", {{"source", "generated"}, {"prefix", "TWO-"}}}},
+                        shop.c.manager_token);
+  REQUIRE(other.status == 201);
+  auto reused = keyed({{"reward", "$2 off"}}, "till-3-claim-0042");
+  INFO(reused.raw);
+  CHECK(reused.status == 422);
+  CHECK(reused.body["type"] == "https://loyalty.example/problems/idempotency-key-reused");
+  CHECK(reused.body["errors"][0]["pointer"] == "/idempotency_key");
+  auto mismatch = keyed({{"reward", "$1 off"}, {"idempotency_key", "a"}}, "b");
+  CHECK(mismatch.status == 422);
+  CHECK(mismatch.body["errors"][0]["pointer"] == "/idempotency_key");
+  CHECK(shop.points(customer).body["balance"] == 10);
+  CHECK(sql_value(db.owner(), "SELECT count(*) FROM claim_keys") == "2");
+}

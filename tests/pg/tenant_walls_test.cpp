@@ -129,6 +129,11 @@ std::string seed_tenant(TestDatabase& db, const std::string& slug, int n) {
             "expires_at) VALUES (" +
                 t + ", 'ussd', 'session-1', '" + customer_id +
                 "', now() + interval '5 minutes') RETURNING 1");
+  sql_value(owner,
+            "INSERT INTO claim_keys (tenant_id, idempotency_key, customer_id, reward_id, "
+            "issuance_id, points_spent, balance_after) SELECT tenant_id, 'claim-1', customer_id, "
+            "reward_id, id, 10, 0 FROM issuances WHERE tenant_id = " +
+                t + " LIMIT 1 RETURNING 1");
   sql_value(owner, "INSERT INTO whatsapp_inbox (tenant_id, wamid, message) VALUES (" + t +
                        ", 'wamid.seed', '{}') RETURNING 1");
   return tenant;

@@ -21,11 +21,27 @@ void add_points_routes(Server& server, App& app) {
               "a customer's points balance and movements, newest first"});
   server.add({"POST", "/v1/tenants/{tid}/customers/{id}/claims", kAdmin | kManager | kPos,
               [&app](Request& req) {
-                auto body = req.json_body({"reward"});
+                auto body = req.json_body({"reward", "idempotency_key"});
+                // Optional, as the header or in the body (the same one if both).
+                std::string key = req.header("Idempotency-Key");
+                if (body.contains("idempotency_key")) {
+                  const auto& k = body["idempotency_key"];
+                  if (!k.is_string() || k.get<std::string>().empty() ||
+                      (!key.empty() && k.get<std::string>() != key)) {
+                    loyalty::throw_invalid(
+                        "the claim is not valid",
+                        {{"/idempotency_key", k.is_string() && !k.get<std::string>().empty()
+                                                  ? "differs from the Idempotency-Key header"
+                                                  : "must be a string of 1 to 200 characters"}});
+                  }
+                  key = k.get<std::string>();
+                }
                 auto claim = points::claim_reward(*app.db, req.tenant_id, req.params["id"],
                                                   optional_string(body, "reward").value_or(""),
-                                                  actor_of(req));
-                return Reply::json(201, points::to_json(claim));
+                                                  actor_of(req), std::nullopt, key);
+                auto reply = Reply::json(201, points::to_json(claim));
+                if (claim.replayed) reply.headers.emplace_back("Idempotent-Replayed", "true");
+                return reply;
               },
               "claim a reward with the customer's points"});
   server.add({"POST", "/v1/tenants/{tid}/customers/{id}/points/adjustments", kAdmin,

@@ -16,6 +16,17 @@ namespace loyalty::points {
 
 namespace {
 
+const db::Query kClaimByKey{"points_claim_by_key", R"sql(
+SELECT customer_id::text, reward_id::text, issuance_id::text, points_spent, balance_after
+  FROM claim_keys WHERE tenant_id = $1::uuid AND idempotency_key = $2
+)sql"};
+
+const db::Query kKeepClaimKey{"points_keep_claim_key", R"sql(
+INSERT INTO claim_keys (tenant_id, idempotency_key, customer_id, reward_id, issuance_id,
+                        points_spent, balance_after)
+VALUES ($1::uuid, $2, $3::uuid, $4::uuid, $5::uuid, $6, $7)
+)sql"};
+
 /// The issuance, reserved, with a fresh code for a generated voucher (another one when the
 /// code is taken) or one from the pool.
 issuances::Issuance reserve_claimed(db::Tx& tx, const std::string& tenant_id,
@@ -53,8 +64,13 @@ nlohmann::json to_json(const Claim& c) {
 
 Claim claim_reward(db::Database& database, const std::string& tenant_id,
                    const std::string& customer_id, const std::string& reward, const Actor& actor,
-                   std::optional<std::int64_t> if_spendable) {
+                   std::optional<std::int64_t> if_spendable,
+                   const std::string& idempotency_key) {
   if (!is_uuid(customer_id)) throw_not_found("customer");
+  if (idempotency_key.size() > 200) {
+    throw_invalid("the claim is not valid",
+                  {{"/idempotency_key", "must be a string of 1 to 200 characters"}});
+  }
   return db::with_tenant(database, tenant_id, [&](db::Tx& tx) {
     // The customer first: the lock order of every writer of points (and of the event pipeline,
     // which locks its customer before any budget).
@@ -64,12 +80,32 @@ Claim claim_reward(db::Database& database, const std::string& tenant_id,
     if (reward.empty() || reward.size() > 200) {
       throw_invalid("the claim is not valid", {{"/reward", "required: the reward's id or name"}});
     }
+    auto reward_id = catalog::require_id(tx, tenant_id, catalog::Entity::reward, reward);
+    // A claim made before under the key (a till's retry): its answer again, whatever changed
+    // since (the stock it took, the customer's status), with the issuance as it is now.
+    if (!idempotency_key.empty()) {
+      auto kept = tx.exec(kClaimByKey, tenant_id, idempotency_key);
+      if (!kept.empty()) {
+        const auto& k = kept[0];
+        if (k["customer_id"].as<std::string>() != customer_id ||
+            k["reward_id"].as<std::string>() != reward_id) {
+          throw Error(ErrorCode::invalid, "idempotency-key-reused",
+                      "this idempotency key was used for another claim",
+                      {{"/idempotency_key", "already used for another customer or reward"}});
+        }
+        Claim out;
+        out.issuance = issuances::load_in(tx, tenant_id, k["issuance_id"].as<std::string>());
+        out.points_spent = k["points_spent"].as<std::int64_t>();
+        out.balance = k["balance_after"].as<std::int64_t>();
+        out.replayed = true;
+        return out;
+      }
+    }
     if (*status != "active") {
       throw Error(ErrorCode::conflict, "customer-not-active",
                   "the customer is " + *status + ": they cannot claim rewards")
           .extend("status", *status);
     }
-    auto reward_id = catalog::require_id(tx, tenant_id, catalog::Entity::reward, reward);
     auto terms = rewards::read_issuing_terms(tx, tenant_id, {reward_id}).at(reward_id);
     if (!terms.points_price) {
       throw Error(ErrorCode::invalid, "not-claimable-with-points",
@@ -126,6 +162,10 @@ Claim claim_reward(db::Database& database, const std::string& tenant_id,
     out.issuance = issuances::issue_in(tx, tenant_id, issuance.id);
     out.points_spent = spent;
     out.balance = balance(tx, tenant_id, customer_id).value_or(0);
+    if (!idempotency_key.empty()) {
+      tx.exec(kKeepClaimKey, tenant_id, idempotency_key, customer_id, reward_id, issuance.id,
+              spent, out.balance);
+    }
     audit::record(tx, tenant_id, actor, "points.claim", "issuance", issuance.id, nullptr,
                   {{"reward_id", reward_id}, {"points", spent}});
     return out;

@@ -119,6 +119,7 @@ struct Claim {
   issuances::Issuance issuance;
   std::int64_t points_spent = 0;
   std::int64_t balance = 0;  ///< the customer's balance after it
+  bool replayed = false;     ///< the answer of an earlier claim under the same idempotency key
 };
 
 nlohmann::json to_json(const Claim& c);
@@ -138,8 +139,14 @@ nlohmann::json to_json(const Claim& c);
 /// With `if_spendable`, the claim is made only if the customer's spendable points are still
 /// what they confirmed against: Error(conflict, "points-changed", with "spendable") otherwise
 /// (a confirmation sent twice claims once).
+/// With an `idempotency_key` (1 to 200 characters, per tenant, kept for good), a claim made
+/// before under the key by the same customer for the same reward is answered again (replayed,
+/// its issuance as it is now, nothing written); under another customer or reward it is
+/// Error(invalid, "idempotency-key-reused"). Concurrent claims under one key of one customer
+/// serialize on the customer's row: one claims, the others replay it.
 Claim claim_reward(db::Database& db, const std::string& tenant_id, const std::string& customer_id,
                    const std::string& reward, const Actor& actor,
-                   std::optional<std::int64_t> if_spendable = std::nullopt);
+                   std::optional<std::int64_t> if_spendable = std::nullopt,
+                   const std::string& idempotency_key = {});
 
 }  // namespace loyalty::points
