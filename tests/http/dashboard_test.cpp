@@ -132,7 +132,7 @@ TEST_CASE(
        at = run.out.find("ok   ", at + 1)) {
     ++passed;
   }
-  CHECK(passed == 98);
+  CHECK(passed == 102);
   CHECK(run.out.find("ok   no script errors and no Content-Security-Policy violations") !=
         std::string::npos);
   // What the browser did is in the database.
@@ -148,14 +148,19 @@ TEST_CASE(
             "SELECT priority || ' ' || conditions::text FROM rules WHERE name = 'Harare visits'") ==
         R"(5 {"and": [{"==": [{"var": "event.store"}, "harare"]}]})");
   CHECK(sql_value(db.owner(), "SELECT total_minor FROM budgets WHERE name = 'Launch'") == "12500");
-  // The purchase's 10 points and the admin's credit of 25; the refused debit took nothing.
+  // The purchase's 10 points and the admin's credit of 25, less the claim of 20 (from both
+  // lots); the refused debit and the refused second claim took nothing.
   CHECK(sql_value(db.owner(),
-                  "SELECT points_balance FROM customers WHERE phone = '+263772222222'") == "35");
+                  "SELECT points_balance FROM customers WHERE phone = '+263772222222'") == "15");
   CHECK(sql_value(
             db.owner(),
             "SELECT string_agg(m.kind || ' ' || m.points, ',' ORDER BY m.id) FROM points_ledger m "
             "JOIN customers c ON c.id = m.customer_id WHERE c.phone = '+263772222222'") ==
-        "earn 10,adjustment 25");
+        "earn 10,adjustment 25,spend -10,spend -10");
+  CHECK(sql_value(db.owner(),
+                  "SELECT count(*) || ' ' || min(i.state) FROM issuances i JOIN rewards r ON "
+                  "r.id = i.reward_id WHERE r.name = '$1 for 20 points'") == "1 issued");
+  CHECK(sql_value(db.owner(), "SELECT count(*) FROM claim_keys") == "1");
   CHECK(sql_value(db.owner(),
                   "SELECT i.state FROM issuances i JOIN rewards r ON r.id = i.reward_id "
                   "WHERE r.name = 'Weekend voucher'") == "redeemed");

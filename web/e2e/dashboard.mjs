@@ -159,6 +159,27 @@ try {
   await page.waitForFunction(() =>
     [...document.querySelectorAll('[data-testid="reward-row"]')].some((r) => r.textContent.includes("2 / 0 / 0")));
   check(true, "the pool level shows the two codes available");
+  // A voucher customers claim with their points: a bad price is refused beside its field.
+  await page.getByRole("button", { name: "New reward" }).click();
+  const priced = page.getByRole("dialog", { name: "New reward" });
+  await priced.getByLabel("Name").fill("$1 for 20 points");
+  await priced.getByLabel("Type").selectOption("voucher");
+  await priced.getByLabel("Codes").selectOption("generated");
+  await priced.getByLabel("Code prefix").fill("PTS-");
+  await priced.getByLabel("Cost to the budget").fill("1.00");
+  await priced.getByLabel("Points price").fill("twenty");
+  await priced.getByRole("button", { name: "Create reward" }).click();
+  const priceError = await priced.getByTestId("field-error").first().textContent();
+  check(/whole number|integer|number/i.test(priceError ?? "") &&
+          (await priced.getByLabel("Points price").getAttribute("aria-invalid")) === "true",
+        "a points price that is not a number is refused beside its field", priceError);
+  await priced.getByLabel("Points price").fill("20");
+  await priced.getByRole("button", { name: "Create reward" }).click();
+  await priced.waitFor({ state: "detached" });
+  const pricedRow = page.getByTestId("reward-row").filter({ hasText: "$1 for 20 points" });
+  await pricedRow.waitFor();
+  check((await pricedRow.getByTestId("points-price").textContent()) === "20",
+        "the catalogue shows the reward's points price", await pricedRow.textContent());
 
   // The rule builder: a condition and a part the engine refuses, the problem shown at its node,
   // fixed, simulated against a sample event, saved.
@@ -370,6 +391,31 @@ try {
           (await latest.getByTestId("movement-points").textContent()) === "+25" &&
           (await latest.textContent()).includes("never"),
         "the credit is made: the new balance, and the movement first in the history", await latest.textContent());
+  // A manager's or admin's claim with the customer's points: the code at once, the balance less
+  // the price; a second claim the balance cannot pay is refused beside the Reward field.
+  const claimForm = page.getByRole("form", { name: "Claim with points" });
+  await claimForm.getByLabel("Reward").selectOption({ label: "$1 for 20 points (20 points)" });
+  await claimForm.getByRole("button", { name: "Claim" }).click();
+  const claimed = await page.getByRole("status").filter({ hasText: "Claimed" }).textContent();
+  await page.getByTestId("points-balance").filter({ hasText: /^15$/ }).waitFor();
+  const spent = page.getByTestId("movement-row").first();
+  await spent.filter({ hasText: "claimed: $1 for 20 points" }).waitFor();
+  // The 20 points come from the lot that expires first (the purchase's 10) and then the
+  // adjustment's lot that never expires: a spend movement from each.
+  const spends = page.getByTestId("movement-row").filter({ hasText: "claimed: $1 for 20 points" });
+  const spentPoints = await spends.getByTestId("movement-points").allTextContents();
+  check(/Claimed \$1 for 20 points for 20 points; the balance is now 15\. Code: PTS-[A-Z0-9]+\./.test(claimed ?? "") &&
+          (await spent.getByTestId("movement-kind").textContent()) === "spend" &&
+          JSON.stringify(spentPoints) === JSON.stringify(["-10", "-10"]),
+        "a claim with points gives the voucher's code, and spends from the lots that expire first",
+        { claimed, spentPoints });
+  await claimForm.getByLabel("Reward").selectOption({ label: "$1 for 20 points (20 points)" });
+  await claimForm.getByRole("button", { name: "Claim" }).click();
+  const claimShort = await claimForm.getByTestId("field-error").first().textContent();
+  check(/not enough points/i.test(claimShort ?? "") && /15 spendable points/.test(claimShort ?? "") &&
+          (await claimForm.getByLabel("Reward").getAttribute("aria-invalid")) === "true" &&
+          (await page.getByTestId("points-balance").textContent()) === "15",
+        "a claim the balance cannot pay is refused beside the Reward field, the balance unchanged", claimShort);
   await review(page, "customer");
   await page.getByRole("button", { name: "Suspend" }).click();
   await page.getByTestId("customer-status").filter({ hasText: "suspended" }).waitFor();
@@ -595,10 +641,11 @@ try {
   await viewer.goto(`${base}${customerPath}`);
   await viewer.getByRole("heading", { name: "Customer +263772222222" }).waitFor();
   await viewer.getByTestId("movement-row").first().waitFor();
-  check((await viewer.getByTestId("points-balance").textContent()) === "35" &&
+  check((await viewer.getByTestId("points-balance").textContent()) === "15" &&
           (await viewer.getByRole("form", { name: "Adjust points" }).count()) === 0 &&
+          (await viewer.getByRole("form", { name: "Claim with points" }).count()) === 0 &&
           (await viewer.getByRole("button", { name: /Adjust points|Suspend|Reactivate/ }).count()) === 0,
-        "a viewer reads the customer's page without the adjust form or a status change");
+        "a viewer reads the customer's page without the adjust or claim forms or a status change");
   await review(viewer, "customer-viewer");
   const editControls = /New rule|New reward|Edit|Upload codes|Redeem|Cancel|Save rule/;
   for (const [link, heading, row] of [

@@ -9,6 +9,7 @@ import { usePaged } from "../lib/usePaged";
 import { Alert, Field, Notice, buttonClass, inputClass, primaryClass } from "../components/ui";
 import type { Customer } from "./Customers";
 import type { Issuance } from "./Issuances";
+import type { Reward } from "./Rewards";
 import { Pager } from "./Pager";
 
 interface StoredEvent {
@@ -58,7 +59,8 @@ interface ConsentChange {
 /**
  * One customer: their profile, points (pending too), tier, segments and referral code, their
  * consent history, events, rewards and points history (each paged
- * with the API's cursors); admins and managers change their status, admins adjust their points.
+ * with the API's cursors); admins and managers change their status and claim rewards with the
+ * customer's points, admins adjust their points.
  */
 export function CustomerPage() {
   const { id = "" } = useParams();
@@ -186,6 +188,20 @@ export function CustomerPage() {
             >
               {c.status === "active" ? "Suspend" : "Reactivate"}
             </button>
+          )}
+          {canEdit(user) && c.status === "active" && (
+            <ClaimWithPoints
+              id={id}
+              spendable={points.data?.spendable}
+              onDone={(message) => {
+                setDone(message);
+                setPointsCursors([""]);
+                void queries.invalidateQueries({ queryKey: ["customer-points", id] });
+                void queries.invalidateQueries({ queryKey: ["customer", id] });
+                void queries.invalidateQueries({ queryKey: ["customer-issuances", id] });
+                void queries.invalidateQueries({ queryKey: ["customers"] });
+              }}
+            />
           )}
           {isAdmin && (
             <AdjustPoints
@@ -400,6 +416,94 @@ function AdjustPoints({ id, onDone }: { id: string; onDone: (message: string) =>
       {adjust.error && !errors.size && !short ? <Alert>{describe(adjust.error)}</Alert> : null}
       <button type="submit" className={primaryClass} disabled={adjust.isPending}>
         Adjust points
+      </button>
+    </form>
+  );
+}
+
+/** A fresh idempotency key: a retry of one claim (a lost answer) is answered, not made twice. */
+function newClaimKey(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  return "web-" + Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+interface ClaimAnswer {
+  issuance: Issuance & { code?: string | null; pin_required?: boolean };
+  points_spent: number;
+  balance: number;
+}
+
+/** Admins and managers: spend the customer's points on a reward that has a points price. */
+function ClaimWithPoints({
+  id,
+  spendable,
+  onDone,
+}: {
+  id: string;
+  spendable: number | undefined;
+  onDone: (message: string) => void;
+}) {
+  const rewards = useQuery({
+    queryKey: ["rewards", "claimable"],
+    queryFn: () => api<Page<Reward>>("GET", "reward-catalog?active=true&limit=100"),
+  });
+  const claimable = (rewards.data?.items ?? []).filter((r) => r.points_price);
+  const [reward, setReward] = useState("");
+  // One key per claim the user means to make: kept across a retry, new after a success.
+  const [key, setKey] = useState(newClaimKey);
+  const claim = useMutation({
+    mutationFn: () => api<ClaimAnswer>("POST", `customers/${id}/claims`, { reward, idempotency_key: key }),
+    onSuccess: (r) => {
+      setKey(newClaimKey());
+      const name = r.issuance.reward.name;
+      const given = r.issuance.code
+        ? ` Code: ${r.issuance.code}.`
+        : r.issuance.pin_required
+          ? " A one-time PIN was sent to the customer."
+          : "";
+      onDone(
+        `Claimed ${name} for ${formatCount(r.points_spent)} points; the balance is now ${formatCount(r.balance)}.${given}`,
+      );
+    },
+  });
+  const errors = fieldErrors(claim.error);
+  const short = claim.error instanceof ApiError && claim.error.type === "insufficient-points";
+  function submit(e: FormEvent) {
+    e.preventDefault();
+    claim.mutate();
+  }
+  if (rewards.isSuccess && claimable.length === 0) return null;
+  return (
+    <form aria-label="Claim with points" onSubmit={submit} className="flex w-80 flex-col gap-3 rounded bg-white p-4">
+      <h2 className="text-lg font-semibold">Claim with points</h2>
+      <Field
+        label="Reward"
+        errors={[...errorsUnder(errors, "/reward"), ...(short ? [`Not enough points: ${claim.error!.message}`] : [])]}
+        hint={spendable !== undefined ? `${formatCount(spendable)} points spendable` : undefined}
+      >
+        {(p) => (
+          <select
+            {...p}
+            className={inputClass}
+            value={reward}
+            onChange={(e) => {
+              setReward(e.target.value);
+              setKey(newClaimKey());
+              claim.reset();
+            }}
+          >
+            <option value="">choose a reward</option>
+            {claimable.map((r) => (
+              <option key={r.id} value={r.id}>
+                {r.name} ({formatCount(r.points_price!)} points)
+              </option>
+            ))}
+          </select>
+        )}
+      </Field>
+      {claim.error && !errors.size && !short ? <Alert>{describe(claim.error)}</Alert> : null}
+      <button type="submit" className={primaryClass} disabled={claim.isPending || !reward}>
+        Claim
       </button>
     </form>
   );

@@ -21,6 +21,8 @@ export interface Reward {
   validity_days: number | null;
   budget_id: string | null;
   active: boolean;
+  /** What customers pay in points to claim it; absent: not claimable with points. */
+  points_price?: number | null;
   pool?: { available: number; assigned: number; redeemed: number };
 }
 
@@ -73,6 +75,7 @@ export function RewardsPage() {
             <th className="p-2">Name</th>
             <th className="p-2">Type</th>
             <th className="p-2 text-right">Cost</th>
+            <th className="p-2 text-right">Points price</th>
             <th className="p-2">Active</th>
             <th className="p-2">Codes (available / assigned / redeemed)</th>
             {editable && <th className="p-2">Change</th>}
@@ -84,6 +87,9 @@ export function RewardsPage() {
               <td className="p-2">{r.name}</td>
               <td className="p-2">{r.type}</td>
               <td className="p-2 text-right">{formatMoney({ amount: r.cost, currency: r.currency })}</td>
+              <td className="p-2 text-right" data-testid="points-price">
+                {r.points_price ? formatCount(r.points_price) : "—"}
+              </td>
               <td className="p-2">{r.active ? "yes" : "no"}</td>
               <td className="p-2" data-testid="pool">
                 {r.pool
@@ -106,7 +112,7 @@ export function RewardsPage() {
           ))}
           {list.data?.items.length === 0 && (
             <tr>
-              <td colSpan={6} className="p-4 text-slate-600">
+              <td colSpan={7} className="p-4 text-slate-600">
                 No rewards yet.
               </td>
             </tr>
@@ -130,6 +136,7 @@ interface RewardForm {
   active: boolean;
   validity_days: string;
   budget: string;
+  points_price: string;
   // config, by type
   discount_kind: "percent" | "fixed";
   percent: string;
@@ -153,6 +160,7 @@ function formOf(r?: Reward): RewardForm {
     active: r?.active ?? true,
     validity_days: r?.validity_days ? String(r.validity_days) : "",
     budget: "",
+    points_price: r?.points_price ? String(r.points_price) : "",
     discount_kind: (c.kind as "percent" | "fixed") ?? "percent",
     percent: c.percent !== undefined ? String(c.percent) : "10",
     amount: c.amount !== undefined ? String(c.amount) : "",
@@ -202,6 +210,10 @@ function RewardDialog({ reward, onClose }: { reward?: Reward; onClose: () => voi
       if (f.validity_days.trim()) body.validity_days = num(f.validity_days);
       else if (reward) body.validity_days = null;
       if (f.budget) body.budget = f.budget;
+      if (f.type !== "points") {
+        if (f.points_price.trim()) body.points_price = num(f.points_price);
+        else if (reward?.points_price) body.points_price = null;
+      }
       if (!reward) {
         body.type = f.type;
         body.currency = f.currency;
@@ -311,6 +323,13 @@ function RewardDialog({ reward, onClose }: { reward?: Reward; onClose: () => voi
         <Field label="Valid for (days after issue)" errors={at("/validity_days")} hint="empty: no expiry">
           {(p) => <input {...p} className={inputClass} value={f.validity_days} onChange={(e) => set("validity_days", e.target.value)} />}
         </Field>
+        {f.type !== "points" && (
+          <Field label="Points price" errors={at("/points_price")} hint="empty: not claimable with points">
+            {(p) => (
+              <input {...p} className={inputClass} inputMode="numeric" value={f.points_price} onChange={(e) => set("points_price", e.target.value)} />
+            )}
+          </Field>
+        )}
         <Field label="Budget" errors={at("/budget")}>
           {(p) => (
             <select {...p} className={inputClass} value={f.budget} onChange={(e) => set("budget", e.target.value)}>
