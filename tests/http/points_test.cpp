@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <thread>
 
 using loyalty::test::Api;
@@ -23,6 +24,29 @@ namespace {
 
 const std::vector<std::string> kDaemonArgs = {"--workers",       "1", "--rate-limit", "0",
                                               "--rate-limit-ip", "0"};
+
+/// `send` from n threads at once, each with its own connection to the daemon: the answers, by i.
+std::vector<ApiResponse> at_once(int port, int n,
+                                 const std::function<ApiResponse(Api&, int)>& send) {
+  std::vector<ApiResponse> answers(n);
+  std::vector<std::thread> threads;
+  std::atomic<bool> go{false};
+  for (int i = 0; i < n; ++i) {
+    threads.emplace_back([&, i] {
+      Api client(port);
+      while (!go) std::this_thread::yield();
+      answers[i] = send(client, i);
+    });
+  }
+  go = true;
+  for (auto& t : threads) t.join();
+  return answers;
+}
+
+/// The problem type of an answer, or "" for none.
+std::string type_of(const ApiResponse& r) {
+  return r.body.is_object() && r.body.contains("type") ? r.body["type"].get<std::string>() : "";
+}
 
 /// A tenant giving 10 points, valid 90 days, for every purchase.
 struct PointsTenant {
@@ -285,22 +309,16 @@ TEST_CASE(
   shop.wait_for_balance(customer, 30);
 
   constexpr int kClaims = 50;
-  std::vector<int> statuses(kClaims);
-  std::vector<std::string> types(kClaims);
-  std::vector<std::thread> threads;
-  std::atomic<bool> go{false};
-  for (int i = 0; i < kClaims; ++i) {
-    threads.emplace_back([&, i] {
-      Api client(daemon.port());
-      while (!go) std::this_thread::yield();
-      auto r = client.post(shop.base + "/customers/" + customer + "/claims", {{"reward", "$1 off"}},
-                           shop.c.pos_key);
-      statuses[i] = r.status;
-      if (r.body.is_object() && r.body.contains("type")) types[i] = r.body["type"];
-    });
+  auto answers = at_once(daemon.port(), kClaims, [&](Api& client, int) {
+    return client.post(shop.base + "/customers/" + customer + "/claims", {{"reward", "$1 off"}},
+                       shop.c.pos_key);
+  });
+  std::vector<int> statuses;
+  std::vector<std::string> types;
+  for (const auto& a : answers) {
+    statuses.push_back(a.status);
+    types.push_back(type_of(a));
   }
-  go = true;
-  for (auto& t : threads) t.join();
   int created = 0, refused = 0;
   for (int i = 0; i < kClaims; ++i) {
     INFO(i << ": " << statuses[i] << " " << types[i]);
@@ -358,20 +376,13 @@ TEST_CASE(
   CHECK(history.body["items"][0]["actor"].get<std::string>().rfind("user:", 0) == 0);
 
   constexpr int kDebits = 20;
-  std::vector<int> statuses(kDebits);
-  std::vector<std::thread> threads;
-  std::atomic<bool> go{false};
-  for (int i = 0; i < kDebits; ++i) {
-    threads.emplace_back([&, i] {
-      Api client(daemon.port());
-      while (!go) std::this_thread::yield();
-      statuses[i] =
-          client.post(adjustments, {{"points", -10}, {"reason", "correction"}}, shop.c.admin_token)
-              .status;
-    });
+  std::vector<int> statuses;
+  for (const auto& a : at_once(daemon.port(), kDebits, [&](Api& client, int) {
+         return client.post(adjustments, {{"points", -10}, {"reason", "correction"}},
+                            shop.c.admin_token);
+       })) {
+    statuses.push_back(a.status);
   }
-  go = true;
-  for (auto& t : threads) t.join();
   CHECK(std::count(statuses.begin(), statuses.end(), 201) == 3);
   CHECK(std::count(statuses.begin(), statuses.end(), 422) == 17);
   CHECK(shop.points(customer).body["balance"] == 0);
@@ -481,22 +492,16 @@ TEST_CASE(
   // 50 concurrent claims of a 10-point reward: the 10 spendable points pay for one, the pending
   // 8 for none.
   constexpr int kClaims = 50;
-  std::vector<int> statuses(kClaims);
-  std::vector<std::string> types(kClaims);
-  std::vector<std::thread> threads;
-  std::atomic<bool> go{false};
-  for (int i = 0; i < kClaims; ++i) {
-    threads.emplace_back([&, i] {
-      Api client(daemon.port());
-      while (!go) std::this_thread::yield();
-      auto r = client.post(shop.base + "/customers/" + customer + "/claims", {{"reward", "$1 off"}},
-                           shop.c.pos_key);
-      statuses[i] = r.status;
-      if (r.body.is_object() && r.body.contains("type")) types[i] = r.body["type"];
-    });
+  auto answers = at_once(daemon.port(), kClaims, [&](Api& client, int) {
+    return client.post(shop.base + "/customers/" + customer + "/claims", {{"reward", "$1 off"}},
+                       shop.c.pos_key);
+  });
+  std::vector<int> statuses;
+  std::vector<std::string> types;
+  for (const auto& a : answers) {
+    statuses.push_back(a.status);
+    types.push_back(type_of(a));
   }
-  go = true;
-  for (auto& t : threads) t.join();
   int refused = 0;
   for (int i = 0; i < kClaims; ++i) {
     if (statuses[i] != 201 && statuses[i] == 422 &&
@@ -550,19 +555,10 @@ TEST_CASE(
   const std::string claims = shop.base + "/customers/" + customer + "/claims";
 
   constexpr int kRetries = 10;
-  std::vector<ApiResponse> answers(kRetries);
-  std::vector<std::thread> threads;
-  std::atomic<bool> go{false};
-  for (int i = 0; i < kRetries; ++i) {
-    threads.emplace_back([&, i] {
-      Api client(daemon.port());
-      while (!go) std::this_thread::yield();
-      answers[i] = client.post_raw(claims, json{{"reward", "$1 off"}}.dump(), "application/json",
-                                   shop.c.pos_key, {{"Idempotency-Key", "till-3-claim-0042"}});
-    });
-  }
-  go = true;
-  for (auto& t : threads) t.join();
+  auto answers = at_once(daemon.port(), kRetries, [&](Api& client, int) {
+    return client.post_raw(claims, json{{"reward", "$1 off"}}.dump(), "application/json",
+                           shop.c.pos_key, {{"Idempotency-Key", "till-3-claim-0042"}});
+  });
   int replayed = 0;
   for (const auto& a : answers) {
     INFO(a.raw);
