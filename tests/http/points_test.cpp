@@ -95,6 +95,16 @@ struct PointsTenant {
     return api.get(base + "/customers/" + customer + "/points" + query, c.token(role));
   }
 
+  /// A customer of three purchases, once the worker has credited their 30 points.
+  std::string customer_with_30_points() {
+    std::string customer;
+    for (int i = 0; i < 3; ++i) {
+      customer = purchase("0771 234 567", "10.00", "p-" + std::to_string(i)).body["customer"]["id"];
+    }
+    wait_for_balance(customer, 30);
+    return customer;
+  }
+
   /// Waits for the worker to credit what the customer's events earned.
   json wait_for_balance(const std::string& customer, long long balance) {
     json last;
@@ -301,12 +311,7 @@ TEST_CASE(
   Api api(daemon.port());
   PointsTenant shop(db, api, "points-race");
   voucher_for_ten_points(shop);
-  std::string customer;
-  for (int i = 0; i < 3; ++i) {
-    auto bought = shop.purchase("0771 234 567", "10.00", "p-" + std::to_string(i));
-    customer = bought.body["customer"]["id"];
-  }
-  shop.wait_for_balance(customer, 30);
+  auto customer = shop.customer_with_30_points();
 
   constexpr int kClaims = 50;
   auto answers = at_once(daemon.port(), kClaims, [&](Api& client, int) {
@@ -546,12 +551,7 @@ TEST_CASE(
   Api api(daemon.port());
   PointsTenant shop(db, api, "claim-retry");
   voucher_for_ten_points(shop);
-  std::string customer;
-  for (int i = 0; i < 3; ++i) {
-    auto bought = shop.purchase("0771 234 567", "10.00", "p-" + std::to_string(i));
-    customer = bought.body["customer"]["id"];
-  }
-  shop.wait_for_balance(customer, 30);
+  auto customer = shop.customer_with_30_points();
   const std::string claims = shop.base + "/customers/" + customer + "/claims";
 
   constexpr int kRetries = 10;
