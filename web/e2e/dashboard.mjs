@@ -414,8 +414,10 @@ try {
   const claimShort = await claimForm.getByTestId("field-error").first().textContent();
   check(/not enough points/i.test(claimShort ?? "") && /15 spendable points/.test(claimShort ?? "") &&
           (await claimForm.getByLabel("Reward").getAttribute("aria-invalid")) === "true" &&
-          (await page.getByTestId("points-balance").textContent()) === "15",
-        "a claim the balance cannot pay is refused beside the Reward field, the balance unchanged", claimShort);
+          (await page.getByTestId("points-balance").textContent()) === "15" &&
+          (await page.getByRole("status").filter({ hasText: "Claimed" }).count()) === 0,
+        "a claim the balance cannot pay is refused beside the Reward field, the balance unchanged and the earlier notice gone",
+        claimShort);
   await review(page, "customer");
   await page.getByRole("button", { name: "Suspend" }).click();
   await page.getByTestId("customer-status").filter({ hasText: "suspended" }).waitFor();

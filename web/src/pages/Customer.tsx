@@ -193,6 +193,7 @@ export function CustomerPage() {
             <ClaimWithPoints
               id={id}
               spendable={points.data?.spendable}
+              onStart={() => setDone(null)}
               onDone={(message) => {
                 setDone(message);
                 setPointsCursors([""]);
@@ -206,6 +207,7 @@ export function CustomerPage() {
           {isAdmin && (
             <AdjustPoints
               id={id}
+              onStart={() => setDone(null)}
               onDone={(message) => {
                 setDone(message);
                 setPointsCursors([""]);
@@ -371,7 +373,15 @@ export function CustomerPage() {
 }
 
 /** Admins: add points (a lot that never expires) or take them back, with a reason. */
-function AdjustPoints({ id, onDone }: { id: string; onDone: (message: string) => void }) {
+function AdjustPoints({
+  id,
+  onStart,
+  onDone,
+}: {
+  id: string;
+  onStart: () => void;
+  onDone: (message: string) => void;
+}) {
   const [amount, setAmount] = useState("");
   const [reason, setReason] = useState("");
   const adjust = useMutation({
@@ -396,6 +406,7 @@ function AdjustPoints({ id, onDone }: { id: string; onDone: (message: string) =>
   const short = adjust.error instanceof ApiError && adjust.error.type === "insufficient-points";
   function submit(e: FormEvent) {
     e.preventDefault();
+    onStart(); // the notice of an earlier change is not this one's
     adjust.mutate();
   }
   return (
@@ -437,10 +448,12 @@ interface ClaimAnswer {
 function ClaimWithPoints({
   id,
   spendable,
+  onStart,
   onDone,
 }: {
   id: string;
   spendable: number | undefined;
+  onStart: () => void;
   onDone: (message: string) => void;
 }) {
   const rewards = useQuery({
@@ -470,6 +483,7 @@ function ClaimWithPoints({
   const short = claim.error instanceof ApiError && claim.error.type === "insufficient-points";
   function submit(e: FormEvent) {
     e.preventDefault();
+    onStart(); // the notice of an earlier claim is not this one's
     claim.mutate();
   }
   if (rewards.isSuccess && claimable.length === 0) return null;
