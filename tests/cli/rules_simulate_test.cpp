@@ -29,10 +29,9 @@ TEST_CASE(
   auto dir = std::filesystem::temp_directory_path() / ("simulate-cli-" + db.name());
   std::filesystem::create_directories(dir);
 
-  auto reward = loyaltyctl(db.owner_url(),
-                           {"rewards", "create", "--tenant", "sim-shop", "--name", "10 points",
-                            "--type", "points", "--currency", "USD", "--config",
-                            R"({"points":10})"});
+  auto reward = loyaltyctl(
+      db.owner_url(), {"rewards", "create", "--tenant", "sim-shop", "--name", "10 points", "--type",
+                       "points", "--currency", "USD", "--config", R"({"points":10})"});
   INFO(reward.err);
   REQUIRE(reward.exit_code == 0);
   auto rules = (dir / "rules.json").string();
@@ -51,8 +50,8 @@ TEST_CASE(
                    {"data", {{"amount", "25.00"}, {"currency", "USD"}}}};
   auto event = (dir / "event.json").string();
   std::ofstream(event) << purchase.dump();
-  std::vector<std::string> simulate = {"rules", "simulate", "--tenant", "sim-shop", "--event",
-                                       event};
+  std::vector<std::string> simulate = {"rules",    "simulate", "--tenant",
+                                       "sim-shop", "--event",  event};
 
   // Nobody has this phone yet: the first rule would issue, the second does not match.
   auto first = loyaltyctl(db.owner_url(), simulate);
@@ -94,14 +93,14 @@ TEST_CASE(
   // A file that is not a JSON object, and one that does not exist: one line each, exit 2.
   auto bad = (dir / "bad.json").string();
   std::ofstream(bad) << "[1, 2";
-  auto refused = loyaltyctl(db.owner_url(),
-                            {"rules", "simulate", "--tenant", "sim-shop", "--event", bad});
+  auto refused =
+      loyaltyctl(db.owner_url(), {"rules", "simulate", "--tenant", "sim-shop", "--event", bad});
   CHECK(refused.exit_code == 2);
   CHECK(refused.out == "");
   CHECK(refused.err == "loyaltyctl: " + bad + " is not a JSON object\n");
   auto missing = (dir / "missing.json").string();
-  auto unread = loyaltyctl(db.owner_url(),
-                           {"rules", "simulate", "--tenant", "sim-shop", "--event", missing});
+  auto unread =
+      loyaltyctl(db.owner_url(), {"rules", "simulate", "--tenant", "sim-shop", "--event", missing});
   CHECK(unread.exit_code == 2);
   CHECK(unread.err == "loyaltyctl: cannot read " + missing + "\n");
   std::filesystem::remove_all(dir);

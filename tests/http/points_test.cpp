@@ -105,6 +105,22 @@ struct PointsTenant {
     return customer;
   }
 
+  /// n claims of "$1 off" for the customer at once: the answers' statuses and problem types.
+  std::pair<std::vector<int>, std::vector<std::string>> claims_at_once(int port,
+                                                                       const std::string& customer,
+                                                                       int n) {
+    std::vector<int> statuses;
+    std::vector<std::string> types;
+    for (const auto& a : at_once(port, n, [&](Api&client, int) {
+           return client.post(base + "/customers/" + customer + "/claims", {{"reward", "$1 off"}},
+                              c.pos_key);
+         })) {
+      statuses.push_back(a.status);
+      types.push_back(type_of(a));
+    }
+    return {statuses, types};
+  }
+
   /// Waits for the worker to credit what the customer's events earned.
   json wait_for_balance(const std::string& customer, long long balance) {
     json last;
@@ -314,16 +330,7 @@ TEST_CASE(
   auto customer = shop.customer_with_30_points();
 
   constexpr int kClaims = 50;
-  auto answers = at_once(daemon.port(), kClaims, [&](Api& client, int) {
-    return client.post(shop.base + "/customers/" + customer + "/claims", {{"reward", "$1 off"}},
-                       shop.c.pos_key);
-  });
-  std::vector<int> statuses;
-  std::vector<std::string> types;
-  for (const auto& a : answers) {
-    statuses.push_back(a.status);
-    types.push_back(type_of(a));
-  }
+  auto [statuses, types] = shop.claims_at_once(daemon.port(), customer, kClaims);
   int created = 0, refused = 0;
   for (int i = 0; i < kClaims; ++i) {
     INFO(i << ": " << statuses[i] << " " << types[i]);
@@ -382,7 +389,7 @@ TEST_CASE(
 
   constexpr int kDebits = 20;
   std::vector<int> statuses;
-  for (const auto& a : at_once(daemon.port(), kDebits, [&](Api& client, int) {
+  for (const auto& a : at_once(daemon.port(), kDebits, [&](Api&client, int) {
          return client.post(adjustments, {{"points", -10}, {"reason", "correction"}},
                             shop.c.admin_token);
        })) {
@@ -497,16 +504,7 @@ TEST_CASE(
   // 50 concurrent claims of a 10-point reward: the 10 spendable points pay for one, the pending
   // 8 for none.
   constexpr int kClaims = 50;
-  auto answers = at_once(daemon.port(), kClaims, [&](Api& client, int) {
-    return client.post(shop.base + "/customers/" + customer + "/claims", {{"reward", "$1 off"}},
-                       shop.c.pos_key);
-  });
-  std::vector<int> statuses;
-  std::vector<std::string> types;
-  for (const auto& a : answers) {
-    statuses.push_back(a.status);
-    types.push_back(type_of(a));
-  }
+  auto [statuses, types] = shop.claims_at_once(daemon.port(), customer, kClaims);
   int refused = 0;
   for (int i = 0; i < kClaims; ++i) {
     if (statuses[i] != 201 && statuses[i] == 422 &&

@@ -2,6 +2,7 @@
 // and lot; claims of rewards with points; adjustments by admins.
 #include "server.hpp"
 
+#include <loyalty/core/idempotency.hpp>
 #include <loyalty/points/points.hpp>
 
 namespace loyaltyd {
@@ -22,20 +23,10 @@ void add_points_routes(Server& server, App& app) {
   server.add({"POST", "/v1/tenants/{tid}/customers/{id}/claims", kAdmin | kManager | kPos,
               [&app](Request& req) {
                 auto body = req.json_body({"reward", "idempotency_key"});
-                // Optional, as the header or in the body (the same one if both).
-                std::string key = req.header("Idempotency-Key");
-                if (body.contains("idempotency_key")) {
-                  const auto& k = body["idempotency_key"];
-                  if (!k.is_string() || k.get<std::string>().empty() ||
-                      (!key.empty() && k.get<std::string>() != key)) {
-                    loyalty::throw_invalid(
-                        "the claim is not valid",
-                        {{"/idempotency_key", k.is_string() && !k.get<std::string>().empty()
-                                                  ? "differs from the Idempotency-Key header"
-                                                  : "must be a string of 1 to 200 characters"}});
-                  }
-                  key = k.get<std::string>();
-                }
+                // Optional: a claim without one is a new claim.
+                std::vector<loyalty::FieldError> errors;
+                auto key = loyalty::idempotency_key(body, req.header("Idempotency-Key"), errors);
+                if (!errors.empty()) loyalty::throw_invalid("the claim is not valid", errors);
                 auto claim = points::claim_reward(*app.db, req.tenant_id, req.params["id"],
                                                   optional_string(body, "reward").value_or(""),
                                                   actor_of(req), std::nullopt, key);

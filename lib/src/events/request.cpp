@@ -2,6 +2,7 @@
 
 #include <loyalty/core/crypto.hpp>
 #include <loyalty/core/error.hpp>
+#include <loyalty/core/idempotency.hpp>
 #include <loyalty/core/phone.hpp>
 #include <loyalty/core/uuid.hpp>
 #include <loyalty/rules/definition.hpp>
@@ -123,24 +124,9 @@ EventRequest parse_event_request(const nlohmann::json& body, const std::string& 
     errors.push_back({"/data/original_event_id", "a refund names the event it reverses"});
   }
 
-  std::string body_key;
-  if (body.contains("idempotency_key")) {
-    if (!body["idempotency_key"].is_string() ||
-        body["idempotency_key"].get<std::string>().empty() ||
-        body["idempotency_key"].get<std::string>().size() > 200) {
-      errors.push_back({"/idempotency_key", "must be a string of 1 to 200 characters"});
-    } else {
-      body_key = body["idempotency_key"];
-    }
-  }
-  if (!header_key.empty() && !body_key.empty() && header_key != body_key) {
-    errors.push_back({"/idempotency_key", "differs from the Idempotency-Key header"});
-  }
-  req.idempotency_key = !body_key.empty() ? body_key : header_key;
-  if (req.idempotency_key.empty() && body_key.empty()) {
+  req.idempotency_key = idempotency_key(body, header_key, errors);
+  if (req.idempotency_key.empty()) {
     errors.push_back({"/idempotency_key", "required (in the body or the Idempotency-Key header)"});
-  } else if (req.idempotency_key.size() > 200) {
-    errors.push_back({"/idempotency_key", "at most 200 characters"});
   }
   if (!errors.empty()) throw_invalid("the event is not valid", errors);
 

@@ -64,8 +64,7 @@ nlohmann::json to_json(const Claim& c) {
 
 Claim claim_reward(db::Database& database, const std::string& tenant_id,
                    const std::string& customer_id, const std::string& reward, const Actor& actor,
-                   std::optional<std::int64_t> if_spendable,
-                   const std::string& idempotency_key) {
+                   std::optional<std::int64_t> if_spendable, const std::string& idempotency_key) {
   if (!is_uuid(customer_id)) throw_not_found("customer");
   if (idempotency_key.size() > 200) {
     throw_invalid("the claim is not valid",
@@ -163,8 +162,8 @@ Claim claim_reward(db::Database& database, const std::string& tenant_id,
     out.points_spent = spent;
     out.balance = balance(tx, tenant_id, customer_id).value_or(0);
     if (!idempotency_key.empty()) {
-      tx.exec(kKeepClaimKey, tenant_id, idempotency_key, customer_id, reward_id, issuance.id,
-              spent, out.balance);
+      tx.exec(kKeepClaimKey, tenant_id, idempotency_key, customer_id, reward_id, issuance.id, spent,
+              out.balance);
     }
     audit::record(tx, tenant_id, actor, "points.claim", "issuance", issuance.id, nullptr,
                   {{"reward_id", reward_id}, {"points", spent}});

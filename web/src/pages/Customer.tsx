@@ -123,6 +123,14 @@ export function CustomerPage() {
     );
   }
   const c = customer.data;
+  // After a claim or an adjustment: its message, and the figures it changed read again.
+  const pointsChanged = (message: string) => {
+    setDone(message);
+    setPointsCursors([""]);
+    for (const key of [["customer-points", id], ["customer", id], ["customer-issuances", id], ["customers"]]) {
+      void queries.invalidateQueries({ queryKey: key });
+    }
+  };
   const name = c ? (c.phone ?? c.external_ref ?? "Customer") : "Customer";
   const isAdmin = user?.role === "admin";
 
@@ -194,29 +202,10 @@ export function CustomerPage() {
               id={id}
               spendable={points.data?.spendable}
               onStart={() => setDone(null)}
-              onDone={(message) => {
-                setDone(message);
-                setPointsCursors([""]);
-                void queries.invalidateQueries({ queryKey: ["customer-points", id] });
-                void queries.invalidateQueries({ queryKey: ["customer", id] });
-                void queries.invalidateQueries({ queryKey: ["customer-issuances", id] });
-                void queries.invalidateQueries({ queryKey: ["customers"] });
-              }}
+              onDone={pointsChanged}
             />
           )}
-          {isAdmin && (
-            <AdjustPoints
-              id={id}
-              onStart={() => setDone(null)}
-              onDone={(message) => {
-                setDone(message);
-                setPointsCursors([""]);
-                void queries.invalidateQueries({ queryKey: ["customer-points", id] });
-                void queries.invalidateQueries({ queryKey: ["customer", id] });
-                void queries.invalidateQueries({ queryKey: ["customers"] });
-              }}
-            />
-          )}
+          {isAdmin && <AdjustPoints id={id} onStart={() => setDone(null)} onDone={pointsChanged} />}
         </div>
       )}
 
